@@ -1,0 +1,3 @@
+"""photoz: photometric redshifts from multi-band galaxy cutouts."""
+
+__version__ = "0.1.0"

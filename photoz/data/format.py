@@ -1,0 +1,225 @@
+"""The photoz data set format: one directory holding images, catalog and metadata.
+
+    images.npy    float32 (N, C, H, W), calibrated fluxes in nJy per pixel, read memmapped
+    catalog.fits  one row per image: id, redshift, split, flux_<b>, flux_err_<b>, optional mag_<b>,
+                  simulation truth in true_* columns
+    meta.json     bands, pixel scale, PSF FWHM per band, depth, generator and its config, checksum
+
+Everything that reads or writes a data set goes through this module. Writes go to a hidden temp
+directory beside the target and are renamed into place, so a killed writer leaves nothing that
+passes validation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.table import Table
+
+from photoz.errors import DataError
+
+FORMAT_VERSION = 1
+IMAGES, CATALOG, META = "images.npy", "catalog.fits", "meta.json"
+SPLITS = ("train", "val", "test")
+_CHUNK = 4096  # images per chunk when scanning or hashing
+
+
+@dataclass
+class Dataset:
+    """A validated data set: memmapped images, catalog and metadata."""
+
+    path: Path
+    images: np.ndarray  # (N, C, H, W) float32 memmap
+    catalog: Table
+    meta: dict[str, Any]
+
+    @property
+    def bands(self) -> list[str]:
+        return list(self.meta["bands"])
+
+    def __len__(self) -> int:
+        return len(self.catalog)
+
+    def split_index(self, split: str) -> np.ndarray:
+        """Row indices (sorted) of one split: 'train', 'val' or 'test'."""
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+        return np.flatnonzero(np.asarray(self.catalog["split"]).astype(str) == split)
+
+    def fluxes(self, index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Catalog photometry (flux, flux_err) as (n, C) float64 arrays in nJy, bands in order."""
+        rows = slice(None) if index is None else index
+        flux = np.stack([np.asarray(self.catalog[f"flux_{b}"], float)[rows] for b in self.bands], 1)
+        err = np.stack([np.asarray(self.catalog[f"flux_err_{b}"], float)[rows] for b in self.bands], 1)
+        return flux, err
+
+
+def images_checksum(images: np.ndarray, catalog_file: Path) -> str:
+    """sha256 over the image bytes (streamed in chunks) and the catalog file bytes."""
+    h = hashlib.sha256()
+    for start in range(0, len(images), _CHUNK):
+        h.update(np.ascontiguousarray(images[start : start + _CHUNK]).tobytes())
+    h.update(Path(catalog_file).read_bytes())
+    return h.hexdigest()
+
+
+class DatasetWriter:
+    """Stream images into a memmapped images.npy in a temp dir; `finish` renames it into place.
+
+    Use as a context manager: an exception inside the block removes the temp dir.
+
+        with DatasetWriter(path, n, bands, (H, W)) as w:
+            w.images[i:j] = stamps
+            w.finish(catalog, meta)
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        n: int,
+        bands: list[str],
+        shape: tuple[int, int],
+        overwrite: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        if n <= 0:
+            raise DataError(f"{self.path}: cannot write a data set of {n} images; need at least 1")
+        if self.path.exists() and not overwrite:
+            raise DataError(
+                f"{self.path} already exists and holds other data; choose another directory "
+                "or set data.overwrite=true to replace it"
+            )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.bands = list(bands)
+        self.overwrite = overwrite
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.tmp-", dir=self.path.parent))
+        self.images = np.lib.format.open_memmap(
+            self.tmp / IMAGES, mode="w+", dtype=np.float32, shape=(n, len(bands), *shape)
+        )
+        self.done = False
+
+    def __enter__(self) -> DatasetWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if not self.done:
+            self.images = None  # type: ignore[assignment]
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def finish(self, catalog: Table, meta: dict[str, Any]) -> Dataset:
+        """Write catalog and metadata, validate the whole set, then rename it into place."""
+        self.images.flush()
+        catalog.write(self.tmp / CATALOG, format="fits")
+        meta = {
+            "format_version": FORMAT_VERSION,
+            **meta,
+            "bands": self.bands,
+            "n_galaxies": int(self.images.shape[0]),
+            "stamp_shape": list(self.images.shape[2:]),
+            "checksum": images_checksum(self.images, self.tmp / CATALOG),
+        }
+        (self.tmp / META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        self.images = None  # type: ignore[assignment]  # close the memmap before renaming
+        validate_dataset(self.tmp)
+        old = None
+        if self.path.exists():
+            old = self.path.with_name(f".{self.path.name}.old-{os.getpid()}")
+            self.path.rename(old)
+        self.tmp.rename(self.path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        self.done = True
+        return read_dataset(self.path, validate=False)
+
+
+def write_dataset(
+    path: str | os.PathLike,
+    images: np.ndarray,
+    catalog: Table,
+    meta: dict[str, Any],
+    overwrite: bool = False,
+) -> Dataset:
+    """Write a whole in-memory (N, C, H, W) array and its catalog as a data set."""
+    images = np.asarray(images)
+    if images.ndim != 4:
+        raise DataError(f"images must have shape (N, C, H, W); got {images.shape}")
+    with DatasetWriter(path, len(images), meta["bands"], images.shape[2:], overwrite) as w:
+        for start in range(0, len(images), _CHUNK):
+            w.images[start : start + _CHUNK] = images[start : start + _CHUNK]
+        return w.finish(catalog, {k: v for k, v in meta.items() if k != "bands"})
+
+
+def _load_parts(path: Path) -> tuple[np.ndarray, Table, dict[str, Any]]:
+    if not path.is_dir():
+        raise DataError(f"{path}: no such data set directory; build one with python -m photoz.simulate")
+    for name in (IMAGES, CATALOG, META):
+        if not (path / name).is_file():
+            raise DataError(f"{path / name} is missing; the data set is incomplete, rebuild or re-import it")
+    try:
+        meta = json.loads((path / META).read_text())
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path / META} is not valid JSON ({err}); rebuild or re-import the data set")
+    try:
+        images = np.load(path / IMAGES, mmap_mode="r")
+    except (ValueError, OSError, EOFError) as err:
+        raise DataError(f"{path / IMAGES} is truncated or corrupt ({err}); rebuild or re-import the data set")
+    try:
+        catalog = Table.read(path / CATALOG, format="fits")
+    except Exception as err:  # astropy raises many types for a bad file
+        raise DataError(f"{path / CATALOG} cannot be read as a FITS table ({err}); rebuild or re-import it")
+    return images, catalog, meta
+
+
+def validate_dataset(path: str | os.PathLike, checksum: bool = True) -> None:
+    """Check every promise of the format; raise DataError naming the file, column or row."""
+    path = Path(path)
+    images, catalog, meta = _load_parts(path)
+    img, cat = path / IMAGES, path / CATALOG
+    bands = meta.get("bands")
+    if not isinstance(bands, list) or not bands:
+        raise DataError(f"{path / META}: 'bands' must be a non-empty list of band names")
+    if images.dtype != np.float32 or images.ndim != 4:
+        raise DataError(f"{img}: expected float32 (N, C, H, W), got {images.dtype} {images.shape}")
+    if images.shape[1] != len(bands):
+        raise DataError(f"{img} has {images.shape[1]} channels but {path / META} lists bands {bands}")
+    if len(images) != len(catalog):
+        raise DataError(f"{img} holds {len(images)} images but {cat} has {len(catalog)} rows; they must match")
+    required = ["id", "redshift", "split"] + [f"{p}_{b}" for b in bands for p in ("flux", "flux_err")]
+    missing = [c for c in required if c not in catalog.colnames]
+    if missing:
+        raise DataError(f"{cat} lacks column(s) {', '.join(missing)}")
+    z = np.asarray(catalog["redshift"], dtype=float)
+    bad = np.flatnonzero(~np.isfinite(z) | (z < 0))
+    if bad.size:
+        raise DataError(f"{cat}: redshift at row {bad[0]} is {z[bad[0]]}; redshifts must be finite and >= 0")
+    ids = np.asarray(catalog["id"])
+    uniq, counts = np.unique(ids, return_counts=True)
+    if (counts > 1).any():
+        raise DataError(f"{cat}: id {uniq[counts > 1][0]} appears {counts[counts > 1][0]} times; ids must be unique")
+    split = np.asarray(catalog["split"]).astype(str)
+    bad = np.flatnonzero(~np.isin(split, SPLITS))
+    if bad.size:
+        raise DataError(f"{cat}: split at row {bad[0]} is {split[bad[0]]!r}; expected one of {SPLITS}")
+    for start in range(0, len(images), _CHUNK):
+        finite = np.isfinite(images[start : start + _CHUNK]).reshape(-1, images[0].size).all(1)
+        if not finite.all():
+            raise DataError(f"{img}: image {start + np.argmin(finite)} has non-finite pixels; fix or drop it")
+    if checksum and meta.get("checksum") != images_checksum(images, cat):
+        raise DataError(f"{path}: content checksum does not match {path / META}; the files were changed, rebuild the set")
+
+
+def read_dataset(path: str | os.PathLike, validate: bool = True) -> Dataset:
+    """Open a data set with images memmapped; validate it first unless told not to."""
+    path = Path(path)
+    if validate:
+        validate_dataset(path)
+    images, catalog, meta = _load_parts(path)
+    return Dataset(path=path, images=images, catalog=catalog, meta=meta)

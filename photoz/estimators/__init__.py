@@ -1,0 +1,1 @@
+"""Estimators: the CNNs (photoz.models + photoz.training) and the catalogue baselines."""

@@ -1,0 +1,99 @@
+"""What every estimator (CNNs and baselines) gives the training entry point and the comparison.
+
+An estimator is fitted on a data set's train split (watching val), predicts any rows of a data
+set, counts its trainable parameters and logs itself to the active MLflow run. Predictions carry
+the point estimate, an error and, where the estimator has one, the PDF on a shared redshift grid.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from astropy.table import Table
+
+from photoz.data.format import Dataset
+from photoz.metrics import point_metrics
+
+# Called once per epoch (once for one-shot baselines) with val metrics such as {"val_sigma_mad": …};
+# it logs them and may raise optuna.TrialPruned to stop training.
+EpochHook = Callable[[int, dict[str, float]], None]
+
+
+def z_grid(n_bins: int, z_max: float) -> np.ndarray:
+    """Centres of `n_bins` equal redshift bins on [0, z_max] (centres, not lower edges: Pasquet's
+    lower edges bias z_phot by half a bin)."""
+    width = z_max / n_bins
+    return (np.arange(n_bins) + 0.5) * width
+
+
+@dataclass
+class Predictions:
+    """Per-galaxy redshift estimates for some rows of a data set."""
+
+    ids: np.ndarray
+    z_spec: np.ndarray
+    z_phot: np.ndarray
+    z_err: np.ndarray
+    pdf: np.ndarray | None = None  # (N, n_bins) probabilities on z_grid
+    z_grid: np.ndarray | None = None
+
+    @classmethod
+    def from_pdf(cls, ids: np.ndarray, z_spec: np.ndarray, pdf: np.ndarray, grid: np.ndarray) -> Predictions:
+        """z_phot = PDF-weighted mean of bin centres; z_err = the PDF's standard deviation."""
+        pdf = np.asarray(pdf, dtype=np.float64)
+        pdf = pdf / pdf.sum(axis=1, keepdims=True)
+        mean = pdf @ grid
+        std = np.sqrt(np.maximum(pdf @ grid**2 - mean**2, 0.0))
+        return cls(np.asarray(ids), np.asarray(z_spec, float), mean, std, pdf.astype(np.float32), grid)
+
+    def metrics(self, prefix: str = "") -> dict[str, float]:
+        return {prefix + k: v for k, v in point_metrics(self.z_phot, self.z_spec).items()}
+
+    def quantiles(self, qs: tuple[float, ...] = (0.16, 0.5, 0.84)) -> np.ndarray:
+        """(N, len(qs)) PDF quantiles, linear within bins; z_phot ± z_err where there is no PDF."""
+        if self.pdf is None or self.z_grid is None:
+            from scipy.stats import norm  # scipy ships with scikit-learn
+
+            return self.z_phot[:, None] + self.z_err[:, None] * norm.ppf(qs)[None, :]
+        width = self.z_grid[1] - self.z_grid[0]
+        edges = np.concatenate([[self.z_grid[0] - width / 2], self.z_grid + width / 2])
+        cdf = np.concatenate([np.zeros((len(self.pdf), 1)), np.cumsum(self.pdf, axis=1)], axis=1)
+        return np.stack([[np.interp(q, c, edges) for q in qs] for c in cdf])
+
+    def to_table(self) -> Table:
+        """The prediction table logged to MLflow and written by photoz.predict."""
+        q = self.quantiles()
+        return Table(
+            {
+                "id": self.ids,
+                "z_spec": self.z_spec,
+                "z_phot": self.z_phot,
+                "z_err": self.z_err,
+                "z_q16": q[:, 0],
+                "z_q50": q[:, 1],
+                "z_q84": q[:, 2],
+            }
+        )
+
+
+class Estimator(ABC):
+    """Common interface of `model=sequential|googlenet|template_fit|random_forest|knn`."""
+
+    @abstractmethod
+    def fit(self, data: Dataset, on_epoch: EpochHook) -> None:
+        """Fit on data's train split, report val metrics through on_epoch."""
+
+    @abstractmethod
+    def predict(self, data: Dataset, index: np.ndarray) -> Predictions:
+        """Predict rows `index` of `data`."""
+
+    @abstractmethod
+    def n_trainable_params(self) -> int:
+        """Trainable parameters (CNN weights; documented per baseline)."""
+
+    @abstractmethod
+    def log_model(self) -> None:
+        """Log the fitted estimator to the active MLflow run so photoz.predict can load it."""
