@@ -1,0 +1,43 @@
+"""Resolve the composed `data` config group to an opened, validated Dataset.
+
+`data=directory` opens an existing data set directory (`data.path`); `data=lsst_sim` and
+`data=catalog` simulate a set with GalSim under `data.root`, keyed by a hash of the config, on
+first use and reuse it afterwards (photoz.data.simulate.build).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hydra.utils import to_absolute_path
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
+
+from photoz.data.format import Dataset, read_dataset
+from photoz.errors import ConfigError
+
+SIMULATED = ("lsst_sim", "catalog")
+
+
+def _require(data_cfg: DictConfig, key: str) -> Any:
+    try:
+        value = data_cfg[key]
+    except MissingMandatoryValue:
+        value = None
+    if value is None:
+        raise ConfigError(f"data.{key} is not set; pass it on the command line, e.g. data.{key}=...")
+    return value
+
+
+def open_dataset(data_cfg: DictConfig | dict) -> Dataset:
+    """The data set that `cfg.data` names: built (or reused from the cache) and validated."""
+    if not isinstance(data_cfg, DictConfig):
+        data_cfg = OmegaConf.create(data_cfg)
+    name = _require(data_cfg, "name")
+    if name == "directory":
+        return read_dataset(to_absolute_path(str(_require(data_cfg, "path"))))
+    if name in SIMULATED:
+        from photoz.data.simulate.build import build_or_reuse
+
+        return build_or_reuse(data_cfg)
+    raise ConfigError(f"unknown data.name {name!r}; use data=directory, data=lsst_sim or data=catalog")
