@@ -1,0 +1,101 @@
+"""What the catalogue baselines (template_fit, random_forest, knn) share: config, bands, the
+validation report, and the MLflow model metadata that `load` rebuilds them from.
+
+Each baseline logs an MLflow model named "model" whose MLmodel metadata holds
+{"photoz": {"model": <model config>, "seed": …, "bands": […], "state": {…}}}; `load(model_uri)`
+reads that back, so a run's model is self-describing without the run's params.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from photoz.data.format import Dataset
+from photoz.errors import DataError, PhotozError
+from photoz.estimators.base import Estimator, EpochHook, Predictions, z_grid
+
+METADATA_KEY = "photoz"
+
+
+class CatalogEstimator(Estimator):
+    """An estimator that reads only the catalogue photometry (flux_<b>, flux_err_<b>)."""
+
+    def __init__(self, cfg: DictConfig) -> None:
+        self.cfg = cfg
+        self.model_cfg = cfg.model
+        self.seed = int(cfg.get("seed", 0) or 0)
+        self.grid = z_grid(int(cfg.model.n_bins), float(cfg.model.z_max))
+        self.bands: list[str] | None = None  # set by fit (or load); predict checks data against it
+        self.stamp_shape = None  # catalogue estimators accept any stamp size
+
+    def check_bands(self, data: Dataset) -> None:
+        """DataError if the data set's bands differ from the ones the model was fitted on."""
+        if self.bands is not None and data.bands != self.bands:
+            raise DataError(
+                f"{data.path}: bands {data.bands} differ from the model's {self.bands}; "
+                "predict on a data set with the same bands or train a model on this one"
+            )
+
+    def report_validation(self, data: Dataset, on_epoch: EpochHook) -> Predictions:
+        """Predict the val split and report val_sigma_mad/val_bias/val_eta once (epoch 0)."""
+        val = data.split_index("val")
+        if val.size == 0:
+            raise DataError(f"{data.path}: the val split is empty; the data set needs val rows")
+        pred = self.predict(data, val)
+        m = pred.metrics("val_")
+        on_epoch(0, {k: m[k] for k in ("val_sigma_mad", "val_bias", "val_eta")})
+        return pred
+
+    def metadata(self, state: dict[str, Any] | None = None) -> dict[str, Any]:
+        """MLmodel metadata from which `from_metadata` rebuilds this estimator."""
+        return {
+            METADATA_KEY: {
+                "model": OmegaConf.to_container(self.model_cfg, resolve=True),
+                "seed": self.seed,
+                "bands": self.bands,
+                "state": state or {},
+            }
+        }
+
+    @classmethod
+    def from_metadata(cls, model_uri: str) -> tuple[CatalogEstimator, dict[str, Any]]:
+        """A fresh instance configured from a logged model's metadata, and its saved state."""
+        try:
+            info = mlflow.models.get_model_info(model_uri)
+        except Exception as err:  # MLflow raises several types for a missing model
+            raise PhotozError(f"cannot open MLflow model {model_uri} ({err}); check the run id or model URI")
+        meta = (info.metadata or {}).get(METADATA_KEY)
+        if meta is None:
+            raise PhotozError(f"{model_uri} was not logged by photoz (no '{METADATA_KEY}' metadata)")
+        est = cls(OmegaConf.create({"model": meta["model"], "seed": meta["seed"]}))
+        est.bands = meta["bands"]
+        return est, meta["state"]
+
+
+def pip_requirements() -> list[str]:
+    """Explicit requirements, so logging skips MLflow's slow requirement inference."""
+    from importlib.metadata import version
+
+    return [f"{p}=={version(p)}" for p in ("scikit-learn", "numpy", "astropy", "galsim")] + ["photoz"]
+
+
+def smoothed_histogram(samples: np.ndarray, grid: np.ndarray, smoothing: float, weights=None) -> np.ndarray:
+    """(n, n_bins) PDF from (n, k) redshift samples (per-tree predictions, neighbour redshifts):
+    a weighted histogram on the bins (samples beyond the grid go to the end bins) convolved with
+    a Gaussian of width `smoothing` in z, so k samples give a smooth PDF rather than spikes."""
+    from scipy.ndimage import gaussian_filter1d
+
+    samples = np.asarray(samples, float)
+    w = np.ones_like(samples) if weights is None else np.asarray(weights, float)
+    width = grid[1] - grid[0]
+    bins = np.clip(np.floor((samples - (grid[0] - width / 2)) / width).astype(int), 0, len(grid) - 1)
+    hist = np.zeros((len(samples), len(grid)))
+    np.add.at(hist, (np.repeat(np.arange(len(samples)), samples.shape[1]), bins.ravel()), w.ravel())
+    if smoothing > 0:
+        hist = gaussian_filter1d(hist, smoothing / width, axis=1, mode="constant")
+    hist += 1e-12  # never an all-zero row
+    return hist / hist.sum(axis=1, keepdims=True)

@@ -1,0 +1,69 @@
+"""Structured-config schemas of the baseline model groups (template_fit, random_forest, knn).
+
+`register_schemas()` stores them in Hydra's ConfigStore (group "model"); the yamls in conf/model/
+start with `defaults: [<name>_schema, _self_]`, so a typo'd key or a wrong type is a Hydra error
+at composition time, before any work starts. photoz.config calls register_schemas().
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hydra.core.config_store import ConfigStore
+
+CWW_TEMPLATES = ["CWW_E_ext", "CWW_Sbc_ext", "CWW_Scd_ext", "CWW_Im_ext"]
+
+
+@dataclass
+class TemplateFitSchema:
+    """χ² template fit (photoz.estimators.template_fit)."""
+
+    name: str = "template_fit"
+    n_bins: int = 300  # PDF bins on [0, z_max], as the CNN heads
+    z_max: float = 3.0
+    templates: list[str] = field(default_factory=lambda: list(CWW_TEMPLATES))  # GalSim SED names, ordered
+    n_interp: int = 2  # mixtures between each neighbouring template pair
+    sys_err: float = 0.02  # fractional flux error added in quadrature (template mismatch, calibration)
+    prior: str = "smail"  # none | smail (magnitude-dependent n(z|m))
+    prior_band: str = "i"
+    prior_alpha: float = 1.0  # n(z|m) ∝ z^β exp(−(z/z0)^α), z0 = slope·m + offset
+    prior_beta: float = 2.0
+    prior_z0_slope: float = 0.0417  # LSST Science Book eq. 3.8
+    prior_z0_offset: float = -0.744
+    prior_mag_range: list[float] = field(default_factory=lambda: [21.5, 27.0])  # where that z0(m) holds
+
+
+@dataclass
+class RandomForestSchema:
+    """scikit-learn RandomForestRegressor on asinh magnitudes and colours."""
+
+    name: str = "random_forest"
+    n_bins: int = 300
+    z_max: float = 3.0
+    n_estimators: int = 200
+    max_depth: int | None = None
+    min_samples_leaf: int = 5
+    max_features: float = 0.5  # share of features tried per split
+    pdf_smoothing: float = 0.02  # Gaussian width (in z) applied to the histogram of tree predictions
+    n_jobs: int = -1
+
+
+@dataclass
+class KNNSchema:
+    """scikit-learn KNeighborsRegressor on standardised asinh magnitudes and colours."""
+
+    name: str = "knn"
+    n_bins: int = 300
+    z_max: float = 3.0
+    n_neighbors: int = 30
+    weights: str = "distance"  # uniform | distance
+    pdf_smoothing: float = 0.02  # Gaussian width (in z) applied to the histogram of neighbour redshifts
+    n_jobs: int = -1
+
+
+def register_schemas() -> None:
+    """Store the baseline schemas as model/template_fit_schema, random_forest_schema, knn_schema."""
+    cs = ConfigStore.instance()
+    cs.store(group="model", name="template_fit_schema", node=TemplateFitSchema)
+    cs.store(group="model", name="random_forest_schema", node=RandomForestSchema)
+    cs.store(group="model", name="knn_schema", node=KNNSchema)

@@ -1,0 +1,87 @@
+"""The template fit: physics of the flux grid, recovery of template photometry, errors, logging."""
+
+from __future__ import annotations
+
+import galsim
+import numpy as np
+import pytest
+from helpers import model_cfg, template_dataset, use_tmp_mlflow
+
+from photoz.errors import ConfigError
+from photoz.estimators.base import z_grid
+from photoz.estimators.template_fit import TemplateFitEstimator, _band_fluxes, load_sed, smail_prior
+from photoz.metrics import delta_z
+
+
+def test_colours_match_galsim() -> None:
+    share = galsim.meta_data.share_dir
+    sed = galsim.SED(f"{share}/SEDs/CWW_Scd_ext.sed", wave_type="Angstrom", flux_type="flambda")
+    wave, flam = load_sed("CWW_Scd_ext")
+    z = np.array([0.0, 0.7, 2.0])
+    for b1, b2 in ["gr", "zy", "ui"]:
+        bp = [galsim.Bandpass(f"{share}/bandpasses/LSST_{b}.dat", "nm").withZeropoint("AB") for b in (b1, b2)]
+        expected = [sed.atRedshift(zz).calculateMagnitude(bp[0]) - sed.atRedshift(zz).calculateMagnitude(bp[1]) for zz in z]
+        ours = -2.5 * np.log10(_band_fluxes(wave, flam, b1, z) / _band_fluxes(wave, flam, b2, z))
+        np.testing.assert_allclose(ours, expected, atol=2e-3)
+
+
+def test_recovers_noiseless_template_redshifts(tmp_path) -> None:
+    data = template_dataset(tmp_path / "tpl", n=60, rel_err=0.01)
+    est = TemplateFitEstimator(model_cfg("template_fit", prior="none", sys_err=0.0, n_interp=1))
+    reports = []
+    est.fit(data, lambda epoch, m: reports.append((epoch, m)))
+    pred = est.predict(data, np.arange(len(data)))
+    dz = np.abs(delta_z(pred.z_phot, pred.z_spec))
+    assert dz.max() < 0.01, f"worst |Δz| {dz.max():.4f} at z={pred.z_spec[dz.argmax()]:.2f}"
+    assert len(reports) == 1 and reports[0][0] == 0
+    assert set(reports[0][1]) == {"val_sigma_mad", "val_bias", "val_eta"}
+    assert est.n_trainable_params() == 0
+    np.testing.assert_allclose(pred.pdf.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_noisy_fit_is_calibrated_enough(tmp_path) -> None:
+    data = template_dataset(tmp_path / "tpl", n=90, rel_err=0.05, noise=True, seed=3)
+    est = TemplateFitEstimator(model_cfg("template_fit", prior="none"))
+    est.fit(data, lambda *_: None)
+    pred = est.predict(data, np.arange(len(data)))
+    pull = (pred.z_phot - pred.z_spec) / pred.z_err
+    assert np.median(np.abs(pull)) < 2.0  # z_err is of the size of the actual errors
+    assert np.median(np.abs(delta_z(pred.z_phot, pred.z_spec))) < 0.05
+
+
+def test_smail_prior_median_grows_with_magnitude() -> None:
+    grid = z_grid(300, 3.0)
+    prior = smail_prior(np.array([22.0, 24.0, 26.0]), grid, 1.0, 2.0, 0.0417, -0.744, (21.5, 27.0))
+    medians = grid[(np.cumsum(prior, axis=1) < 0.5).sum(axis=1)]
+    assert np.all(np.diff(medians) > 0.05)
+
+
+def test_unknown_band_and_template_are_config_errors(tiny_dataset) -> None:
+    est = TemplateFitEstimator(model_cfg("template_fit", templates=["CWW_E_ext", "NoSuchSED"]))
+    with pytest.raises(ConfigError, match="NoSuchSED"):
+        est.fit(tiny_dataset, lambda *_: None)
+    tiny_dataset.meta["bands"] = list("ugrizw")
+    with pytest.raises(ConfigError, match="no bandpass for band 'w'"):
+        TemplateFitEstimator(model_cfg("template_fit")).fit(tiny_dataset, lambda *_: None)
+
+
+def test_logged_model_loads_back(tmp_path) -> None:
+    import mlflow
+
+    data = template_dataset(tmp_path / "tpl", n=12)
+    est = TemplateFitEstimator(model_cfg("template_fit", n_interp=3))
+    est.fit(data, lambda *_: None)
+    use_tmp_mlflow(tmp_path)
+    with mlflow.start_run() as run:
+        est.log_model()
+    loaded = TemplateFitEstimator.load(f"runs:/{run.info.run_id}/model")
+    assert loaded.model_cfg.n_interp == 3 and loaded.bands == list("ugrizy")
+    idx = np.arange(len(data))
+    np.testing.assert_allclose(loaded.predict(data, idx).z_phot, est.predict(data, idx).z_phot)
+    served = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    import pandas as pd
+
+    flux, err = data.fluxes(idx)
+    frame = pd.DataFrame({**{f"flux_{b}": flux[:, j] for j, b in enumerate("ugrizy")},
+                          **{f"flux_err_{b}": err[:, j] for j, b in enumerate("ugrizy")}})
+    np.testing.assert_allclose(served.predict(frame)["z_phot"], est.predict(data, idx).z_phot)
