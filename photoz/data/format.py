@@ -97,6 +97,11 @@ class DatasetWriter:
                 f"{self.path} already exists and holds other data; choose another directory "
                 "or set data.overwrite=true to replace it"
             )
+        if self.path.exists() and not _replaceable(self.path):
+            raise DataError(
+                f"{self.path} is not a photoz data set (no {IMAGES}, {CATALOG} or {META}); "
+                "refusing to replace it even with overwrite, choose another directory"
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.bands = list(bands)
         self.overwrite = overwrite
@@ -128,7 +133,10 @@ class DatasetWriter:
         }
         (self.tmp / META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         self.images = None  # type: ignore[assignment]  # close the memmap before renaming
-        validate_dataset(self.tmp)
+        try:
+            validate_dataset(self.tmp)
+        except DataError as err:  # name the target, not the temp dir that is about to vanish
+            raise DataError(str(err).replace(str(self.tmp), str(self.path))) from None
         old = None
         if self.path.exists():
             old = self.path.with_name(f".{self.path.name}.old-{os.getpid()}")
@@ -151,10 +159,17 @@ def write_dataset(
     images = np.asarray(images)
     if images.ndim != 4:
         raise DataError(f"images must have shape (N, C, H, W); got {images.shape}")
+    if images.shape[1] != len(meta["bands"]):
+        raise DataError(f"{path}: images have {images.shape[1]} channels but bands are {meta['bands']}; they must match")
     with DatasetWriter(path, len(images), meta["bands"], images.shape[2:], overwrite) as w:
         for start in range(0, len(images), _CHUNK):
             w.images[start : start + _CHUNK] = images[start : start + _CHUNK]
         return w.finish(catalog, {k: v for k, v in meta.items() if k != "bands"})
+
+
+def _replaceable(path: Path) -> bool:
+    """Only an empty directory or (the remains of) a data set may be replaced by overwrite."""
+    return path.is_dir() and (not any(path.iterdir()) or any((path / n).exists() for n in (IMAGES, CATALOG, META)))
 
 
 def _load_parts(path: Path) -> tuple[np.ndarray, Table, dict[str, Any]]:
@@ -173,6 +188,7 @@ def _load_parts(path: Path) -> tuple[np.ndarray, Table, dict[str, Any]]:
         raise DataError(f"{path / IMAGES} is truncated or corrupt ({err}); rebuild or re-import the data set")
     try:
         catalog = Table.read(path / CATALOG, format="fits")
+        catalog.convert_bytestring_to_unicode()  # FITS stores text as bytes; give back str columns
     except Exception as err:  # astropy raises many types for a bad file
         raise DataError(f"{path / CATALOG} cannot be read as a FITS table ({err}); rebuild or re-import it")
     return images, catalog, meta
@@ -207,7 +223,7 @@ def validate_dataset(path: str | os.PathLike, checksum: bool = True) -> None:
     split = np.asarray(catalog["split"]).astype(str)
     bad = np.flatnonzero(~np.isin(split, SPLITS))
     if bad.size:
-        raise DataError(f"{cat}: split at row {bad[0]} is {split[bad[0]]!r}; expected one of {SPLITS}")
+        raise DataError(f"{cat}: split at row {bad[0]} is {str(split[bad[0]])!r}; expected one of {SPLITS}")
     for start in range(0, len(images), _CHUNK):
         finite = np.isfinite(images[start : start + _CHUNK]).reshape(-1, images[0].size).all(1)
         if not finite.all():
