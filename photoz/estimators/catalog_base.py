@@ -30,7 +30,6 @@ class CatalogEstimator(Estimator):
         self.seed = int(cfg.get("seed", 0) or 0)
         self.grid = z_grid(int(cfg.model.n_bins), float(cfg.model.z_max))
         self.bands: list[str] | None = None  # set by fit (or load); predict checks data against it
-        self.stamp_shape = None  # catalogue estimators accept any stamp size
 
     def check_bands(self, data: Dataset) -> None:
         """DataError if the data set's bands differ from the ones the model was fitted on."""

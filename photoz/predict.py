@@ -1,0 +1,163 @@
+"""`python -m photoz.predict`: apply a logged estimator to every galaxy of a data set.
+
+    python -m photoz.predict run=<mlflow run id> input=<data set dir> [output=out.fits] [pdf=true]
+
+The run's tag `model` (set by photoz.train) picks the estimator class, whose `load(model_uri)`
+rebuilds it. Galaxies are predicted in batches over the memmapped images and each batch is
+appended to the FITS table on disk, so memory stays at one batch whatever the set's size. The
+table is written to a temp file and renamed into place: a failed run leaves no partial output.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import hydra
+import numpy as np
+from astropy.io import fits
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from photoz.errors import ConfigError, PhotozError, exit_on_user_error
+from photoz.estimators.base import Estimator, Predictions
+
+POINT_COLUMNS = ("z_spec", "z_phot", "z_err", "z_q16", "z_q50", "z_q84")
+
+
+def resolve_model(cfg: DictConfig) -> tuple[str, str]:
+    """(estimator name, model URI) from `run=` or `model_uri=`; PhotozError if there is no model."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    from photoz.tracking import resolve_uri
+
+    if (cfg.run is None) == (cfg.model_uri is None):
+        raise ConfigError("give exactly one of run=<mlflow run id> or model_uri=<MLflow model URI>")
+    uri = resolve_uri(cfg.tracking.uri)
+    mlflow.set_tracking_uri(uri)
+    model_uri = cfg.model_uri or f"runs:/{cfg.run}/model"
+    try:
+        info = mlflow.models.get_model_info(model_uri)
+    except Exception as err:  # MLflow raises several kinds for a missing run or model
+        where = f"run {cfg.run}" if cfg.run else model_uri
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise PhotozError(
+            f"{where} has no loadable model in {uri} ({first}); the run may have failed before "
+            "logging it: check the run id in the MLflow UI, or tracking.uri"
+        ) from None
+    run_id = cfg.run or info.run_id
+    name = MlflowClient(uri).get_run(run_id).data.tags.get("model") if run_id else None
+    meta = info.metadata or {}  # baselines log {"photoz": {"model": …}}, CNNs {"photoz_model": …}
+    name = name or (meta.get("photoz", {}).get("model") or meta.get("photoz_model") or {}).get("name")
+    if not name:
+        raise PhotozError(f"{model_uri}: cannot tell which photoz estimator logged it (run tag 'model' missing)")
+    return name, model_uri
+
+
+def _row_dtype(pred: Predictions, with_pdf: bool) -> np.dtype:
+    fields = [("id", ">i8")] + [(c, ">f8") for c in POINT_COLUMNS]
+    if with_pdf:
+        fields.append(("pdf", ">f4", (pred.pdf.shape[1],)))
+    return np.dtype(fields)
+
+
+class FitsTableStream:
+    """Writes a FITS binary table of known length row-batch by row-batch (big-endian records
+    appended after a header computed up front), to `path`.tmp, renamed on `close`."""
+
+    def __init__(self, path: Path, n_rows: int, dtype: np.dtype, header: dict[str, object]) -> None:
+        self.path, self.n_rows, self.dtype, self.written = path, n_rows, dtype, 0
+        self.tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        hdr = fits.BinTableHDU(np.zeros(1, dtype)).header
+        hdr["NAXIS2"] = n_rows
+        hdr["EXTNAME"] = "PHOTOZ"
+        for key, value in header.items():
+            hdr[key] = value
+        self.file = open(self.tmp, "wb")
+        self.file.write(fits.PrimaryHDU().header.tostring().encode("ascii"))
+        self.file.write(hdr.tostring().encode("ascii"))
+
+    def write(self, rows: np.ndarray) -> None:
+        self.file.write(np.ascontiguousarray(rows, dtype=self.dtype).tobytes())
+        self.written += len(rows)
+
+    def close(self) -> None:
+        """Pad to a whole FITS block and rename into place."""
+        if self.written != self.n_rows:
+            raise RuntimeError(f"wrote {self.written} rows, header promised {self.n_rows}")
+        size = self.n_rows * self.dtype.itemsize
+        self.file.write(b"\0" * (-size % 2880))
+        self.file.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self.file.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def _rows(pred: Predictions, dtype: np.dtype) -> np.ndarray:
+    rows = np.empty(len(pred.ids), dtype)
+    q = pred.quantiles()
+    values = {"id": pred.ids, "z_spec": pred.z_spec, "z_phot": pred.z_phot, "z_err": pred.z_err,
+              "z_q16": q[:, 0], "z_q50": q[:, 1], "z_q84": q[:, 2]}
+    for name in dtype.names:
+        rows[name] = pred.pdf if name == "pdf" else values[name]
+    return rows
+
+
+def predict_dataset(estimator: Estimator, data, output: Path, batch_size: int, with_pdf: bool,
+                    header: dict[str, object]) -> float:
+    """Predict all rows of `data` in batches into the FITS table `output`; returns galaxies/s."""
+    if batch_size < 1:
+        raise ConfigError(f"batch_size={batch_size}; need a positive number of galaxies per batch")
+    n = len(data)
+    stream = None
+    start = time.perf_counter()
+    try:
+        for s in tqdm(range(0, n, batch_size), desc="predict", unit="batch", total=-(-n // batch_size)):
+            pred = estimator.predict(data, np.arange(s, min(s + batch_size, n)))
+            if with_pdf and pred.pdf is None:
+                raise ConfigError("pdf=true but this estimator gives no PDF; drop pdf=true")
+            if stream is None:
+                extra = {"PDF_ZMAX": float(pred.z_grid[-1] + pred.z_grid[0]), "PDF_NBIN": len(pred.z_grid)} if with_pdf else {}
+                stream = FitsTableStream(output, n, _row_dtype(pred, with_pdf), {**header, **extra})
+            stream.write(_rows(pred, stream.dtype))
+        stream.close()
+    except BaseException:
+        if stream is not None:
+            stream.abort()
+        raise
+    return n / (time.perf_counter() - start)
+
+
+def predict(cfg: DictConfig) -> Path:
+    """Load the model, open the data set, write the table; prints where and how fast."""
+    from photoz.data.format import read_dataset
+    from photoz.estimators import estimator_class
+
+    if OmegaConf.is_missing(cfg, "input"):
+        raise ConfigError("give input=<data set directory> (the galaxies to predict)")
+    name, model_uri = resolve_model(cfg)
+    estimator = estimator_class(name).load(model_uri)
+    data = read_dataset(hydra.utils.to_absolute_path(str(cfg.input)))
+    if cfg.output:
+        output = Path(hydra.utils.to_absolute_path(str(cfg.output)))
+    else:
+        output = Path(HydraConfig.get().runtime.output_dir) / "predictions.fits"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    header = {"MODEL": name, "MODELURI": model_uri, "DATASET": str(data.path)}
+    rate = predict_dataset(estimator, data, output, int(cfg.batch_size), bool(cfg.pdf), header)
+    print(f"photoz: wrote {len(data)} galaxies to {output} ({rate:.0f} galaxies/s, model {name})")
+    return output
+
+
+@hydra.main(config_path="../conf", config_name="predict", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    exit_on_user_error(predict)(cfg)
+
+
+if __name__ == "__main__":
+    main()
