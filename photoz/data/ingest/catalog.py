@@ -1,0 +1,113 @@
+"""Read a user's catalog (any astropy table, or numpy arrays) and build the photoz catalog columns."""
+
+from __future__ import annotations
+
+import logging
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from astropy.table import Table
+
+from photoz.data.format import SPLITS
+from photoz.data.ingest.schema import ColumnsConfig, SplitConfig
+from photoz.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+
+def table_from_array(array: np.ndarray, source: str, redshift: str) -> Table:
+    """A structured array becomes a table; a plain 1-D array is taken as the redshift column."""
+    if array.dtype.names:
+        return Table(array)
+    if array.ndim == 1:
+        return Table({redshift: array})
+    raise DataError(f"{source}: labels array has shape {array.shape}; expected a structured array or 1-D redshifts")
+
+
+def read_table(path: str | Path, columns: ColumnsConfig, npz_key: str = "labels") -> Table:
+    """Read a catalog file; .npy/.npz via numpy (key `npz_key`), anything else via astropy."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such catalog file; check the catalog= path")
+    try:
+        if path.suffix == ".npy":
+            return table_from_array(np.load(path, allow_pickle=False), str(path), columns.redshift)
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as npz:
+                if npz_key not in npz.files:
+                    raise DataError(f"{path} has no array {npz_key!r} (it holds {npz.files}); set npz_labels_key")
+                return table_from_array(npz[npz_key], f"{path}[{npz_key}]", columns.redshift)
+        return Table.read(path)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise DataError(f"{path} cannot be read as a table ({err}); check the file and its format") from None
+
+
+def random_split(n: int, fractions: SplitConfig, seed: int) -> np.ndarray:
+    """Seeded train/val/test labels in the given fractions (rounded; test takes the rest)."""
+    frac = np.array([fractions.train, fractions.val, fractions.test], float)
+    if (frac < 0).any() or abs(frac.sum() - 1) > 1e-6:
+        raise ConfigError(f"split fractions {frac.tolist()} must be >= 0 and sum to 1; fix split.train/val/test")
+    counts = np.round(frac[:2] * n).astype(int)
+    labels = np.repeat(np.array(SPLITS), [counts[0], counts[1], n - counts.sum()])
+    return labels[np.random.default_rng(seed).permutation(n)]
+
+
+def _checked_split(values: np.ndarray, source: str, column: str) -> np.ndarray:
+    split = np.char.lower(np.char.strip(np.asarray(values).astype(str)))
+    bad = np.flatnonzero(~np.isin(split, SPLITS))
+    if bad.size:
+        raise DataError(f"{source}: {column} at row {bad[0]} is {str(values[bad[0]])!r}; expected one of {SPLITS}")
+    return split.astype("U5")
+
+
+def build_catalog(
+    table: Table, source: str, bands: list[str], columns: ColumnsConfig, split: SplitConfig, seed: int
+) -> Table:
+    """Map the user's columns to id, redshift, split and the flux_<b>/flux_err_<b> it has (in nJy);
+    keep every other column. Fluxes it lacks are left for the importer to measure.
+
+    Raises DataError naming `source` and the row for a missing redshift column, a non-finite or
+    negative redshift, duplicate ids or an unknown split label."""
+    n = len(table)
+    if n == 0:
+        raise DataError(f"{source} has no rows; nothing to import")
+    if columns.redshift not in table.colnames:
+        raise DataError(
+            f"{source} has no column {columns.redshift!r} (it has {', '.join(table.colnames[:12])}); "
+            "set columns.redshift=<name of the spec-z column>"
+        )
+    z = np.asarray(table[columns.redshift], dtype=float)
+    bad = np.flatnonzero(~np.isfinite(z) | (z < 0))
+    if bad.size:
+        raise DataError(f"{source}: {columns.redshift} at row {bad[0]} is {z[bad[0]]}; redshifts must be finite and >= 0")
+    if columns.id in table.colnames:
+        ids = np.asarray(table[columns.id])
+        if not np.issubdtype(ids.dtype, np.integer):
+            raise DataError(f"{source}: column {columns.id!r} holds {ids.dtype} values; ids must be integers")
+        uniq, counts = np.unique(ids, return_counts=True)
+        if (counts > 1).any():
+            dup = uniq[counts > 1][0]
+            rows = np.flatnonzero(ids == dup)[:2].tolist()
+            raise DataError(f"{source}: id {dup} appears at rows {rows}; ids must be unique")
+    else:
+        log.warning("%s has no id column %r; numbering galaxies 0..%d", source, columns.id, n - 1)
+        ids = np.arange(n)
+    if columns.split is not None:
+        if columns.split not in table.colnames:
+            raise DataError(f"{source} has no split column {columns.split!r}; fix columns.split or set it to null")
+        labels = _checked_split(table[columns.split], source, columns.split)
+    else:
+        labels = random_split(n, split, seed)
+    out = Table({"id": ids.astype(np.int64), "redshift": z, "split": labels})
+    mapped = {columns.id, columns.redshift, columns.split}
+    for b in bands:
+        for out_name, pattern in ((f"flux_{b}", columns.flux), (f"flux_err_{b}", columns.flux_err)):
+            name = pattern.format(band=b)
+            if name in table.colnames:
+                out[out_name] = np.asarray(table[name], dtype=float) * columns.flux_to_njy
+                mapped.add(name)
+    for name in table.colnames:
+        if name not in mapped and name not in out.colnames:
+            out[name] = table[name]
+    return out

@@ -1,0 +1,69 @@
+"""Typed schema of `conf/ingest.yaml`, so Hydra rejects a mistyped value before any file is read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from hydra.core.config_store import ConfigStore
+
+FORMATS = ("fits_cube", "fits_cutouts", "numpy")
+
+
+@dataclass
+class ColumnsConfig:
+    """Names of the input catalog's columns; `{band}` in a pattern is replaced by each band."""
+
+    id: str = "id"  # absent from the table: ids become 0..N-1
+    redshift: str = "redshift"
+    split: Optional[str] = None  # null: seeded random split with `split` fractions
+    flux: str = "flux_{band}"  # absent: measured on the stamps (aperture)
+    flux_err: str = "flux_err_{band}"  # absent: from the stamp's outer-annulus noise
+    flux_to_njy: float = 1.0  # catalog fluxes × this = nJy
+
+
+@dataclass
+class SplitConfig:
+    """Fractions of the seeded random split used when the catalog has no split column."""
+
+    train: float = 0.7
+    val: float = 0.15
+    test: float = 0.15
+
+
+@dataclass
+class PhotometryConfig:
+    """Fixed-aperture photometry for bands whose catalog has no flux columns."""
+
+    radius: float = 5.0  # aperture radius in pixels
+    annulus: Optional[float] = None  # noise from pixels at least this far out; null: half-size - 2
+
+
+@dataclass
+class IngestConfig:
+    """What to import, from where, into which photoz data set directory."""
+
+    format: Optional[str] = None  # fits_cube | fits_cutouts | numpy
+    images: Optional[str] = None  # cube .fits | cutout path template like cutouts/{id}.fits | .npy/.npz
+    catalog: Optional[str] = None  # any astropy table, or .npy/.npz; numpy format: null = labels in the .npz
+    output: Optional[str] = None  # data set directory to create
+    overwrite: bool = False
+    bands: list[str] = field(default_factory=list)
+    layout: Optional[str] = None  # NCHW | NHWC; null: NCHW for FITS, NHWC for numpy (Pasquet)
+    hdu: str = "0"  # fits_cube: HDU index or EXTNAME holding the cube
+    band_keyword: Optional[str] = "FILTER"  # fits_cutouts: header keyword naming the band; null: HDU order
+    npz_images_key: str = "cube"
+    npz_labels_key: str = "labels"
+    pixel_to_njy: float = 1.0  # pixel values × this = nJy per pixel (SDSS nanomaggies: 3631)
+    pixel_scale: Optional[float] = None  # arcsec per pixel, recorded in the metadata
+    psf_fwhm: Optional[list[float]] = None  # arcsec per band, recorded in the metadata
+    fill_nan: Optional[float] = None  # null: refuse non-finite pixels; a number: replace them
+    seed: int = 0
+    split: SplitConfig = field(default_factory=SplitConfig)
+    columns: ColumnsConfig = field(default_factory=ColumnsConfig)
+    photometry: PhotometryConfig = field(default_factory=PhotometryConfig)
+
+
+def register_schemas() -> None:
+    """Store the schema as `ingest_schema`; conf/ingest.yaml lists it first in its defaults."""
+    ConfigStore.instance().store(name="ingest_schema", node=IngestConfig)

@@ -1,0 +1,184 @@
+"""Image sources for the importers: each yields (start, float32 (k, C, H, W)) chunks, in catalog order,
+without loading the whole input into memory."""
+
+from __future__ import annotations
+
+import string
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+
+from photoz.errors import ConfigError, DataError
+
+LAYOUTS = ("NCHW", "NHWC")
+
+
+def _to_nchw(array: np.ndarray, layout: str) -> np.ndarray:
+    return array.transpose(0, 3, 1, 2) if layout == "NHWC" else array
+
+
+class ImageSource:
+    """N stamps of shape (C, H, W); `origin(i)` names the file galaxy i comes from."""
+
+    n: int
+    shape: tuple[int, int, int]
+    path: str
+
+    def chunks(self, size: int) -> Iterator[tuple[int, np.ndarray]]:
+        raise NotImplementedError
+
+    def origin(self, i: int) -> str:
+        return self.path
+
+
+class FitsCube(ImageSource):
+    """An N×C×H×W (or N×H×W×C) cube in one HDU, read with `.section` chunk by chunk."""
+
+    def __init__(self, path: str, hdu: str, layout: str) -> None:
+        self.path, self.layout = path, layout
+        if not Path(path).is_file():
+            raise DataError(f"{path}: no such FITS file; check the images= path")
+        try:
+            self.hdul = fits.open(path, memmap=True)
+            self.hdu = self.hdul[int(hdu) if hdu.isdigit() else hdu]
+        except KeyError:
+            raise DataError(f"{path} has no HDU {hdu!r}; set hdu= to the index or EXTNAME of the cube") from None
+        except OSError as err:
+            raise DataError(f"{path} cannot be read as FITS ({err}); check the file") from None
+        shape = self.hdu.shape if self.hdu.is_image else ()
+        if len(shape) != 4:
+            raise DataError(f"{path}[{hdu}] has shape {shape}; expected a 4-D {layout} cube (set hdu= or layout=)")
+        self.n = shape[0]
+        self.shape = tuple(shape[1:]) if layout == "NCHW" else (shape[3], shape[1], shape[2])
+
+    def chunks(self, size: int) -> Iterator[tuple[int, np.ndarray]]:
+        try:
+            for start in range(0, self.n, size):
+                yield start, _to_nchw(np.asarray(self.hdu.section[start : start + size], np.float32), self.layout)
+        finally:
+            self.hdul.close()
+
+
+class FitsCutouts(ImageSource):
+    """One FITS file per galaxy, path from a template filled with catalog columns (`cutouts/{id}.fits`);
+    one 2-D image HDU per band, matched by a header keyword or taken in HDU order, or one C×H×W HDU."""
+
+    def __init__(self, template: str, table: Table, bands: list[str], band_keyword: str | None) -> None:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+        missing = [f for f in fields if f not in table.colnames]
+        if missing:
+            raise ConfigError(f"images={template!r} uses {missing} but the catalog has no such column(s); fix images=")
+        self.template, self.bands, self.keyword = template, bands, band_keyword
+        self.values = [np.asarray(table[f]) for f in fields]
+        self.fields, self.n = fields, len(table)
+        self.path = template
+        self.shape = (len(bands), *self._read(0).shape[1:])
+
+    def origin(self, i: int) -> str:
+        return self.template.format(**{f: v[i] for f, v in zip(self.fields, self.values)})
+
+    def _planes(self, path: str, hdul: fits.HDUList) -> list[np.ndarray]:
+        images = [h for h in hdul if h.is_image and h.data is not None]
+        if len(images) == 1 and images[0].data.ndim == 3:
+            return list(images[0].data)
+        if self.keyword is None:
+            return [h.data for h in images]
+        found = {str(h.header.get(self.keyword, "")).strip().lower(): h for h in images}
+        lost = [b for b in self.bands if b.lower() not in found]
+        if lost:
+            raise DataError(
+                f"{path}: no HDU has {self.keyword} = {lost[0]!r} (found {sorted(k for k in found if k)}); "
+                "fix bands=, band_keyword=, or set band_keyword=null to take bands in HDU order"
+            )
+        return [found[b.lower()].data for b in self.bands]
+
+    def _read(self, i: int) -> np.ndarray:
+        path = self.origin(i)
+        if not Path(path).is_file():
+            raise DataError(f"{path}: cutout of catalog row {i} not found; check images= and the catalog")
+        try:
+            with fits.open(path) as hdul:
+                planes = self._planes(path, hdul)
+                shapes = {np.shape(p) for p in planes}
+                if len(planes) != len(self.bands) or len(shapes) != 1 or len(next(iter(shapes))) != 2:
+                    raise DataError(
+                        f"{path}: found {len(planes)} image planes of shape(s) {sorted(shapes)}; "
+                        f"expected {len(self.bands)} bands {self.bands} of one 2-D shape"
+                    )
+                return np.stack(planes).astype(np.float32)
+        except OSError as err:
+            raise DataError(f"{path} cannot be read as FITS ({err}); check the file") from None
+
+    def chunks(self, size: int) -> Iterator[tuple[int, np.ndarray]]:
+        for start in range(0, self.n, size):
+            stamps = [self._read(i) for i in range(start, min(start + size, self.n))]
+            for i, s in enumerate(stamps, start):
+                if s.shape != self.shape:
+                    raise DataError(f"{self.origin(i)}: stamp shape {s.shape} differs from the first one's {self.shape}")
+            yield start, np.stack(stamps)
+
+
+class NumpyArray(ImageSource):
+    """Images in a .npy (memmapped) or an .npz member (streamed row by row), NHWC as in Pasquet's
+    SDSS release or NCHW."""
+
+    def __init__(self, path: str, key: str, layout: str) -> None:
+        self.path, self.layout, self.key = path, layout, key
+        if not Path(path).is_file():
+            raise DataError(f"{path}: no such file; check the images= path")
+        try:
+            if path.endswith(".npz"):
+                shape, self.dtype = self._npz_header()
+            else:
+                self.array = np.load(path, mmap_mode="r", allow_pickle=False)
+                shape, self.dtype = self.array.shape, self.array.dtype
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+            raise DataError(f"{path} is truncated or not a numpy file ({err}); re-export it") from None
+        if len(shape) != 4 or self.dtype.kind not in "fiu":
+            raise DataError(f"{path}: images are {self.dtype} {shape}; expected a numeric 4-D {layout} array")
+        self.n = shape[0]
+        self.shape = tuple(shape[1:]) if layout == "NCHW" else (shape[3], shape[1], shape[2])
+        self.row_shape = tuple(shape[1:])
+
+    def _open_member(self) -> tuple[zipfile.ZipFile, object]:
+        zf = zipfile.ZipFile(self.path)
+        if f"{self.key}.npy" not in zf.namelist():
+            raise DataError(f"{self.path} has no array {self.key!r} (it holds {zf.namelist()}); set npz_images_key")
+        return zf, zf.open(f"{self.key}.npy")
+
+    def _npz_header(self) -> tuple[tuple[int, ...], np.dtype]:
+        zf, f = self._open_member()
+        with zf, f:
+            major, _ = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read(f)
+        if fortran:
+            raise DataError(f"{self.path}[{self.key}] is Fortran-ordered; re-save it with np.ascontiguousarray")
+        return shape, dtype
+
+    def _npz_chunks(self, size: int) -> Iterator[tuple[int, np.ndarray]]:
+        zf, f = self._open_member()
+        with zf, f:
+            major, _ = np.lib.format.read_magic(f)
+            (np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0)(f)
+            row_bytes = int(np.prod(self.row_shape)) * self.dtype.itemsize
+            for start in range(0, self.n, size):
+                k = min(size, self.n - start)
+                try:
+                    buf = f.read(k * row_bytes)
+                except (zipfile.BadZipFile, EOFError) as err:
+                    raise DataError(f"{self.path}[{self.key}] is corrupt ({err}); re-export it") from None
+                if len(buf) != k * row_bytes:
+                    raise DataError(f"{self.path}[{self.key}] ends at image {start + len(buf) // row_bytes} of {self.n}; re-export it")
+                yield start, np.frombuffer(buf, self.dtype).reshape(k, *self.row_shape)
+
+    def chunks(self, size: int) -> Iterator[tuple[int, np.ndarray]]:
+        raw = self._npz_chunks(size) if self.path.endswith(".npz") else (
+            (s, self.array[s : s + size]) for s in range(0, self.n, size)
+        )
+        for start, chunk in raw:
+            yield start, _to_nchw(np.asarray(chunk, np.float32), self.layout)
