@@ -15,12 +15,13 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import Table
-
 from omegaconf import OmegaConf
 
 from photoz.data import read_dataset
 from photoz.data.ingest import ingest
+from photoz.data.ingest.catalog import random_split
 from photoz.data.ingest.photometry import Aperture
+from photoz.data.ingest.schema import SplitConfig
 from photoz.errors import ConfigError, DataError
 
 BANDS = ["g", "r", "i"]
@@ -41,27 +42,25 @@ def make_catalog() -> Table:
     return Table({"id": np.arange(1000, 1000 + N), "redshift": np.linspace(0.01, 1.2, N)})
 
 
-def cli(*args: str) -> tuple[int, str, str]:
-    """Run `python -m photoz.ingest ARGS` in this process (same code path, no interpreter start-up)."""
-    argv, sys.argv = sys.argv, [CLI_FILE, *args]
-    try:
-        runpy.run_module("photoz.ingest", run_name="__main__", alter_sys=False)
-        return 0
-    except SystemExit as exit_:
-        return exit_.code
-    finally:
-        sys.argv = argv
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs in its own tmp_path, so relative paths (and Hydra's outputs/) land there."""
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
-    """Call the CLI in tmp_path; returns (exit code, stdout, stderr)."""
-    monkeypatch.chdir(tmp_path)
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
+    """`python -m photoz.ingest ARGS` in this process (same code path, no interpreter start-up);
+    returns (exit code, stdout, stderr)."""
 
     def _run(*args: str) -> tuple[int, str, str]:
-        code = cli(*args)
-        out, err = capsys.readouterr()
-        return code, out, err
+        monkeypatch.setattr(sys, "argv", [CLI_FILE, *args])
+        try:
+            runpy.run_module("photoz.ingest", run_name="__main__", alter_sys=False)
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code
+        return (code, *capsys.readouterr())
 
     return _run
 
@@ -104,8 +103,7 @@ def test_fits_cube_end_to_end(tmp_path: Path, run, cat_name: str) -> None:
     assert (err_ > 0).all()
 
 
-def test_fits_cube_extension_with_catalog_fluxes_and_split(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_fits_cube_extension_with_catalog_fluxes_and_split(tmp_path: Path) -> None:
     cube, cat = make_cube(), make_catalog()
     fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(cube, name="CUBE")]).writeto(tmp_path / "cube.fits")
     for b in BANDS:
@@ -147,8 +145,7 @@ def test_fits_cutouts_end_to_end(tmp_path: Path, run, order: list[int], keyword:
     assert ds.catalog["source_file"][3] == "cut/gal_1003.fits"
 
 
-def test_fits_cutout_without_a_band_is_named(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_fits_cutout_without_a_band_is_named(tmp_path: Path) -> None:
     make_catalog().write(tmp_path / "cat.fits")
     write_cutouts(tmp_path, make_cube(), [0, 1, 2])
     with pytest.raises(DataError) as err:
@@ -170,8 +167,7 @@ def test_numpy_npz_as_in_pasquet_release(tmp_path: Path, run) -> None:
     assert np.array_equal(ds.catalog["id"], labels["objID"]) and np.allclose(ds.catalog["ebv"], 0.02)
 
 
-def test_numpy_npy_labels_without_ids(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_numpy_npy_labels_without_ids(tmp_path: Path) -> None:
     cube = make_cube()
     np.save(tmp_path / "images.npy", cube.transpose(0, 2, 3, 1))
     np.save(tmp_path / "z.npy", np.linspace(0, 1, N))
@@ -180,8 +176,7 @@ def test_numpy_npy_labels_without_ids(tmp_path: Path, monkeypatch) -> None:
     assert ds.images.tobytes() == cube.tobytes() and np.array_equal(ds.catalog["id"], np.arange(N))
 
 
-def test_fill_nan_replaces_non_finite_pixels(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_fill_nan_replaces_non_finite_pixels(tmp_path: Path) -> None:
     cube = make_cube()
     cube[4, 1, 2, 2] = np.nan
     write_cube_inputs(tmp_path, cube, make_catalog())
@@ -196,6 +191,16 @@ def test_aperture_errors_match_the_scatter_of_measured_fluxes() -> None:
     flux, err = Aperture((32, 32), radius=4.0).measure(stamps)
     assert abs(flux.mean() - 500) < 3 * err.mean() / np.sqrt(len(flux))
     assert np.std(flux) == pytest.approx(np.median(err), rel=0.08)
+
+
+@pytest.mark.parametrize("n", [1, 5, 24, 101])
+def test_random_split_is_exact_and_seeded(n: int) -> None:
+    fractions = SplitConfig(train=0.5, val=0.5, test=0.0)
+    labels = random_split(n, fractions, seed=4)
+    assert [(labels == s).sum() for s in ("train", "val", "test")] == [n - n // 2, n // 2, 0]
+    assert np.array_equal(labels, random_split(n, fractions, seed=4))
+    if n > 5:
+        assert not np.array_equal(labels, random_split(n, fractions, seed=5))
 
 
 def _short(tmp_path, cube, cat):
@@ -240,8 +245,7 @@ SPOILS = [_short, _nan, _dup, _negative, _nan_z, _no_z, _exists, _bands]
 
 
 @pytest.mark.parametrize("spoil", SPOILS)
-def test_bad_cube_input_names_file_and_row(tmp_path: Path, monkeypatch, spoil) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_bad_cube_input_names_file_and_row(tmp_path: Path, spoil) -> None:
     cube, cat, message = spoil(tmp_path, make_cube(), make_catalog())
     write_cube_inputs(tmp_path, cube, cat)
     with pytest.raises(DataError) as err:
@@ -260,8 +264,7 @@ def test_bad_input_through_cli_is_one_line_and_exit_2(tmp_path: Path, run, spoil
     assert message in err
 
 
-def test_truncated_npy_is_refused(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_truncated_npy_is_refused(tmp_path: Path) -> None:
     np.save(tmp_path / "images.npy", make_cube().transpose(0, 2, 3, 1))
     data = (tmp_path / "images.npy").read_bytes()
     (tmp_path / "images.npy").write_bytes(data[: len(data) - 1000])
@@ -271,8 +274,7 @@ def test_truncated_npy_is_refused(tmp_path: Path, monkeypatch) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_truncated_npz_is_refused(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_truncated_npz_is_refused(tmp_path: Path) -> None:
     np.savez(tmp_path / "sdss.npz", cube=make_cube().transpose(0, 2, 3, 1), labels=np.linspace(0, 1, N))
     data = (tmp_path / "sdss.npz").read_bytes()
     (tmp_path / "sdss.npz").write_bytes(data[:5000] + data[-2000:])
@@ -281,8 +283,7 @@ def test_truncated_npz_is_refused(tmp_path: Path, monkeypatch) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_npz_member_shorter_than_its_header_is_refused(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_npz_member_shorter_than_its_header_is_refused(tmp_path: Path) -> None:
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (N, SIZE, SIZE, 3)})
     with zipfile.ZipFile(tmp_path / "sdss.npz", "w") as zf:
@@ -307,8 +308,7 @@ def test_npz_member_shorter_than_its_header_is_refused(tmp_path: Path, monkeypat
         (["images=none.fits"], DataError, "none.fits: no such FITS file"),
     ],
 )
-def test_bad_config_is_one_line(tmp_path: Path, monkeypatch, extra: list[str], error: type, message: str) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_bad_config_is_one_line(tmp_path: Path, extra: list[str], error: type, message: str) -> None:
     write_cube_inputs(tmp_path, make_cube(), make_catalog())
     with pytest.raises(error) as err:
         lib(*CUBE_ARGS, *extra)

@@ -44,12 +44,13 @@ def read_table(path: str | Path, columns: ColumnsConfig, npz_key: str = "labels"
 
 
 def random_split(n: int, fractions: SplitConfig, seed: int) -> np.ndarray:
-    """Seeded train/val/test labels in the given fractions (rounded; test takes the rest)."""
+    """Seeded train/val/test labels in the given fractions (largest-remainder rounding, exact total)."""
     frac = np.array([fractions.train, fractions.val, fractions.test], float)
     if (frac < 0).any() or abs(frac.sum() - 1) > 1e-6:
         raise ConfigError(f"split fractions {frac.tolist()} must be >= 0 and sum to 1; fix split.train/val/test")
-    counts = np.round(frac[:2] * n).astype(int)
-    labels = np.repeat(np.array(SPLITS), [counts[0], counts[1], n - counts.sum()])
+    counts = np.floor(frac * n).astype(int)  # largest remainders get the leftover galaxies
+    counts[np.argsort(counts - frac * n, kind="stable")[: n - counts.sum()]] += 1
+    labels = np.repeat(np.array(SPLITS), counts)
     return labels[np.random.default_rng(seed).permutation(n)]
 
 
