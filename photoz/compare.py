@@ -1,0 +1,85 @@
+"""`python -m photoz.compare`: the model-comparison table and plots from MLflow.
+
+    python -m photoz.compare [tracking.experiment=<name>] [parent_run=<sweep parent run id>]
+
+Takes the best finished run per model by validation σ_MAD, prints the table of its test metrics
+and cost (markdown; also written as CSV and LaTeX), draws side-by-side plots from each run's
+logged test prediction table, and logs all of it to a run named `comparison`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from photoz.errors import PhotozError, exit_on_user_error
+
+
+def _prediction_tables(rows, artifact: str, tmp: Path) -> dict:
+    """model → its best run's test prediction table; models whose run logged none are skipped."""
+    import mlflow
+    from astropy.table import Table
+
+    tables = {}
+    for r in rows:
+        try:
+            path = mlflow.artifacts.download_artifacts(run_id=r.run_id, artifact_path=artifact, dst_path=str(tmp / r.run_id))
+        except Exception:  # missing artifact: MLflow raises store-specific errors
+            print(f"photoz: note: run {r.run_id} ({r.model}) has no {artifact}; left out of the plots")
+            continue
+        tables[r.model] = Table.read(path)
+    return tables
+
+
+def compare(cfg: DictConfig) -> Path:
+    """Build, print, save and log the comparison; returns the output folder."""
+    import matplotlib.pyplot as plt
+    import mlflow
+
+    from photoz.comparison.figures import metrics_per_z, sigma_vs_params, zphot_panels
+    from photoz.comparison.table import best_runs, find_experiment, write_tables
+    from photoz.tracking import Tracker, resolve_uri
+
+    uri = resolve_uri(cfg.tracking.uri)
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():
+        raise PhotozError(f"no MLflow store at {uri}; train first (python -m photoz.train) or set tracking.uri")
+    tracker = Tracker(OmegaConf.create({"tracking": cfg.tracking, "trial": {"parent_run_id": cfg.parent_run}}))
+    experiment = find_experiment(tracker.client, cfg.tracking.experiment, cfg.parent_run, uri)
+    rows = best_runs(tracker.client, experiment, cfg.parent_run)
+    out = Path(hydra.utils.to_absolute_path(cfg.output)) if cfg.output else Path(HydraConfig.get().runtime.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = list(write_tables(rows, out).values())
+    print(f"Experiment {experiment.name!r}: best run per model by val σ_MAD; test-split metrics\n")
+    print(files[0].read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        tables = _prediction_tables(rows, cfg.predictions_artifact, Path(tmp))
+    figures = {"sigma_vs_params": sigma_vs_params(rows)}
+    if tables:
+        figures.update(zphot_vs_zspec=zphot_panels(tables), metrics_per_z=metrics_per_z(tables))
+    for name, fig in figures.items():
+        fig.savefig(out / f"{name}.png", dpi=120)
+        plt.close(fig)
+        files.append(out / f"{name}.png")
+    if cfg.log_run:
+        tracker.use_experiment(experiment.name)
+        tags = {"photoz_kind": "comparison", "compared_runs": ",".join(r.run_id for r in rows)}
+        with tracker.run("comparison", tags) as run_id:
+            for f in files:
+                mlflow.log_artifact(str(f), "comparison")
+            mlflow.log_metrics({f"{r.model}/{k}": v for r in rows for k, v in r.values.items() if v == v})
+        print(f"logged to MLflow run {run_id} (experiment {experiment.name!r})")
+    print(f"tables and plots in {out}")
+    return out
+
+
+@hydra.main(config_path="../conf", config_name="compare", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    exit_on_user_error(compare)(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The model-comparison table and figures behind `python -m photoz.compare`."""

@@ -1,0 +1,91 @@
+"""Side-by-side figures of the best run per model: z_phot vs z_spec panels, σ_MAD and η per
+redshift bin, and σ_MAD against trainable parameters (the cost/quality trade-off)."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from astropy.table import Table  # noqa: E402
+from matplotlib.colors import LogNorm  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from photoz.comparison.table import Best  # noqa: E402
+from photoz.metrics import ETA_THRESHOLD, delta_z, eta, sigma_mad  # noqa: E402
+
+N_Z_BINS = 8
+MIN_PER_BIN = 5  # fewer galaxies than this in a bin: no point for it
+
+
+def binned_metrics(z_spec: np.ndarray, z_phot: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(bin centres, σ_MAD, η) per z_spec bin; NaN where a bin has < MIN_PER_BIN galaxies."""
+    dz = delta_z(z_phot, z_spec)
+    which = np.digitize(z_spec, edges) - 1
+    sig, out = np.full(len(edges) - 1, np.nan), np.full(len(edges) - 1, np.nan)
+    for i in range(len(edges) - 1):
+        sel = dz[which == i]
+        if len(sel) >= MIN_PER_BIN:
+            sig[i], out[i] = sigma_mad(sel), eta(sel)
+    return (edges[1:] + edges[:-1]) / 2, sig, out
+
+
+def zphot_panels(tables: dict[str, Table]) -> Figure:
+    """One z_phot vs z_spec density panel per model, shared axes."""
+    n = len(tables)
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 4 * rows), squeeze=False, sharex=True, sharey=True)
+    top = 1.05 * max(float(np.max(t["z_spec"])) for t in tables.values())
+    bins = np.linspace(0, top, 70)
+    line = np.array([0, top])
+    for ax, (model, t) in zip(axes.flat, tables.items()):
+        ax.hist2d(t["z_spec"], t["z_phot"], bins=[bins, bins], norm=LogNorm(), cmap="viridis", cmin=1)
+        ax.plot(line, line, "k-", lw=0.8)
+        for sign in (-1, 1):
+            ax.plot(line, line + sign * ETA_THRESHOLD * (1 + line), "k--", lw=0.6)
+        dz = delta_z(t["z_phot"], t["z_spec"])
+        ax.set_title(f"{model}: σ_MAD {sigma_mad(dz):.4f}, η {eta(dz):.1%}", fontsize=10)
+        ax.set(xlim=(0, top), ylim=(0, top))
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("z_spec")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("z_phot")
+    fig.tight_layout()
+    return fig
+
+
+def metrics_per_z(tables: dict[str, Table]) -> Figure:
+    """σ_MAD and η in bins of z_spec, one line per model."""
+    top = max(float(np.max(t["z_spec"])) for t in tables.values()) * 1.0001
+    edges = np.linspace(0, top, N_Z_BINS + 1)
+    fig, (ax_s, ax_e) = plt.subplots(1, 2, figsize=(11, 4))
+    for model, t in tables.items():
+        centres, sig, out = binned_metrics(np.asarray(t["z_spec"]), np.asarray(t["z_phot"]), edges)
+        ax_s.plot(centres, sig, "o-", label=model)
+        ax_e.plot(centres, 100 * out, "o-", label=model)
+    ax_s.set(xlabel="z_spec", ylabel="σ_MAD per bin", ylim=(0, None))
+    ax_e.set(xlabel="z_spec", ylabel="η per bin (%)", ylim=(0, None))
+    ax_s.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def sigma_vs_params(rows: list[Best]) -> Figure:
+    """Test σ_MAD against trainable parameters (symlog x: the template fit has 0)."""
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for r in rows:
+        x, y = r.values["n_params"], r.values["sigma_mad"]
+        if not (math.isnan(x) or math.isnan(y)):
+            ax.scatter(x, y, s=40)
+            ax.annotate(r.model, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=9)
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set(xlabel="trainable parameters", ylabel="test σ_MAD", ylim=(0, None))
+    fig.tight_layout()
+    return fig

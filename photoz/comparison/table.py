@@ -1,0 +1,119 @@
+"""Find the best MLflow run per model and write the comparison table (markdown, CSV, LaTeX).
+
+Runs are those that photoz.train finished (status FINISHED, tag `model`); the best per model is
+the one with the lowest validation σ_MAD of its final model (metric `best_val_sigma_mad`, else
+the last `val_sigma_mad`). The table reports that run's test-split metrics.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from astropy.table import Table
+from mlflow.entities import Experiment, Run
+from mlflow.tracking import MlflowClient
+
+from photoz.errors import PhotozError
+
+VAL_KEYS = ("best_val_sigma_mad", "val_sigma_mad")
+# (column, MLflow metric, markdown/LaTeX header, format)
+COLUMNS = [
+    ("sigma_mad", "test_sigma_mad", "σ_MAD", "{:.4f}"),
+    ("bias", "test_bias", "bias", "{:+.4f}"),
+    ("eta", "test_eta", "η (%)", "{:.2%}"),
+    ("outlier_rate", "test_outlier_rate", "outliers (%)", "{:.2%}"),
+    ("n_params", "n_trainable_params", "trainable params", "{:,.0f}"),
+    ("train_seconds", "train_seconds", "train s", "{:.1f}"),
+    ("galaxies_per_s", "test_galaxies_per_s", "galaxies/s", "{:,.0f}"),
+    ("val_sigma_mad", None, "val σ_MAD", "{:.4f}"),
+]
+LATEX_HEADERS = {"σ_MAD": r"$\sigma_\mathrm{MAD}$", "η (%)": r"$\eta$ (\%)", "outliers (%)": r"outliers (\%)",
+                 "val σ_MAD": r"val $\sigma_\mathrm{MAD}$"}
+
+
+@dataclass
+class Best:
+    """The best run of one model and the numbers of its table row."""
+
+    model: str
+    run_id: str
+    values: dict[str, float]
+
+
+def val_sigma(run: Run) -> float:
+    m = run.data.metrics
+    return next((m[k] for k in VAL_KEYS if k in m), math.nan)
+
+
+def find_experiment(client: MlflowClient, name: str | None, parent_run: str | None, uri: str) -> Experiment:
+    """The experiment to compare: by name, the parent run's, or the only one holding photoz runs."""
+    if parent_run:
+        try:
+            return client.get_experiment(client.get_run(parent_run).info.experiment_id)
+        except Exception:  # MLflow raises MlflowException with a store-specific message
+            raise PhotozError(f"parent_run={parent_run}: no such run in {uri}; copy the id from the MLflow UI") from None
+    experiments = client.search_experiments()
+    if name is not None:
+        for exp in experiments:
+            if exp.name == name:
+                return exp
+        known = ", ".join(sorted(e.name for e in experiments)) or "none"
+        raise PhotozError(f"unknown experiment {name!r} in {uri} (experiments: {known}); set tracking.experiment=<name>")
+    used = [e for e in experiments if client.search_runs([e.experiment_id], "tags.model != ''", max_results=1)]
+    if not used:
+        raise PhotozError(f"no photoz runs in {uri}; train some first (python -m photoz.train model=...)")
+    if len(used) > 1:
+        names = ", ".join(sorted(e.name for e in used))
+        raise PhotozError(f"{uri} holds runs of several experiments ({names}); choose one with tracking.experiment=<name>")
+    return used[0]
+
+
+def best_runs(client: MlflowClient, experiment: Experiment, parent_run: str | None) -> list[Best]:
+    """The best finished run per model (lowest val σ_MAD), sorted by that σ_MAD."""
+    query = "attributes.status = 'FINISHED' and tags.model != ''"
+    if parent_run:
+        query += f" and tags.mlflow.parentRunId = '{parent_run}'"
+    runs, token = [], None
+    while True:
+        page = client.search_runs([experiment.experiment_id], query, max_results=1000, page_token=token)
+        runs.extend(page)
+        token = page.token
+        if not token:
+            break
+    best: dict[str, Run] = {}
+    for run in runs:
+        model, score = run.data.tags["model"], val_sigma(run)
+        if not math.isnan(score) and (model not in best or score < val_sigma(best[model])):
+            best[model] = run
+    if not best:
+        where = f"children of run {parent_run}" if parent_run else f"experiment {experiment.name!r}"
+        raise PhotozError(f"no finished photoz runs with a validation σ_MAD among the {where}; train some first")
+    rows = []
+    for model, run in best.items():
+        values = {col: run.data.metrics.get(metric, math.nan) for col, metric, *_ in COLUMNS if metric}
+        values["val_sigma_mad"] = val_sigma(run)
+        rows.append(Best(model, run.info.run_id, values))
+    return sorted(rows, key=lambda b: b.values["val_sigma_mad"])
+
+
+def _cell(value: float, fmt: str) -> str:
+    return "n/a" if value is None or math.isnan(value) else fmt.format(value)
+
+
+def write_tables(rows: list[Best], out_dir: Path) -> dict[str, Path]:
+    """comparison.md, .csv and .tex in out_dir; returns them by format."""
+    headers = ["model"] + [h for *_, h, _ in COLUMNS] + ["run id"]
+    cells = [[r.model] + [_cell(r.values[c], f) for c, _, _, f in COLUMNS] + [r.run_id] for r in rows]
+    md = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    md += ["| " + " | ".join(row) + " |" for row in cells]
+    paths = {"md": out_dir / "comparison.md", "csv": out_dir / "comparison.csv", "tex": out_dir / "comparison.tex"}
+    paths["md"].write_text("\n".join(md) + "\n")
+    raw = Table(rows=[[r.model] + [r.values[c] for c, *_ in COLUMNS] + [r.run_id] for r in rows],
+                names=["model"] + [c for c, *_ in COLUMNS] + ["run_id"])
+    raw.write(paths["csv"], format="ascii.csv", overwrite=True)
+    latex = [[c.replace("%", r"\%").replace("_", r"\_") for c in row] for row in cells]
+    tex = Table(rows=latex, names=[LATEX_HEADERS.get(h, h) for h in headers])
+    tex.write(paths["tex"], format="ascii.latex", overwrite=True)
+    return paths

@@ -1,0 +1,108 @@
+"""photoz.compare on a real SQLite MLflow store: right best runs, files, the comparison run, errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+from astropy.table import Table
+from hydra import compose, initialize_config_dir
+from mlflow.tracking import MlflowClient
+
+from photoz.compare import compare
+from photoz.errors import PhotozError
+from photoz.estimators.base import Predictions
+
+CONF = str(Path(__file__).resolve().parents[1] / "conf")
+
+
+def _log_run(exp: str, model: str, val: float, tmp: Path, status: str = "FINISHED", parent: str | None = None) -> str:
+    """A run shaped like photoz.train's: tag model, val/test metrics, cost, a test prediction table."""
+    rng = np.random.default_rng(int(val * 1e4))
+    z = rng.uniform(0.1, 2.0, 200)
+    pred = Predictions(np.arange(200), z, z + rng.normal(0, val, 200) * (1 + z), np.full(200, val))
+    with mlflow.start_run(experiment_id=exp, tags={"model": model}, parent_run_id=parent) as run:
+        mlflow.log_metrics({"val_sigma_mad": val + 0.5, "best_val_sigma_mad": val, "train_seconds": 10 * val,
+                            "n_trainable_params": 1000 if model != "template_fit" else 0})
+        mlflow.log_metrics(pred.metrics("test_"))
+        path = tmp / run.info.run_id / "test_predictions.fits"  # the artifact photoz.tracking logs
+        path.parent.mkdir()
+        pred.to_table().write(path)
+        mlflow.log_artifact(str(path), "predictions")
+    if status != "FINISHED":
+        MlflowClient().set_terminated(run.info.run_id, status)
+    return run.info.run_id
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("compare")
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    exp = mlflow.create_experiment("lsst_sim-test", artifact_location=(tmp / "artifacts").as_uri())
+    best = {
+        "knn": _log_run(exp, "knn", 0.04, tmp),
+        "random_forest": _log_run(exp, "random_forest", 0.03, tmp),
+        "template_fit": _log_run(exp, "template_fit", 0.05, tmp),
+    }
+    _log_run(exp, "knn", 0.06, tmp)
+    _log_run(exp, "random_forest", 0.035, tmp)
+    _log_run(exp, "knn", 0.01, tmp, status="FAILED")  # better but failed: must be ignored
+    with mlflow.start_run(experiment_id=exp, run_name="sweep") as parent:
+        pass
+    children = {"knn": _log_run(exp, "knn", 0.045, tmp, parent=parent.info.run_id),
+                "random_forest": _log_run(exp, "random_forest", 0.044, tmp, parent=parent.info.run_id)}
+    return {"tmp": tmp, "uri": uri, "best": best, "parent": parent.info.run_id, "children": children}
+
+
+def _cfg(**kw):
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        return compose("compare", overrides=[f"{k}={v}" for k, v in kw.items()])
+
+
+def test_entry_point_picks_best_runs_and_logs_comparison(store) -> None:
+    out = store["tmp"] / "out"
+    cmd = [sys.executable, "-m", "photoz.compare", f"tracking.uri={store['uri']}", f"output={out}",
+           f"hydra.run.dir={store['tmp'] / 'hydra'}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = Table.read(out / "comparison.csv", format="ascii.csv")
+    assert list(table["model"]) == ["random_forest", "knn", "template_fit"]  # sorted by val σ_MAD
+    assert dict(zip(table["model"], table["run_id"])) == store["best"]
+    assert np.allclose(table["val_sigma_mad"], [0.03, 0.04, 0.05])
+    assert "| random_forest |" in proc.stdout and (out / "comparison.tex").read_text().count(r"\\") >= 3
+    for name in ("zphot_vs_zspec", "metrics_per_z", "sigma_vs_params"):
+        assert (out / f"{name}.png").stat().st_size > 1000
+    client = MlflowClient(store["uri"])
+    runs = client.search_runs(client.get_experiment_by_name("lsst_sim-test").experiment_id, "tags.photoz_kind = 'comparison'")
+    assert len(runs) == 1
+    logged = {f.path for f in client.list_artifacts(runs[0].info.run_id, "comparison")}
+    assert "comparison/comparison.md" in logged and "comparison/zphot_vs_zspec.png" in logged
+    assert runs[0].data.metrics["random_forest/sigma_mad"] == pytest.approx(table["sigma_mad"][0])
+
+
+def test_parent_run_filter(store) -> None:
+    out = compare(_cfg(**{"tracking.uri": store["uri"], "parent_run": store["parent"], "output": store["tmp"] / "sweep",
+                          "log_run": "false"}))
+    table = Table.read(out / "comparison.csv", format="ascii.csv")
+    assert dict(zip(table["model"], table["run_id"])) == store["children"]
+
+
+def test_errors_are_one_line(store, tmp_path) -> None:
+    with pytest.raises(PhotozError, match="unknown experiment 'nope'.*lsst_sim-test"):
+        compare(_cfg(**{"tracking.uri": store["uri"], "tracking.experiment": "nope", "output": tmp_path}))
+    with pytest.raises(PhotozError, match="no MLflow store"):
+        compare(_cfg(**{"tracking.uri": f"sqlite:///{tmp_path / 'none.db'}", "output": tmp_path}))
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    MlflowClient(empty).search_experiments()  # creates an empty store
+    with pytest.raises(PhotozError, match="no photoz runs"):
+        compare(_cfg(**{"tracking.uri": empty, "output": tmp_path}))
+    cmd = [sys.executable, "-m", "photoz.compare", f"tracking.uri={store['uri']}", "tracking.experiment=nope",
+           f"output={tmp_path}", f"hydra.run.dir={tmp_path / 'hydra'}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].startswith("photoz: error: unknown experiment")
+    assert "Traceback" not in proc.stderr
