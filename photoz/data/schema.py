@@ -1,0 +1,67 @@
+"""Structured-config schemas of the `data` group, registered in Hydra's ConfigStore.
+
+conf/data/<name>.yaml starts with `defaults: [<name>_schema, _self_]` so Hydra type-checks every
+key and rejects unknown ones. The yaml files document each key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class LsstSimData:
+    """The default simulated LSST-like data set (conf/data/lsst_sim.yaml)."""
+
+    name: str = "lsst_sim"
+    root: str = "data"
+    output: Optional[str] = None
+    overwrite: bool = False
+    seed: int = 0
+    n_galaxies: Optional[int] = 20000
+    bands: List[str] = field(default_factory=lambda: list("ugrizy"))
+    stamp_size: int = 32
+    depth: str = "y10"
+    mag_limit: float = 25.3
+    mag_min: float = 17.0
+    aperture_radius: float = 1.0
+    split: Dict[str, float] = field(default_factory=lambda: {"train": 0.8, "val": 0.1, "test": 0.1})
+    workers: int = 2
+    chunk_size: int = 256
+
+
+@dataclass
+class CatalogData(LsstSimData):
+    """Stamps rendered from a user's catalogue of redshifts and magnitudes (conf/data/catalog.yaml)."""
+
+    name: str = "catalog"
+    n_galaxies: Optional[int] = None
+    catalog_path: str = MISSING
+    id_column: str = "id"
+    redshift_column: str = "redshift"
+    mag_column: str = "mag_{band}_lsst"
+    nondetection_mag: float = 50.0
+    hlr_column: str = "hlr"
+    q_column: str = "q"
+    beta_column: str = "beta"
+    bt_column: str = "bt"
+
+
+@dataclass
+class DirectoryData:
+    """An existing data set directory (conf/data/directory.yaml)."""
+
+    name: str = "directory"
+    path: str = MISSING
+
+
+def register_schemas() -> None:
+    """Store the data schemas under group 'data' as lsst_sim_schema, catalog_schema, directory_schema."""
+    cs = ConfigStore.instance()
+    cs.store(group="data", name="lsst_sim_schema", node=LsstSimData)
+    cs.store(group="data", name="catalog_schema", node=CatalogData)
+    cs.store(group="data", name="directory_schema", node=DirectoryData)

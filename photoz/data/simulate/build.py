@@ -1,0 +1,178 @@
+"""Build a simulated data set: truth, parallel rendering in chunks, streaming into the writer.
+
+Every chunk of `data.chunk_size` galaxies draws its noise from its own seed (data.seed, chunk
+index), so the bytes do not depend on `data.workers`. The output directory is
+`data.root/<name>-<hash of the config>` (or `data.output`); a directory already there is reused
+only if its stored config is this config, otherwise refused unless `data.overwrite=true`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.table import Table
+from hydra.utils import to_absolute_path
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from photoz.data.format import SPLITS, Dataset, DatasetWriter, read_dataset
+from photoz.data.simulate.lsst import LSST, NJY_ZP, PIXEL_SCALE, check_bands, exposure, target_m5
+from photoz.data.simulate.population import draw_population
+from photoz.data.simulate.render import Renderer
+from photoz.data.simulate.sed import bulge_disk_fluxes
+from photoz.errors import ConfigError, DataError
+
+SIM_VERSION = 1  # bump when the physics changes: it is part of the cache key
+NOT_HASHED = ("workers", "overwrite", "root", "output")
+_TAG_POPULATION, _TAG_SPLIT, _TAG_NOISE = 1, 2, 3
+
+
+def check_config(cfg: DictConfig) -> list[str]:
+    """Refuse out-of-range values with one ConfigError line; return the bands."""
+    bands = check_bands(list(cfg.bands))
+    if cfg.stamp_size < 8:
+        raise ConfigError(f"data.stamp_size={cfg.stamp_size} is too small; use at least 8 pixels (default 32)")
+    if (cfg.n_galaxies is None and cfg.name != "catalog") or (cfg.n_galaxies is not None and cfg.n_galaxies <= 0):
+        raise ConfigError(f"data.n_galaxies={cfg.n_galaxies}; it must be a positive number of galaxies")
+    if cfg.name != "catalog" and not cfg.mag_min < cfg.mag_limit:
+        raise ConfigError(f"data.mag_min={cfg.mag_min} must be brighter (smaller) than data.mag_limit={cfg.mag_limit}")
+    exposure(bands[0], cfg.depth)  # refuses an unknown depth
+    split = dict(cfg.split)
+    if set(split) != set(SPLITS) or any(v < 0 for v in split.values()) or abs(sum(split.values()) - 1) > 1e-6:
+        raise ConfigError(f"data.split={split}: give non-negative train, val and test fractions that sum to 1")
+    if cfg.workers < 1 or cfg.chunk_size < 1:
+        raise ConfigError(f"data.workers={cfg.workers}, data.chunk_size={cfg.chunk_size}: both must be >= 1")
+    return bands
+
+
+def config_key(cfg: DictConfig) -> dict[str, Any]:
+    """The config that defines the content (everything but where and how fast it is built)."""
+    key = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in NOT_HASHED}
+    key["sim_version"] = SIM_VERSION
+    if key["name"] == "catalog":
+        path = Path(to_absolute_path(str(cfg.catalog_path)))
+        key["catalog_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    return key
+
+
+def output_path(cfg: DictConfig) -> Path:
+    """data.output if given, else data.root/<name>-<10-hex hash of config_key>."""
+    if cfg.output:
+        return Path(to_absolute_path(str(cfg.output)))
+    digest = hashlib.sha256(json.dumps(config_key(cfg), sort_keys=True).encode()).hexdigest()[:10]
+    return Path(to_absolute_path(str(cfg.root))) / f"{cfg.name}-{digest}"
+
+
+def make_truth(cfg: DictConfig, bands: list[str]) -> tuple[Table, np.ndarray, np.ndarray]:
+    """Truth table with ids and (n, C) bulge and disk fluxes, from the model or the catalogue."""
+    rng = np.random.default_rng([cfg.seed, _TAG_POPULATION])
+    if cfg.name == "catalog":
+        from photoz.data.simulate.catalog import catalog_truth
+
+        return catalog_truth(cfg, bands, rng)
+    truth = draw_population(rng, int(cfg.n_galaxies), cfg.mag_min, cfg.mag_limit)
+    bulge, disk = bulge_disk_fluxes(truth, bands)
+    truth.add_column(np.arange(1, len(truth) + 1, dtype=np.int64), name="id", index=0)
+    truth.remove_column("true_mag_i")
+    for j, band in enumerate(bands):
+        truth[f"true_mag_{band}"] = NJY_ZP - 2.5 * np.log10(bulge[:, j] + disk[:, j])
+    return truth, bulge, disk
+
+
+def assign_split(cfg: DictConfig, n: int) -> np.ndarray:
+    """Seeded random train/val/test labels with the configured fractions (rounded)."""
+    n_train = int(round(cfg.split.train * n))
+    n_val = min(int(round(cfg.split.val * n)), n - n_train)
+    labels = np.array(["train"] * n_train + ["val"] * n_val + ["test"] * (n - n_train - n_val), dtype="U5")
+    return np.random.default_rng([cfg.seed, _TAG_SPLIT]).permutation(labels)
+
+
+_RENDERER: Renderer | None = None
+
+
+def _init_worker(bands: list[str], stamp_size: int, depth: str, aperture: float) -> None:
+    global _RENDERER
+    _RENDERER = Renderer(bands, stamp_size, depth, aperture)
+
+
+def _render_chunk(job: tuple[int, int, Table, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Noisy stamps and aperture photometry of one chunk, noise seeded by (seed, chunk index)."""
+    seed, index, truth, bulge, disk = job
+    assert _RENDERER is not None
+    images, variance = _RENDERER.observe(_RENDERER.noiseless(truth, bulge, disk), np.random.default_rng([seed, _TAG_NOISE, index]))
+    flux, err = _RENDERER.photometry(images, variance)
+    return images, flux, err
+
+
+def _context() -> mp.context.BaseContext:
+    """fork where the platform has it (fast start, works from scripts without a main guard)."""
+    return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+
+
+def simulate(cfg: DictConfig, path: Path) -> Dataset:
+    """Render the data set that cfg describes into path (temp dir + rename)."""
+    bands = check_config(cfg)
+    truth, bulge, disk = make_truth(cfg, bands)
+    n, size, step = len(truth), int(cfg.stamp_size), int(cfg.chunk_size)
+    jobs = ((cfg.seed, k, truth[s : s + step], bulge[s : s + step], disk[s : s + step]) for k, s in enumerate(range(0, n, step)))
+    init = (bands, size, cfg.depth, cfg.aperture_radius)
+    flux, err = np.empty((n, len(bands))), np.empty((n, len(bands)))
+    with DatasetWriter(path, n, bands, (size, size), overwrite=cfg.overwrite) as writer:
+        if cfg.workers > 1:
+            pool = _context().Pool(cfg.workers, _init_worker, init)
+            results = pool.imap(_render_chunk, jobs)
+        else:
+            pool, _ = None, _init_worker(*init)
+            results = map(_render_chunk, jobs)
+        try:
+            with tqdm(total=n, unit="gal", desc=f"simulating {path.name}") as bar:
+                for k, (images, f, e) in enumerate(results):
+                    rows = slice(k * step, k * step + len(images))
+                    writer.images[rows], flux[rows], err[rows] = images, f, e
+                    bar.update(len(images))
+        finally:
+            if pool is not None:
+                pool.terminate()
+        writer.finish(_catalog(cfg, truth, bands, flux, err), _meta(cfg, bands))
+    return read_dataset(path, validate=False)
+
+
+def _catalog(cfg: DictConfig, truth: Table, bands: list[str], flux: np.ndarray, err: np.ndarray) -> Table:
+    cat = Table({"id": truth["id"], "redshift": truth["redshift"], "split": assign_split(cfg, len(truth))})
+    for j, band in enumerate(bands):
+        cat[f"flux_{band}"], cat[f"flux_err_{band}"] = flux[:, j], err[:, j]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for j, band in enumerate(bands):
+            cat[f"mag_{band}"] = np.where(flux[:, j] > 0, NJY_ZP - 2.5 * np.log10(flux[:, j]), np.nan)
+    for name in truth.colnames[2:]:
+        cat[name] = truth[name]
+    return cat
+
+
+def _meta(cfg: DictConfig, bands: list[str]) -> dict[str, Any]:
+    return {
+        "pixel_scale": PIXEL_SCALE,
+        "units": "nJy per pixel",
+        "psf_fwhm": {b: LSST[b].psf_fwhm for b in bands},
+        "depth": cfg.depth,
+        "m5": {b: target_m5(b, cfg.depth) for b in bands},
+        "aperture_radius_arcsec": cfg.aperture_radius,
+        "generator": {"name": "photoz.simulate", "version": SIM_VERSION, "config": config_key(cfg)},
+    }
+
+
+def build_or_reuse(cfg: DictConfig) -> Dataset:
+    """The data set cfg describes: reused if already built with this config, else simulated."""
+    check_config(cfg)
+    path = output_path(cfg)
+    if path.exists() and not cfg.overwrite:
+        dataset = read_dataset(path)
+        if dataset.meta.get("generator", {}).get("config") != config_key(cfg):
+            raise DataError(f"{path} holds a different data set; choose another data.output or set data.overwrite=true to replace it")
+        return dataset
+    return simulate(cfg, path)
