@@ -1,0 +1,110 @@
+"""`model=googlenet`: Inception modules (Szegedy et al. 2015) sized for galaxy stamps, after
+Pasquet et al. 2019 (`model=googlenet_pasquet` is their exact network, REFERENCES.md).
+
+Each module runs four branches on the same input and concatenates them:
+branch1 1×1; branch2 1×1 → 3×3; branch3 1×1 → 5×5 (a real 5×5: torchvision's googlenet.py has a
+3×3 there); branch4 k×k average pool, stride 1 → 1×1. With (reduce r, out o) a module outputs
+3·o + r channels (2·o + r without the 5×5 branch). Convs are conv → BatchNorm → PReLU
+(Pasquet: conv + bias → PReLU, `model.batch_norm=false`).
+
+The stem is light, for 16–64 px stamps: one k×k conv to model.width channels and one 2×2
+average pool (not ImageNet's 7×7/2 conv and two max-pools, which would leave a 32 px stamp at
+4 px before the first module). Modules come in groups of two with a 2×2 average pool between
+groups, taken only while the map is at least 8 px, so 16 px stamps keep a 4 px map.
+
+Widths: module k has o = min(width · 2^(k//2), max_width), r = 3·o/4, unless model.modules
+lists [r, o] per module. Shapes for the defaults (depth 4, width 32) on B×6×32×32 stamps:
+
+    stem conv 3×3       B×6×32×32  → B×32×32×32
+    stem avg-pool 2×2   B×32×32×32 → B×32×16×16
+    module 0 (24, 32)   B×32×16×16 → B×120×16×16
+    module 1 (24, 32)   B×120×16×16 → B×120×16×16
+    avg-pool 2×2        B×120×16×16 → B×120×8×8
+    module 2 (48, 64)   B×120×8×8  → B×240×8×8
+    module 3 (48, 64)   B×240×8×8  → B×240×8×8
+    global avg-pool     B×240×8×8  → B×240        (Pasquet: flatten, B×348·8·8)
+    dense head          B×240      → B×n_out
+"""
+
+from __future__ import annotations
+
+import torch
+from omegaconf import DictConfig
+from torch import nn
+
+from photoz.errors import ConfigError
+from photoz.models.heads import DenseHead, n_outputs
+from photoz.models.layers import ConvBlock, SamePool, init_weights
+
+
+class Inception(nn.Module):
+    """Four-branch Inception module; `with_5x5=False` drops branch3 (Pasquet's last module)."""
+
+    def __init__(self, c_in: int, reduce: int, out: int, pool_kernel: int, with_5x5: bool, batch_norm: bool) -> None:
+        super().__init__()
+
+        def conv(a: int, b: int, k: int) -> ConvBlock:
+            return ConvBlock(a, b, k, batch_norm, act="prelu")
+
+        self.branch1 = conv(c_in, out, 1)
+        self.branch2 = nn.Sequential(conv(c_in, reduce, 1), conv(reduce, out, 3))
+        self.branch3 = nn.Sequential(conv(c_in, reduce, 1), conv(reduce, out, 5)) if with_5x5 else None
+        self.branch4 = nn.Sequential(SamePool(pool_kernel), conv(c_in, reduce, 1))
+        self.out_channels = out * (3 if with_5x5 else 2) + reduce
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branches = [self.branch1(x), self.branch2(x)]
+        if self.branch3 is not None:
+            branches.append(self.branch3(x))
+        branches.append(self.branch4(x))
+        return torch.cat(branches, 1)
+
+
+def module_widths(model_cfg: DictConfig) -> list[tuple[int, int]]:
+    """[(reduce, out)] per module: model.modules if given, else grown from model.width."""
+    depth = int(model_cfg.depth)
+    if model_cfg.modules is None:
+        outs = [min(int(model_cfg.width) * 2 ** (k // 2), int(model_cfg.max_width)) for k in range(depth)]
+        return [(max(1, 3 * o // 4), o) for o in outs]
+    widths = [tuple(int(v) for v in pair) for pair in model_cfg.modules]
+    if len(widths) != depth:
+        raise ConfigError(
+            f"model.modules lists {len(widths)} modules but model.depth={depth}; "
+            f"set model.depth={len(widths)} or model.modules=null"
+        )
+    if any(len(w) != 2 or min(w) < 1 for w in widths):
+        raise ConfigError(f"model.modules={widths} must be [[reduce, out], ...] with positive channel counts")
+    return widths  # type: ignore[return-value]
+
+
+class GoogLeNet(nn.Module):
+    """Light stem → Inception modules (pooled between groups of two) → dense head; logits (B, n_out)."""
+
+    def __init__(self, model_cfg: DictConfig, n_bands: int, stamp_size: int) -> None:
+        super().__init__()
+        bn, width = bool(model_cfg.batch_norm), int(model_cfg.width)
+        stem_pool = stamp_size >= 8
+        self.stem = nn.Sequential(
+            ConvBlock(n_bands, width, int(model_cfg.stem_kernel), bn, act="prelu"),
+            nn.AvgPool2d(2) if stem_pool else nn.Identity(),
+        )
+        size = stamp_size // 2 if stem_pool else stamp_size
+        layers: list[nn.Module] = []
+        c = width
+        widths = module_widths(model_cfg)
+        for k, (reduce, out) in enumerate(widths):
+            last = k == len(widths) - 1
+            module = Inception(c, reduce, out, int(model_cfg.pool_kernel), not last or bool(model_cfg.last_5x5), bn)
+            layers.append(module)
+            c = module.out_channels
+            if k % 2 == 1 and not last and size >= 8:
+                layers.append(nn.AvgPool2d(2))
+                size //= 2
+        self.inception = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1) if model_cfg.global_pool else nn.Identity()
+        n_features = c if model_cfg.global_pool else c * size * size
+        self.head = DenseHead(n_features, list(model_cfg.dense), float(model_cfg.dropout), n_outputs(model_cfg))
+        init_weights(self, self.head.out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.flatten(self.pool(self.inception(self.stem(x))), 1))

@@ -1,0 +1,101 @@
+"""Output heads shared by the CNNs, and what the training code needs from them.
+
+`pdf` (default): logits over `model.n_bins` equal bins on [0, model.z_max]; the PDF is their
+softmax and z_phot its mean over bin *centres* (photoz.estimators.base.z_grid), z_err its
+standard deviation. `regression`: one output, z_phot = z_max · sigmoid(output) (so z ≥ 0 and the
+target is O(1)); it has no per-galaxy error, so z_err is NaN.
+
+Losses:
+- pdf: cross-entropy on the bin that holds the true z (Pasquet et al. 2019). It is a proper
+  scoring rule: its minimum is the true probability of each bin, so the PDFs come out
+  calibrated (flat PIT). Gaussian-smoothed labels would widen every PDF by the kernel
+  (over-dispersed PIT) and were not worth that at 180 bins.
+- regression: Huber loss on Δz = (z_phot − z)/(1 + z) with δ = 0.05, the η outlier threshold:
+  quadratic for ordinary errors, linear for outliers so they do not dominate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from omegaconf import DictConfig
+from torch import nn
+
+from photoz.errors import ConfigError
+from photoz.estimators.base import Predictions, z_grid
+from photoz.metrics import ETA_THRESHOLD
+
+HEADS = ("pdf", "regression")
+
+
+def head_name(model_cfg: DictConfig) -> str:
+    """model.head, checked."""
+    head = str(model_cfg.head)
+    if head not in HEADS:
+        raise ConfigError(f"model.head={head!r} is not a head; use model.head=pdf or model.head=regression")
+    return head
+
+
+def n_outputs(model_cfg: DictConfig) -> int:
+    """Logits the network ends with: model.n_bins for pdf, 1 for regression."""
+    return int(model_cfg.n_bins) if head_name(model_cfg) == "pdf" else 1
+
+
+class DenseHead(nn.Sequential):
+    """Dense layers on the pooled/flattened features: (Linear → ReLU → Dropout) per hidden size,
+    then Linear to the head's outputs (`.out`)."""
+
+    def __init__(self, n_in: int, hidden: Sequence[int], dropout: float, n_out: int) -> None:
+        layers: list[nn.Module] = []
+        for n in hidden:
+            layers += [nn.Linear(n_in, n), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+            n_in = n
+        if not hidden:
+            layers.append(nn.Dropout(dropout))
+        super().__init__(*layers, nn.Linear(n_in, n_out))
+
+    @property
+    def out(self) -> nn.Linear:
+        return self[-1]
+
+
+def _regression_z(logits: torch.Tensor, model_cfg: DictConfig) -> torch.Tensor:
+    return float(model_cfg.z_max) * torch.sigmoid(logits.float()[:, 0])
+
+
+def head_loss(logits: torch.Tensor, z: torch.Tensor, model_cfg: DictConfig) -> torch.Tensor:
+    """Mean training loss of a batch (computed in float32, also under bf16 autocast)."""
+    z = z.float()
+    if head_name(model_cfg) == "pdf":
+        n_bins = int(model_cfg.n_bins)
+        target = (z / float(model_cfg.z_max) * n_bins).long().clamp(0, n_bins - 1)
+        return F.cross_entropy(logits.float(), target)
+    return F.huber_loss(_regression_z(logits, model_cfg) / (1 + z), z / (1 + z), delta=ETA_THRESHOLD)
+
+
+def head_predict(logits: torch.Tensor, model_cfg: DictConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(z_phot, z_err, pdf or None) as numpy arrays; pdf is (N, n_bins) on z_grid(n_bins, z_max).
+
+    The PDF moments come from Predictions.from_pdf so that every estimator computes z_phot
+    the same way (its ids and z_spec are placeholders here)."""
+    logits = logits.detach().float().cpu()
+    n = len(logits)
+    if head_name(model_cfg) == "regression":
+        return _regression_z(logits, model_cfg).numpy().astype(np.float64), np.full(n, np.nan), None
+    probs = torch.softmax(logits, dim=1).numpy()
+    pred = Predictions.from_pdf(np.arange(n), np.zeros(n), probs, z_grid(int(model_cfg.n_bins), float(model_cfg.z_max)))
+    return pred.z_phot, pred.z_err, pred.pdf
+
+
+def check_redshift_range(z: np.ndarray, model_cfg: DictConfig) -> None:
+    """Refuse redshifts above model.z_max, which the pdf head would pile into its last bin
+    (read_dataset has already refused negative ones)."""
+    z_hi, z_max = float(np.max(z)), float(model_cfg.z_max)
+    if z_hi > z_max:
+        raise ConfigError(
+            f"the data set's redshifts reach {z_hi:.3f} but model.z_max={z_max}; "
+            f"set model.z_max={np.ceil(z_hi * 10) / 10:.1f} or more"
+        )

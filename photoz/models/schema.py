@@ -1,0 +1,49 @@
+"""Structured-config schemas of the CNN model group, so a typo or a wrong type in `model.*`
+fails at composition with Hydra's own message.
+
+conf/model/sequential.yaml starts with `defaults: [cnn_schema, _self_]`, the googlenet yamls
+with `defaults: [googlenet_schema, _self_]`. photoz.config calls register_schemas() before
+Hydra composes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class CNNConfig:
+    """Keys every CNN has (model=sequential uses exactly these)."""
+
+    name: str = MISSING  # sequential | googlenet (the estimator registry key)
+    depth: int = 4  # conv blocks (sequential) or Inception modules (googlenet)
+    width: int = 32  # channels of the first block / the stem
+    max_width: int = 256  # cap on channels as they double with depth
+    head: str = "pdf"  # pdf (softmax over n_bins on [0, z_max]) | regression
+    n_bins: int = 180  # redshift bins of the pdf head (Pasquet 2019: 180)
+    z_max: float = 3.0  # upper end of the redshift range (LSST i < 25.3 reaches z ≈ 3)
+    dropout: float = 0.1  # before/after the dense layers
+    dense: list[int] = field(default_factory=lambda: [256])  # hidden dense layers of the head
+
+
+@dataclass
+class GoogLeNetConfig(CNNConfig):
+    """model=googlenet: CNNConfig plus the Inception layout (defaults: a small GoogLeNet)."""
+
+    stem_kernel: int = 3  # odd; Pasquet: 5
+    modules: Optional[list[list[int]]] = None  # [[reduce, out], ...] per module; null: from width
+    pool_kernel: int = 3  # branch4's stride-1 average pool; Pasquet: 2
+    last_5x5: bool = True  # Pasquet's last module has no 5×5 branch
+    batch_norm: bool = True  # Pasquet: false (conv + bias → PReLU)
+    global_pool: bool = True  # false: flatten the last map into the dense head (Pasquet)
+
+
+def register_schemas() -> None:
+    """Store the schemas as model/cnn_schema and model/googlenet_schema."""
+    cs = ConfigStore.instance()
+    cs.store(group="model", name="cnn_schema", node=CNNConfig)
+    cs.store(group="model", name="googlenet_schema", node=GoogLeNetConfig)
