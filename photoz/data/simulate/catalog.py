@@ -20,7 +20,8 @@ from photoz.data.simulate.population import draw_morphology
 from photoz.data.simulate.lsst import NJY_ZP
 from photoz.errors import DataError
 
-_SHAPE_COLUMNS = {"hlr_column": "true_hlr", "q_column": "true_q", "bt_column": "true_bt"}
+# config key -> (truth column, lowest allowed, highest allowed)
+_SHAPE_COLUMNS = {"hlr_column": ("true_hlr", 1e-4, 10.0), "q_column": ("true_q", 0.01, 1.0), "bt_column": ("true_bt", 0.0, 1.0)}
 
 
 def read_catalog(cfg: DictConfig) -> tuple[Path, Table]:
@@ -65,9 +66,13 @@ def catalog_truth(cfg: DictConfig, bands: list[str], rng: np.random.Generator) -
     i_mag = ref[:, bands.index("i")] if "i" in bands else np.full(len(z), np.inf)
     i_mag = np.where(np.isfinite(i_mag), i_mag, ref.min(1))
     truth = draw_morphology(rng, i_mag, z)
-    for key, name in _SHAPE_COLUMNS.items():
+    for key, (name, low, high) in _SHAPE_COLUMNS.items():
         if cfg[key] in table.colnames:
-            truth[name] = np.asarray(table[cfg[key]], float)
+            values = np.ma.filled(np.ma.asarray(table[cfg[key]], float), np.nan)
+            bad = np.flatnonzero(~((values >= low) & (values <= high)))
+            if bad.size:
+                raise DataError(f"{path}: {cfg[key]} at row {bad[0]} is {values[bad[0]]}; it must lie in [{low}, {high}]")
+            truth[name] = values
     if cfg.beta_column in table.colnames:
         truth["true_beta"] = np.deg2rad(np.asarray(table[cfg.beta_column], float))
     if cfg.hlr_column in table.colnames:

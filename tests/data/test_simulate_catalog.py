@@ -1,0 +1,84 @@
+"""Catalogue-driven rendering: the user's redshifts, magnitudes and shapes; bad catalogues refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.table import Table
+from simconf import sim_cfg
+
+from photoz.data.schema import CatalogData
+from photoz.data.source import open_dataset
+from photoz.errors import DataError
+
+BANDS = list("ugrizy")
+
+
+def mock(n: int = 12, **extra: np.ndarray) -> Table:
+    rng = np.random.default_rng(5)
+    table = Table({"id": np.arange(100, 100 + n), "redshift": rng.uniform(0.1, 1.5, n)})
+    for j, b in enumerate(BANDS):
+        table[f"mag_{b}_lsst"] = rng.uniform(21.0, 23.0, n) + 0.1 * j
+    for name, values in extra.items():
+        table[name] = values
+    return table
+
+
+def render(tmp_path: Path, table: Table, fmt: str = "fits", **over) -> object:
+    path = tmp_path / f"mock.{fmt}"
+    table.write(path, format="ascii.csv" if fmt == "csv" else fmt, overwrite=True)
+    return open_dataset(sim_cfg(tmp_path / "out", CatalogData, catalog_path=str(path), **over))
+
+
+@pytest.mark.parametrize("fmt", ["fits", "csv"])
+def test_catalogue_magnitudes_and_shapes_are_rendered(tmp_path: Path, fmt: str) -> None:
+    table = mock(hlr=np.full(12, 0.3), q=np.full(12, 0.5), bt=np.zeros(12))
+    table["mag_u_lsst"][0] = 99.0  # non-detection in u
+    table["mag_g_lsst"][1] = np.nan
+    ds = render(tmp_path, table, fmt)
+    cat = ds.catalog
+    assert list(cat["id"]) == list(table["id"]) and np.allclose(cat["redshift"], table["redshift"])
+    assert np.allclose(cat["true_hlr"], 0.3) and np.allclose(cat["true_q"], 0.5) and np.allclose(cat["true_bt"], 0)
+    nan = lambda col: np.isnan(np.ma.filled(np.ma.asarray(cat[col], float), np.nan))  # FITS NaN reads masked
+    assert nan("true_mag_u")[0] and nan("true_mag_g")[1] and not nan("true_mag_r").any()
+    # aperture flux tracks the catalogue flux in bright bands (PSF and aperture losses < 40 %)
+    ratio = cat["flux_r"] / 10 ** (-0.4 * (table["mag_r_lsst"] - 31.4))
+    assert np.all((ratio > 0.6) & (ratio < 1.05)), ratio
+    # the non-detections are rendered as zero flux: only noise in the stamp
+    assert abs(cat["flux_u"][0]) < 4 * cat["flux_err_u"][0]
+    assert abs(cat["flux_g"][1]) < 4 * cat["flux_err_g"][1]
+
+
+def test_missing_shape_columns_come_from_the_model(tmp_path: Path) -> None:
+    ds = render(tmp_path, mock())
+    hlr = np.asarray(ds.catalog["true_hlr"])
+    assert np.all((hlr > 0.05) & (hlr < 2.0)) and np.ptp(hlr) > 0
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda t: t.remove_column("redshift"), "no redshift column 'redshift'"),
+        (lambda t: t["redshift"].__setitem__(3, -0.2), "row 3 is -0.2"),
+        (lambda t: t["redshift"].__setitem__(4, np.nan), "row 4 is nan"),
+        (lambda t: [t[f"mag_{b}_lsst"].__setitem__(5, 99.0) for b in BANDS], "row 5 is a non-detection in every band"),
+        (lambda t: t.remove_column("mag_z_lsst"), "no magnitude column 'mag_z_lsst'"),
+        (lambda t: t.add_column(np.r_[np.full(11, 0.5), 1.5], name="q"), "q at row 11 is 1.5"),
+    ],
+)
+def test_bad_catalogue_is_one_line_data_error(tmp_path: Path, change, words: str) -> None:
+    table = mock()
+    change(table)
+    with pytest.raises(DataError, match=words) as err:
+        render(tmp_path, table)
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_changed_catalogue_is_a_different_data_set(tmp_path: Path) -> None:
+    first = render(tmp_path, mock())
+    table = mock()
+    table["redshift"][0] = 0.9
+    assert render(tmp_path, table).path != first.path
