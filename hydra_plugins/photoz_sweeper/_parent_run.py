@@ -1,0 +1,114 @@
+"""The study's MLflow parent run: one per study, in the experiment the jobs log to, found again on
+resume (its id is kept in the study; tag photoz.study=<name>, photoz.role=study). Each job's run
+is its child (the job sets mlflow.parentRunId from trial.parent_run_id); the sweeper adds the final
+trial state to the child and logs best value, best params and the plots to the parent.
+
+Everything goes through MlflowClient, never the fluent API, so the sweeper never holds an active
+run in a process where the basic launcher runs the jobs themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import optuna
+from omegaconf import DictConfig
+
+from photoz.sweep import RUN_ID_ATTR
+
+log = logging.getLogger(__name__)
+
+PARENT_ATTR = "photoz.mlflow_parent_run_id"  # study user attr
+WAIT_FOR_CREATOR_S = 60.0
+
+
+def _experiment(config: DictConfig, tracker: object) -> str:
+    """The jobs' experiment: tracking.experiment, else named after the data set, which is opened
+    (simulated once if needed) here, before any job starts, exactly as photoz.train opens it."""
+    from photoz.tracking import experiment_name
+
+    if config.tracking.get("experiment"):
+        return tracker.use_experiment(str(config.tracking.experiment))  # type: ignore[attr-defined]
+    from photoz.data.source import open_dataset
+
+    return tracker.use_experiment(experiment_name(config, open_dataset(config.data).path))  # type: ignore[attr-defined]
+
+
+class ParentRun:
+    """The MLflow parent run of a study (None from `open` when the app has no tracking block)."""
+
+    def __init__(self, client: object, run_id: str) -> None:
+        self.client, self.run_id = client, run_id
+
+    @classmethod
+    def open(cls, config: DictConfig, study: optuna.Study, created: bool, tags: dict[str, str]) -> ParentRun | None:
+        """Find the study's parent run or, in the process that created the study, create it; other
+        workers wait for the creator's run id rather than making a second parent."""
+        if config.get("tracking") is None:
+            return None
+        from photoz.tracking import Tracker
+
+        tracker = Tracker(config)
+        experiment_id = _experiment(config, tracker)
+        client = tracker.client
+        deadline = time.monotonic() + (0.0 if created else WAIT_FOR_CREATOR_S)
+        while True:
+            run_id = study._storage.get_study_user_attrs(study._study_id).get(PARENT_ATTR)
+            if run_id and _exists(client, run_id, experiment_id):
+                client.update_run(run_id, status="RUNNING")
+                return cls(client, run_id)
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.5)
+        run = client.create_run(experiment_id, run_name=study.study_name, tags=tags)
+        study.set_user_attr(PARENT_ATTR, run.info.run_id)
+        return cls(client, run.info.run_id)
+
+    def log_params(self, params: dict[str, str]) -> None:
+        """Study settings, logged once (MLflow params cannot change; new values become tags)."""
+        logged = self.client.get_run(self.run_id).data.params
+        for key, value in params.items():
+            if key not in logged:
+                self.client.log_param(self.run_id, key, value)
+            elif logged[key] != value:
+                self.client.set_tag(self.run_id, f"latest.{key}", value)
+
+    def record_trial(self, frozen: optuna.trial.FrozenTrial) -> None:
+        """Tag the trial's child run with its number and final state (PRUNED runs show as such)."""
+        run_id = frozen.user_attrs.get(RUN_ID_ATTR)
+        if run_id:
+            self.client.set_tag(run_id, "trial_state", frozen.state.name)
+            self.client.set_tag(run_id, "trial_number", str(frozen.number))
+
+    def log_progress(self, study: optuna.Study, summary: dict) -> None:
+        """Counts and the best trial so far, as metrics (step = trials counted) and tags."""
+        step = summary["n_complete"] + summary["n_pruned"]
+        metrics = {k: float(v) for k, v in summary.items() if k.startswith("n_")}
+        if summary.get("best_value") is not None:
+            metrics["best_value"] = float(summary["best_value"])
+            for key, value in summary["best_params"].items():
+                self.client.set_tag(self.run_id, f"best.{key}", str(value))
+            self.client.set_tag(self.run_id, "best.trial_number", str(summary["best_trial"]))
+            if summary.get("best_run_id"):
+                self.client.set_tag(self.run_id, "best.run_id", summary["best_run_id"])
+        for key, value in metrics.items():
+            self.client.log_metric(self.run_id, key, value, step=step)
+
+    def log_files(self, paths: list[Path]) -> None:
+        for path in paths:
+            self.client.log_artifact(self.run_id, str(path), "study" if path.suffix != ".png" else "study/plots")
+
+    def close(self, status: str) -> None:
+        self.client.set_terminated(self.run_id, status=status)
+
+
+def _exists(client: object, run_id: str, experiment_id: str) -> bool:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        run = client.get_run(run_id)  # type: ignore[attr-defined]
+    except MlflowException:
+        return False
+    return run.info.experiment_id == experiment_id and run.info.lifecycle_stage == "active"
