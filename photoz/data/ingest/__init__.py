@@ -59,7 +59,7 @@ def _open_source(cfg: Any, table: Table) -> ImageSource:
     if cfg.format == "fits_cube":
         return FitsCube(cfg.images, cfg.hdu, cfg.layout or "NCHW")
     if cfg.format == "fits_cutouts":
-        return FitsCutouts(cfg.images, table, list(cfg.bands), cfg.band_keyword)
+        return FitsCutouts(cfg.images, table, list(cfg.bands), cfg.band_keyword, cfg.workers)
     return NumpyArray(cfg.images, cfg.npz_images_key, cfg.layout or "NHWC")
 
 
@@ -88,7 +88,8 @@ def ingest(cfg: IngestConfig | DictConfig) -> Dataset:
             "fix bands= (or layout= if the band axis is last)"
         )
     measured = [c for b in bands for c in (f"flux_{b}", f"flux_err_{b}") if c not in catalog.colnames]
-    aperture = Aperture(source.shape[1:], cfg.photometry.radius, cfg.photometry.annulus) if measured else None
+    phot = cfg.photometry
+    aperture = Aperture(source.shape[1:], phot.radius, phot.annulus_inner, phot.annulus_outer) if measured else None
     flux = np.zeros((source.n, 2, len(bands)))
     with DatasetWriter(cfg.output, source.n, bands, source.shape[1:], overwrite=cfg.overwrite) as writer:
         with tqdm(total=source.n, desc=f"import {cfg.format}", unit="img", disable=None) as bar:

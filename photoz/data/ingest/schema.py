@@ -36,7 +36,8 @@ class PhotometryConfig:
     """Fixed-aperture photometry for bands whose catalog has no flux columns."""
 
     radius: float = 5.0  # aperture radius in pixels
-    annulus: Optional[float] = None  # noise from pixels at least this far out; null: half-size - 2
+    annulus_inner: Optional[float] = None  # noise ring inner radius, pixels; null: annulus_outer - 2
+    annulus_outer: Optional[float] = None  # noise ring outer radius, pixels; null: half the stamp size
 
 
 @dataclass
@@ -52,6 +53,7 @@ class IngestConfig:
     layout: Optional[str] = None  # NCHW | NHWC; null: NCHW for FITS, NHWC for numpy (Pasquet)
     hdu: str = "0"  # fits_cube: HDU index or EXTNAME holding the cube
     band_keyword: Optional[str] = "FILTER"  # fits_cutouts: header keyword naming the band; null: HDU order
+    workers: int = 2  # fits_cutouts: processes reading files (does not change the output)
     npz_images_key: str = "cube"
     npz_labels_key: str = "labels"
     pixel_to_njy: float = 1.0  # pixel values × this = nJy per pixel (SDSS nanomaggies: 3631)

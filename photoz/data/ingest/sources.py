@@ -3,6 +3,8 @@ without loading the whole input into memory."""
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.pool
 import string
 import zipfile
 from collections.abc import Iterator
@@ -63,63 +65,83 @@ class FitsCube(ImageSource):
             self.hdul.close()
 
 
+def _planes(path: str, hdul: fits.HDUList, bands: list[str], keyword: str | None) -> list[np.ndarray]:
+    images = [h for h in hdul if h.is_image and h.data is not None]
+    if len(images) == 1 and images[0].data.ndim == 3:
+        return list(images[0].data)
+    if keyword is None:
+        return [h.data for h in images]
+    found = {str(h.header.get(keyword, "")).strip().lower(): h for h in images}
+    lost = [b for b in bands if b.lower() not in found]
+    if lost:
+        raise DataError(
+            f"{path}: no HDU has {keyword} = {lost[0]!r} (found {sorted(k for k in found if k)}); "
+            "fix bands=, band_keyword=, or set band_keyword=null to take bands in HDU order"
+        )
+    return [found[b.lower()].data for b in bands]
+
+
+def read_cutout(job: tuple[str, int, list[str], str | None]) -> np.ndarray:
+    """The (C, H, W) float32 stamp of catalog row `row` from its FITS file (a pool task)."""
+    path, row, bands, keyword = job
+    if not Path(path).is_file():
+        raise DataError(f"{path}: cutout of catalog row {row} not found; check images= and the catalog")
+    try:
+        with fits.open(path) as hdul:
+            planes = _planes(path, hdul, bands, keyword)
+            shapes = {np.shape(p) for p in planes}
+            if len(planes) != len(bands) or len(shapes) != 1 or len(next(iter(shapes))) != 2:
+                raise DataError(
+                    f"{path}: found {len(planes)} image planes of shape(s) {sorted(shapes)}; "
+                    f"expected {len(bands)} bands {bands} of one 2-D shape"
+                )
+            return np.stack(planes).astype(np.float32)
+    except OSError as err:
+        raise DataError(f"{path} cannot be read as FITS ({err}); check the file") from None
+
+
+def _fork_pool(workers: int) -> multiprocessing.pool.Pool:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn").Pool(workers)
+
+
 class FitsCutouts(ImageSource):
     """One FITS file per galaxy, path from a template filled with catalog columns (`cutouts/{id}.fits`);
-    one 2-D image HDU per band, matched by a header keyword or taken in HDU order, or one C×H×W HDU."""
+    one 2-D image HDU per band, matched by a header keyword or taken in HDU order, or one C×H×W HDU.
+    Files are read by `workers` processes (astropy's header parsing, not the disk, is the bottleneck)."""
 
-    def __init__(self, template: str, table: Table, bands: list[str], band_keyword: str | None) -> None:
+    def __init__(self, template: str, table: Table, bands: list[str], band_keyword: str | None, workers: int) -> None:
         fields = [f for _, f, _, _ in string.Formatter().parse(template) if f]
         missing = [f for f in fields if f not in table.colnames]
         if missing:
             raise ConfigError(f"images={template!r} uses {missing} but the catalog has no such column(s); fix images=")
-        self.template, self.bands, self.keyword = template, bands, band_keyword
+        if workers < 1:
+            raise ConfigError(f"workers={workers} must be >= 1")
+        self.template, self.bands, self.keyword, self.workers = template, bands, band_keyword, workers
         self.values = [np.asarray(table[f]) for f in fields]
         self.fields, self.n = fields, len(table)
         self.path = template
-        self.shape = (len(bands), *self._read(0).shape[1:])
+        self.shape = (len(bands), *read_cutout(self._job(0)).shape[1:])
 
     def origin(self, i: int) -> str:
         return self.template.format(**{f: v[i] for f, v in zip(self.fields, self.values)})
 
-    def _planes(self, path: str, hdul: fits.HDUList) -> list[np.ndarray]:
-        images = [h for h in hdul if h.is_image and h.data is not None]
-        if len(images) == 1 and images[0].data.ndim == 3:
-            return list(images[0].data)
-        if self.keyword is None:
-            return [h.data for h in images]
-        found = {str(h.header.get(self.keyword, "")).strip().lower(): h for h in images}
-        lost = [b for b in self.bands if b.lower() not in found]
-        if lost:
-            raise DataError(
-                f"{path}: no HDU has {self.keyword} = {lost[0]!r} (found {sorted(k for k in found if k)}); "
-                "fix bands=, band_keyword=, or set band_keyword=null to take bands in HDU order"
-            )
-        return [found[b.lower()].data for b in self.bands]
-
-    def _read(self, i: int) -> np.ndarray:
-        path = self.origin(i)
-        if not Path(path).is_file():
-            raise DataError(f"{path}: cutout of catalog row {i} not found; check images= and the catalog")
-        try:
-            with fits.open(path) as hdul:
-                planes = self._planes(path, hdul)
-                shapes = {np.shape(p) for p in planes}
-                if len(planes) != len(self.bands) or len(shapes) != 1 or len(next(iter(shapes))) != 2:
-                    raise DataError(
-                        f"{path}: found {len(planes)} image planes of shape(s) {sorted(shapes)}; "
-                        f"expected {len(self.bands)} bands {self.bands} of one 2-D shape"
-                    )
-                return np.stack(planes).astype(np.float32)
-        except OSError as err:
-            raise DataError(f"{path} cannot be read as FITS ({err}); check the file") from None
+    def _job(self, i: int) -> tuple[str, int, list[str], str | None]:
+        return self.origin(i), i, self.bands, self.keyword
 
     def chunks(self, size: int) -> Iterator[tuple[int, np.ndarray]]:
-        for start in range(0, self.n, size):
-            stamps = [self._read(i) for i in range(start, min(start + size, self.n))]
-            for i, s in enumerate(stamps, start):
-                if s.shape != self.shape:
-                    raise DataError(f"{self.origin(i)}: stamp shape {s.shape} differs from the first one's {self.shape}")
-            yield start, np.stack(stamps)
+        pool = _fork_pool(self.workers) if self.workers > 1 and self.n > 1 else None
+        try:
+            for start in range(0, self.n, size):
+                jobs = [self._job(i) for i in range(start, min(start + size, self.n))]
+                stamps = pool.map(read_cutout, jobs, chunksize=8) if pool else [read_cutout(j) for j in jobs]
+                for i, s in enumerate(stamps, start):
+                    if s.shape != self.shape:
+                        raise DataError(f"{self.origin(i)}: stamp shape {s.shape} differs from the first one's {self.shape}")
+                yield start, np.stack(stamps)
+        finally:
+            if pool is not None:
+                pool.terminate()
 
 
 class NumpyArray(ImageSource):
