@@ -7,7 +7,7 @@ import pytest
 from astropy.table import Table
 
 from photoz.data.simulate.lsst import LSST, PIXEL_SCALE, extra_variance, sky_counts, counts_per_njy
-from photoz.data.simulate.render import Renderer
+from photoz.data.simulate.render import Renderer, shape_array
 from photoz.data.simulate.sed import bulge_colours, bulge_disk_fluxes
 
 BANDS = list("ugrizy")
@@ -26,7 +26,7 @@ def renderer() -> Renderer:
 
 def test_flux_scales_as_ten_to_minus_0_4_m(renderer: Renderer) -> None:
     truth = galaxies(3, true_mag_i=[20.0, 22.0, 24.5])
-    stamps = renderer.noiseless(truth, *bulge_disk_fluxes(truth, BANDS))
+    stamps = renderer.noiseless(shape_array(truth), *bulge_disk_fluxes(truth, BANDS))
     total = stamps.sum(axis=(2, 3), dtype=np.float64)
     np.testing.assert_allclose(total[1] / total[0], 10 ** (-0.4 * 2.0), rtol=1e-5)
     np.testing.assert_allclose(total[2] / total[0], 10 ** (-0.4 * 4.5), rtol=1e-5)
@@ -37,7 +37,7 @@ def test_flux_scales_as_ten_to_minus_0_4_m(renderer: Renderer) -> None:
 def test_elliptical_g_minus_r_reddens_with_redshift_up_to_0_4(renderer: Renderer) -> None:
     z = np.array([0.0, 0.1, 0.2, 0.3, 0.4])
     truth = galaxies(len(z), redshift=z, true_bt=1.0)
-    stamps = renderer.noiseless(truth, *bulge_disk_fluxes(truth, BANDS)).sum(axis=(2, 3))
+    stamps = renderer.noiseless(shape_array(truth), *bulge_disk_fluxes(truth, BANDS)).sum(axis=(2, 3))
     g_r = -2.5 * np.log10(stamps[:, 1] / stamps[:, 2])
     assert np.all(np.diff(g_r) > 0.1), g_r
     assert 0.6 < g_r[0] < 0.9 and 1.5 < g_r[-1] < 2.0  # E template: ~0.75 locally, ~1.7 at z = 0.4
@@ -62,7 +62,7 @@ def test_empty_stamp_noise_matches_sky_level(depth: str) -> None:
 
 def test_aperture_error_matches_scatter_of_repeated_observations(renderer: Renderer) -> None:
     truth = galaxies(1, true_mag_i=23.0)
-    model = np.repeat(renderer.noiseless(truth, *bulge_disk_fluxes(truth, BANDS)), 400, axis=0)
+    model = np.repeat(renderer.noiseless(shape_array(truth), *bulge_disk_fluxes(truth, BANDS)), 400, axis=0)
     images, variance = renderer.observe(model, np.random.default_rng(2))
     flux, err = renderer.photometry(images, variance)
     np.testing.assert_allclose(flux.std(0), err[0], rtol=0.1)
@@ -71,7 +71,7 @@ def test_aperture_error_matches_scatter_of_repeated_observations(renderer: Rende
 
 def test_psf_has_the_lsst_fwhm(renderer: Renderer) -> None:
     point = galaxies(1, true_hlr=1e-3, true_bulge_hlr=1e-3, true_q=1.0, true_bulge_q=1.0)
-    stamp = renderer.noiseless(point, *bulge_disk_fluxes(point, BANDS))[0]
+    stamp = renderer.noiseless(shape_array(point), *bulge_disk_fluxes(point, BANDS))[0]
     for j, b in enumerate(BANDS):
         row = stamp[j, 16] / stamp[j, 16].max()
         x = np.arange(len(row))

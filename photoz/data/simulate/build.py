@@ -23,7 +23,7 @@ from tqdm import tqdm
 from photoz.data.format import SPLITS, Dataset, DatasetWriter, read_dataset
 from photoz.data.simulate.lsst import LSST, NJY_ZP, PIXEL_SCALE, check_bands, exposure, target_m5
 from photoz.data.simulate.population import draw_population
-from photoz.data.simulate.render import Renderer
+from photoz.data.simulate.render import Renderer, shape_array
 from photoz.data.simulate.sed import bulge_disk_fluxes
 from photoz.errors import ConfigError, DataError
 
@@ -100,11 +100,11 @@ def _init_worker(bands: list[str], stamp_size: int, depth: str, aperture: float)
     _RENDERER = Renderer(bands, stamp_size, depth, aperture)
 
 
-def _render_chunk(job: tuple[int, int, Table, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _render_chunk(job: tuple[int, int, np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Noisy stamps and aperture photometry of one chunk, noise seeded by (seed, chunk index)."""
-    seed, index, truth, bulge, disk = job
+    seed, index, shapes, bulge, disk = job
     assert _RENDERER is not None
-    images, variance = _RENDERER.observe(_RENDERER.noiseless(truth, bulge, disk), np.random.default_rng([seed, _TAG_NOISE, index]))
+    images, variance = _RENDERER.observe(_RENDERER.noiseless(shapes, bulge, disk), np.random.default_rng([seed, _TAG_NOISE, index]))
     flux, err = _RENDERER.photometry(images, variance)
     return images, flux, err
 
@@ -119,7 +119,8 @@ def simulate(cfg: DictConfig, path: Path) -> Dataset:
     bands = check_config(cfg)
     truth, bulge, disk = make_truth(cfg, bands)
     n, size, step = len(truth), int(cfg.stamp_size), int(cfg.chunk_size)
-    jobs = ((cfg.seed, k, truth[s : s + step], bulge[s : s + step], disk[s : s + step]) for k, s in enumerate(range(0, n, step)))
+    shapes = shape_array(truth)
+    jobs = ((cfg.seed, k, shapes[s : s + step], bulge[s : s + step], disk[s : s + step]) for k, s in enumerate(range(0, n, step)))
     init = (bands, size, cfg.depth, cfg.aperture_radius)
     flux, err = np.empty((n, len(bands))), np.empty((n, len(bands)))
     with DatasetWriter(path, n, bands, (size, size), overwrite=cfg.overwrite) as writer:

@@ -17,6 +17,7 @@ from astropy.table import Table
 from photoz.data.simulate.lsst import LSST, PIXEL_SCALE, noise_model
 
 PAD = 2  # FFT grid = PAD × stamp size
+SHAPES = ("true_hlr", "true_q", "true_beta", "true_bulge_hlr", "true_bulge_q")  # columns of `noiseless`'s shapes
 GAUSS_ABOVE = 1000.0  # sky electrons per pixel above which Poisson noise is drawn as Gaussian
 
 
@@ -39,16 +40,16 @@ class Renderer:
         profile.drawKImage(image=self._kbuf, recenter=False)
         return np.fft.ifftshift(self._kbuf.array, axes=0).astype(np.complex64)
 
-    def noiseless(self, truth: Table, flux_bulge: np.ndarray, flux_disk: np.ndarray) -> np.ndarray:
-        """(n, C, S, S) float32 noiseless stamps in nJy; fluxes are (n, C) in nJy."""
+    def noiseless(self, shapes: np.ndarray, flux_bulge: np.ndarray, flux_disk: np.ndarray) -> np.ndarray:
+        """(n, C, S, S) float32 noiseless stamps in nJy from (n, 5) shapes (columns SHAPES: disk
+        hlr, q, position angle in radians, bulge hlr, q) and (n, C) fluxes in nJy."""
         n, c = flux_bulge.shape
-        cols = {k: np.asarray(truth[k], float) for k in ("true_hlr", "true_q", "true_beta", "true_bulge_hlr", "true_bulge_q")}
         k = np.empty((n, c, *self.psf_k.shape[1:]), np.complex64)
         fb, fd = flux_bulge.astype(np.float32)[..., None, None], flux_disk.astype(np.float32)[..., None, None]
-        for j in range(n):
-            beta = cols["true_beta"][j] * galsim.radians
-            bulge = galsim.DeVaucouleurs(half_light_radius=cols["true_bulge_hlr"][j]).shear(q=cols["true_bulge_q"][j], beta=beta)
-            disk = galsim.Exponential(half_light_radius=cols["true_hlr"][j]).shear(q=cols["true_q"][j], beta=beta)
+        for j, (hlr, q, beta, bulge_hlr, bulge_q) in enumerate(shapes.tolist()):
+            beta = beta * galsim.radians
+            bulge = galsim.DeVaucouleurs(half_light_radius=bulge_hlr).shear(q=bulge_q, beta=beta)
+            disk = galsim.Exponential(half_light_radius=hlr).shear(q=q, beta=beta)
             k[j] = fb[j] * self._kimage(bulge) + fd[j] * self._kimage(disk)
         k *= self.psf_k
         full = np.fft.fftshift(np.fft.irfft2(k, s=(self.n_fft, self.n_fft)), axes=(-2, -1))
@@ -73,3 +74,8 @@ class Renderer:
         """Fixed circular-aperture flux and its error from the known noise, (n, C) nJy."""
         flux = images[..., self.aperture].sum(-1, dtype=np.float64)
         return flux, np.sqrt(variance[..., self.aperture].sum(-1))
+
+
+def shape_array(truth: Table) -> np.ndarray:
+    """The (n, 5) SHAPES columns of a truth table, as `Renderer.noiseless` takes them."""
+    return np.stack([np.asarray(truth[c], float) for c in SHAPES], axis=1)
