@@ -23,6 +23,7 @@ class TemplateFitSchema:
     z_max: float = 3.0
     templates: list[str] = field(default_factory=lambda: list(CWW_TEMPLATES))  # GalSim SED names, ordered
     n_interp: int = 2  # mixtures between each neighbouring template pair
+    pairs: bool = True  # also fit non-negative sums of the first template (E: bulge) and each other (disk)
     sys_err: float = 0.02  # fractional flux error added in quadrature (template mismatch, calibration)
     prior: str = "smail"  # none | smail (magnitude-dependent n(z|m))
     prior_band: str = "i"

@@ -30,7 +30,7 @@ from photoz.estimators.features import ab_magnitudes
 
 SHARE = Path(galsim.meta_data.share_dir)
 _N_LAMBDA = 2000  # integration points per bandpass
-_CHUNK = 8192  # galaxies per vectorised block (bounds memory at chunk × n_bins floats)
+_CHUNK = 1024  # galaxies per vectorised block (bounds memory at chunk × templates × n_bins floats)
 
 
 def _read_table(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -105,11 +105,15 @@ def smail_prior(mag: np.ndarray, grid: np.ndarray, alpha: float, beta: float, sl
 
 
 def chi2_pdf(flux: np.ndarray, err: np.ndarray, models: np.ndarray, sys_err: float = 0.0,
-             prior: np.ndarray | None = None) -> np.ndarray:
+             prior: np.ndarray | None = None, pairs: bool = False) -> np.ndarray:
     """(n, Z) posterior on the grid from (n, C) fluxes/errors and (T, Z, C) model fluxes.
 
     Per template and z, the amplitude A = Σ w f m / Σ w m² (clipped at 0) minimises χ²; with
     weights w = 1/(σ² + (sys_err·f)²); bands with a non-finite flux or non-positive error get w = 0.
+    With `pairs`, every non-negative combination A·m_0 + B·m_b of the first template (the
+    elliptical: a bulge) and another one (a disk) is a model too, by a 2×2 linear solve. The
+    likelihood exp(−χ²/2) is
+    summed over all models (flat model prior), then multiplied by the n(z) prior.
     """
     flux = np.asarray(flux, float)
     var = np.asarray(err, float) ** 2 + (sys_err * flux) ** 2
@@ -117,12 +121,20 @@ def chi2_pdf(flux: np.ndarray, err: np.ndarray, models: np.ndarray, sys_err: flo
     w = np.where(ok, 1.0 / np.where(ok, var, 1.0), 0.0)
     f = np.where(ok, flux, 0.0)
     s_ff = (w * f * f).sum(axis=1)[:, None]
-    chi2 = np.full((len(f), models.shape[0], models.shape[1]), np.inf)
-    for t, m in enumerate(models):  # loop over templates; galaxies and redshifts are vectorised
-        s_fm = (w * f) @ m.T
-        s_mm = w @ (m * m).T
-        gain = np.where(s_fm > 0, s_fm**2 / np.maximum(s_mm, 1e-300), 0.0)
-        chi2[:, t] = s_ff - gain
+    s_fm = np.stack([(w * f) @ m.T for m in models], axis=1)  # (n, T, Z); loops are over templates
+    s_mm = np.stack([w @ (m * m).T for m in models], axis=1)
+    chi2 = [s_ff[:, None] - np.where(s_fm > 0, s_fm**2 / np.maximum(s_mm, 1e-300), 0.0)]
+    if pairs:
+        a = 0
+        for b in range(1, len(models)):
+            s_ab = w @ (models[a] * models[b]).T
+            det = s_mm[:, a] * s_mm[:, b] - s_ab**2
+            amp_a = (s_mm[:, b] * s_fm[:, a] - s_ab * s_fm[:, b]) / np.where(det > 0, det, 1.0)
+            amp_b = (s_mm[:, a] * s_fm[:, b] - s_ab * s_fm[:, a]) / np.where(det > 0, det, 1.0)
+            inside = (det > 1e-12 * s_mm[:, a] * s_mm[:, b]) & (amp_a > 0) & (amp_b > 0)
+            # on the boundary (an amplitude ≤ 0) the single-template fits already hold the optimum
+            chi2.append(np.where(inside, s_ff - amp_a * s_fm[:, a] - amp_b * s_fm[:, b], np.inf)[:, None])
+    chi2 = np.concatenate(chi2, axis=1)
     chi2 -= chi2.min(axis=(1, 2), keepdims=True)
     like = np.exp(-0.5 * chi2).sum(axis=1)
     if prior is not None:
@@ -156,7 +168,8 @@ class TemplateFitEstimator(CatalogEstimator):
         out = np.empty((len(flux), len(self.grid)))
         for s in range(0, len(flux), _CHUNK):
             f, e = flux[s : s + _CHUNK], err[s : s + _CHUNK]
-            out[s : s + _CHUNK] = chi2_pdf(f, e, models, float(self.model_cfg.sys_err), self._prior(f, bands))
+            out[s : s + _CHUNK] = chi2_pdf(f, e, models, float(self.model_cfg.sys_err), self._prior(f, bands),
+                                           bool(self.model_cfg.pairs))
         return out
 
     def fit(self, data: Dataset, on_epoch: EpochHook) -> None:

@@ -23,8 +23,9 @@ def model_cfg(name: str, **overrides) -> DictConfig:
 
 
 def template_dataset(path: Path, n: int = 60, rel_err: float = 0.01, noise: bool = False, seed: int = 1,
-                     bands: str = "ugrizy") -> Dataset:
-    """Photometry made from CWW templates (and 50/50 mixtures of neighbours) at random z."""
+                     bands: str = "ugrizy", bulge: float = 0.0) -> Dataset:
+    """Photometry made from CWW templates (and 50/50 mixtures of neighbours) at random z; with
+    `bulge` > 0, that share of the i-band flux comes from the elliptical (E) template instead."""
     rng = np.random.default_rng(seed)
     names = ["CWW_E_ext", "CWW_Sbc_ext", "CWW_Scd_ext", "CWW_Im_ext"]
     seds = [load_sed(s) for s in names]
@@ -36,7 +37,11 @@ def template_dataset(path: Path, n: int = 60, rel_err: float = 0.01, noise: bool
         fa = np.array([_band_fluxes(*a, band, z[i : i + 1])[0] for band in bands])
         fb = np.array([_band_fluxes(*b, band, z[i : i + 1])[0] for band in bands])
         flux[i] = (fa + fb) / 2 if kind[i] % 2 else fa
-    flux *= 1000.0 / flux[:, 3:4]  # i-band flux 1000 nJy (about 23.9 mag)
+    flux /= flux[:, 3:4]
+    if bulge:
+        e_flux = np.stack([_band_fluxes(*seds[0], band, z) for band in bands], axis=1)
+        flux = (1 - bulge) * flux + bulge * e_flux / e_flux[:, 3:4]
+    flux *= 1000.0  # i-band flux 1000 nJy (about 23.9 mag)
     err = rel_err * np.abs(flux)
     if noise:
         flux = flux + rng.normal(0, err)

@@ -27,7 +27,7 @@ def test_colours_match_galsim() -> None:
 
 def test_recovers_noiseless_template_redshifts(tmp_path) -> None:
     data = template_dataset(tmp_path / "tpl", n=60, rel_err=0.01)
-    est = TemplateFitEstimator(model_cfg("template_fit", prior="none", sys_err=0.0, n_interp=1))
+    est = TemplateFitEstimator(model_cfg("template_fit", prior="none", sys_err=0.0, n_interp=1, pairs=False))
     reports = []
     est.fit(data, lambda epoch, m: reports.append((epoch, m)))
     pred = est.predict(data, np.arange(len(data)))
@@ -37,6 +37,19 @@ def test_recovers_noiseless_template_redshifts(tmp_path) -> None:
     assert set(reports[0][1]) == {"val_sigma_mad", "val_bias", "val_eta"}
     assert est.n_trainable_params() == 0
     np.testing.assert_allclose(pred.pdf.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_pairs_fit_bulge_plus_disk_photometry(tmp_path) -> None:
+    data = template_dataset(tmp_path / "bd", n=45, rel_err=0.01, bulge=0.5, seed=4)
+    idx = np.arange(len(data))
+    errors = {}
+    for pairs in (False, True):
+        est = TemplateFitEstimator(model_cfg("template_fit", prior="none", sys_err=0.0, pairs=pairs))
+        est.fit(data, lambda *_: None)
+        pred = est.predict(data, idx)
+        errors[pairs] = np.abs(delta_z(pred.z_phot, pred.z_spec))
+    assert np.median(errors[True]) < 0.005 and np.mean(errors[True] > 0.05) < 0.05
+    assert np.mean(errors[True]) < 0.5 * np.mean(errors[False])  # single templates miss these colours
 
 
 def test_noisy_fit_is_calibrated_enough(tmp_path) -> None:
