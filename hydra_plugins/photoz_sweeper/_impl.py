@@ -187,7 +187,7 @@ class SweepRunner:
         study.sampler = self._sampler(space, None if seed is None else int(seed) + trial.number)
         sampled = space.suggest(trial)
         log.info("trial %d: %s", trial.number, " ".join(sampled))
-        return sampled + [
+        return sampled + space.fixed + [
             f"trial.study_name={_quote(study.study_name)}",
             f"trial.storage={_quote(url)}",
             f"trial.trial_id={trial._trial_id}",

@@ -40,7 +40,7 @@ class SearchSpace:
 
     def suggest(self, trial: optuna.trial.Trial) -> list[str]:
         """Sample every parameter for `trial`; the overrides that give the job those values."""
-        return [f"{name}={_suggest(trial, name, dist)}" for name, dist in self.distributions.items()] + self.fixed
+        return [f"{name}={_suggest(trial, name, dist)}" for name, dist in self.distributions.items()]
 
     def grid(self) -> dict[str, list[Any]]:
         """The search space as GridSampler wants it: every parameter a finite list."""
