@@ -28,7 +28,7 @@ def test_builds_a_valid_set_then_reuses_it(tmp_path: Path) -> None:
         assert col in ds.catalog.colnames
     for b in BANDS:
         assert {f"flux_{b}", f"flux_err_{b}", f"mag_{b}", f"true_mag_{b}"} <= set(ds.catalog.colnames)
-    assert ds.meta["generator"]["config"]["n_galaxies"] == 24 and ds.meta["psf_fwhm"]["u"] == 0.90
+    assert ds.meta["generator"]["config"]["n_galaxies"] == 24 and ds.meta["psf_fwhm_eff"]["u"] == 0.90
     assert sorted(set(ds.catalog["split"])) == ["test", "train", "val"]
     mtime = (ds.path / "images.npy").stat().st_mtime_ns
     again = open_dataset(sim_cfg(tmp_path, workers=2))  # workers is not part of the content

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
-from photoz.data.simulate.lsst import LSST, PIXEL_SCALE, extra_variance, sky_counts, counts_per_njy
+from photoz.data.simulate.lsst import LSST, PIXEL_SCALE, counts_per_njy, extra_variance, psf_fwhm_geom, sky_counts
 from photoz.data.simulate.render import Renderer, shape_array
 from photoz.data.simulate.sed import bulge_colours, bulge_disk_fluxes
 
@@ -69,7 +69,7 @@ def test_aperture_error_matches_scatter_of_repeated_observations(renderer: Rende
     assert np.all(np.abs(flux.mean(0) - model[0][..., renderer.aperture].sum(-1)) < 3 * err[0] / 20)
 
 
-def test_psf_has_the_lsst_fwhm(renderer: Renderer) -> None:
+def test_psf_has_the_lsst_fwhm_and_noise_area(renderer: Renderer) -> None:
     point = galaxies(1, true_hlr=1e-3, true_bulge_hlr=1e-3, true_q=1.0, true_bulge_q=1.0)
     stamp = renderer.noiseless(shape_array(point), *bulge_disk_fluxes(point, BANDS))[0]
     for j, b in enumerate(BANDS):
@@ -78,4 +78,7 @@ def test_psf_has_the_lsst_fwhm(renderer: Renderer) -> None:
         left = np.interp(0.5, row[:17], x[:17])  # rising side
         right = np.interp(0.5, row[16:][::-1], x[16:][::-1])  # falling side
         width = (right - left) * PIXEL_SCALE  # pixel sampling broadens it by a few per cent
-        assert LSST[b].psf_fwhm - 0.02 < width < LSST[b].psf_fwhm + 0.06, (b, width)
+        assert psf_fwhm_geom(b) - 0.02 < width < psf_fwhm_geom(b) + 0.06, (b, width)
+        # FWHM_eff is the Gaussian FWHM of equal noise area: n_eff = 2.266 (FWHM_eff / pixel)²
+        n_eff = stamp[j].sum() ** 2 / (stamp[j] ** 2).sum()
+        assert n_eff == pytest.approx(2.266 * (LSST[b].psf_fwhm / PIXEL_SCALE) ** 2, rel=0.1), b

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from photoz.data.format import SPLITS, Dataset, DatasetWriter, read_dataset
-from photoz.data.simulate.lsst import LSST, NJY_ZP, PIXEL_SCALE, check_bands, exposure, target_m5
+from photoz.data.simulate.lsst import LSST, NJY_ZP, PIXEL_SCALE, check_bands, exposure, psf_fwhm_geom, target_m5
 from photoz.data.simulate.population import draw_population
 from photoz.data.simulate.render import Renderer, shape_array
 from photoz.data.simulate.sed import bulge_disk_fluxes
@@ -159,7 +159,8 @@ def _meta(cfg: DictConfig, bands: list[str]) -> dict[str, Any]:
     return {
         "pixel_scale": PIXEL_SCALE,
         "units": "nJy per pixel",
-        "psf_fwhm": {b: LSST[b].psf_fwhm for b in bands},
+        "psf_fwhm": {b: round(psf_fwhm_geom(b), 4) for b in bands},  # Kolmogorov FWHM drawn
+        "psf_fwhm_eff": {b: LSST[b].psf_fwhm for b in bands},
         "depth": cfg.depth,
         "m5": {b: target_m5(b, cfg.depth) for b in bands},
         "aperture_radius_arcsec": cfg.aperture_radius,

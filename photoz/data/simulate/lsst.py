@@ -1,5 +1,8 @@
 """LSST numbers for simulated cutouts (REFERENCES.md: Ivezić et al. 2019 Table 2, surveycodex).
 
+PSF. The table's FWHM is LSST's FWHM_eff; the drawn Kolmogorov has the geometric FWHM
+0.822 FWHM_eff + 0.052 (see psf_fwhm_geom), so its noise area is the one the m5 figures assume.
+
 Noise model. Sky counts per pixel follow from the sky brightness, zero point and exposure time:
 sky = t 10^(-0.4 (sky_mag - zp)) 0.2². Sky-limited Poisson noise alone makes u and y about 0.5
 and 0.4 mag deeper than the published m5 (which also carry read noise, extinction at airmass
@@ -12,7 +15,9 @@ measures the resulting depths on simulated stamps.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
+import galsim
 import numpy as np
 
 from photoz.errors import ConfigError
@@ -20,13 +25,13 @@ from photoz.errors import ConfigError
 PIXEL_SCALE = 0.2  # arcsec per pixel
 NJY_ZP = 31.4  # AB magnitude of 1 nJy
 VISIT_S = 30.0  # seconds of one visit (2 x 15 s)
-N_EFF_GAUSS = 2.266  # effective pixels of a Gaussian PSF = 2.266 (FWHM / pixel)^2
 
 
 @dataclass(frozen=True)
 class Band:
-    """One LSST band: sky mag/arcsec², PSF FWHM (arcsec), zero point (mag giving 1 e-/s),
-    10-year exposure (s), single-visit and 10-year coadd 5σ point-source depths."""
+    """One LSST band: sky mag/arcsec², PSF FWHM_eff (arcsec: the FWHM of the Gaussian with the
+    same noise area, the convention of the m5 formula), zero point (mag giving 1 e-/s), 10-year
+    exposure (s), single-visit and 10-year coadd 5σ point-source depths."""
 
     name: str
     sky_mag: float
@@ -87,10 +92,30 @@ def sky_counts(band: str, depth: str) -> float:
     return exposure(band, depth) * 10 ** (-0.4 * (b.sky_mag - b.zero_point)) * PIXEL_SCALE**2
 
 
+def psf_fwhm_geom(band: str) -> float:
+    """FWHM (arcsec) of the Kolmogorov profile drawn: FWHM_geom = 0.822 FWHM_eff + 0.052
+    (LSST Document-20160, as in rubin_sim's SeeingModel); its noise area then matches FWHM_eff."""
+    return 0.822 * LSST[band].psf_fwhm + 0.052
+
+
+def psf(band: str) -> galsim.GSObject:
+    """The band's atmospheric PSF (before the pixel)."""
+    return galsim.Kolmogorov(fwhm=psf_fwhm_geom(band))
+
+
+@lru_cache(maxsize=None)
+def psf_n_eff(band: str) -> float:
+    """Effective number of pixels 1/Σp² of the band's pixelised Kolmogorov PSF (the noise area
+    of PSF-fitted photometry; 2.266 (FWHM/pixel)² for a Gaussian, more for Kolmogorov wings)."""
+    image = psf(band).drawImage(nx=64, ny=64, scale=PIXEL_SCALE).array
+    return float(image.sum() ** 2 / (image**2).sum())
+
+
 def extra_variance(band: str, depth: str) -> float:
     """Additional Gaussian variance per pixel (electrons²) that brings the sky-limited 5σ depth
-    down to the published m5 (zero where the sky alone is already that shallow)."""
-    n_eff = N_EFF_GAUSS * (LSST[band].psf_fwhm / PIXEL_SCALE) ** 2
+    of PSF-fitted photometry down to the published m5 (zero where the sky alone is already that
+    shallow)."""
+    n_eff = psf_n_eff(band)
     signal = 10 ** (-0.4 * (target_m5(band, depth) - NJY_ZP)) * counts_per_njy(band, depth)
     # 5σ: signal = 5 sqrt(signal + n_eff * variance_per_pixel)
     variance = (signal**2 / 25.0 - signal) / n_eff

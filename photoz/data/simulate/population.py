@@ -2,8 +2,10 @@
 
 - i magnitudes follow the LSST Science Book counts, N(<i) ∝ 10^(0.31 i), between data.mag_min
   and data.mag_limit;
-- redshift given i from the Science Book n(z) of a sample at that depth, p(z) ∝ z² exp(−z/z0)
-  with z0(i) = 0.0417 i − 0.744 (floored at 0.03 for bright galaxies): a Gamma(3, z0) draw;
+- redshift given i from the Science Book n(z), p(z) ∝ z² exp(−z/z0) with z0(i) = 0.0417 i − 0.744
+  for the whole sample brighter than i. Counts rising as 10^(0.31 i) make such a sample dominated
+  by galaxies 1/(0.31 ln 10) ≈ 1.4 mag brighter than its limit, so a galaxy of magnitude i draws
+  z ~ Gamma(3, z0(i + 1.4)) (z0 floored at 0.03), and the sample to i < 25.3 gets z0 ≈ z0(25.3);
 - three classes (early, spiral, late) set the bulge-to-total ratio (in i-band flux) and the disk
   SED type (0 = Sbc … 2 = Im); early types are commoner at bright magnitudes;
 - half-light radius √(ab) log-normal around 0.5″ × 10^(−0.1 (i − 22)) × ((1 + 0.5)/(1 + z))^0.5,
@@ -17,11 +19,12 @@ import numpy as np
 from astropy.table import Table
 
 COUNT_SLOPE = 0.31  # d log10 N / d i (LSST Science Book §3.7)
+MAG_OFFSET = 1.0 / (COUNT_SLOPE * np.log(10))  # ≈ 1.4 mag: mean depth of a sample below its limit
 Z_MIN, Z_MAX = 0.01, 3.5
 
 
 def z0_of_i(i_mag: np.ndarray) -> np.ndarray:
-    """Science Book scale of p(z) ∝ z² exp(−z/z0) for a sample at depth i (floored at 0.03)."""
+    """Science Book scale of p(z) ∝ z² exp(−z/z0) for the sample brighter than i (floor 0.03)."""
     return np.maximum(0.0417 * np.asarray(i_mag) - 0.744, 0.03)
 
 
@@ -61,9 +64,9 @@ def draw_morphology(rng: np.random.Generator, i_mag: np.ndarray, z: np.ndarray) 
 def draw_population(rng: np.random.Generator, n: int, mag_min: float, mag_limit: float) -> Table:
     """n galaxies' truth: redshift, true_mag_i and the draw_morphology columns."""
     i_mag = draw_i_mag(rng, n, mag_min, mag_limit)
-    z = rng.gamma(3.0, z0_of_i(i_mag))
+    z = rng.gamma(3.0, z0_of_i(i_mag + MAG_OFFSET))
     while (bad := (z < Z_MIN) | (z > Z_MAX)).any():  # redraw the rare tails, same law
-        z[bad] = rng.gamma(3.0, z0_of_i(i_mag[bad]))
+        z[bad] = rng.gamma(3.0, z0_of_i(i_mag[bad] + MAG_OFFSET))
     truth = draw_morphology(rng, i_mag, z)
     truth.add_column(z, name="redshift", index=0)
     truth.add_column(i_mag, name="true_mag_i", index=1)

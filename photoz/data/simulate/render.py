@@ -2,7 +2,7 @@
 
 Profiles are achromatic per band, so each galaxy needs GalSim only twice: the k-space images of
 its unit-flux bulge (de Vaucouleurs) and disk (exponential). Each band's image is then
-(f_bulge K_bulge + f_disk K_disk) × K_psf,band, with K_psf = Kolmogorov(FWHM_band) ⊗ pixel drawn
+(f_bulge K_bulge + f_disk K_disk) × K_psf,band, with K_psf = Kolmogorov(FWHM_geom,band) ⊗ pixel drawn
 once per process, transformed back by one batched inverse FFT on a grid twice the stamp size
 (so the periodic wrap lands outside the stamp). Pixels are nJy; the galaxy centre is pixel
 (stamp_size // 2, stamp_size // 2).
@@ -14,7 +14,7 @@ import galsim
 import numpy as np
 from astropy.table import Table
 
-from photoz.data.simulate.lsst import LSST, PIXEL_SCALE, noise_model
+from photoz.data.simulate.lsst import PIXEL_SCALE, noise_model, psf
 
 PAD = 2  # FFT grid = PAD × stamp size
 SHAPES = ("true_hlr", "true_q", "true_beta", "true_bulge_hlr", "true_bulge_q")  # columns of `noiseless`'s shapes
@@ -30,7 +30,7 @@ class Renderer:
         half = self.n_fft // 2  # k_x in [0, half], k_y in [-half, half): numpy's rFFT half plane
         self._kbuf = galsim.ImageCD(galsim.BoundsI(0, half, -half, half - 1), scale=2 * np.pi / (self.n_fft * PIXEL_SCALE))
         pixel = galsim.Pixel(PIXEL_SCALE)
-        self.psf_k = np.stack([self._kimage(galsim.Convolve(galsim.Kolmogorov(fwhm=LSST[b].psf_fwhm), pixel)) for b in bands])
+        self.psf_k = np.stack([self._kimage(galsim.Convolve(psf(b), pixel)) for b in bands])
         self.gain, self.sky, self.extra = noise_model(self.bands, depth)
         yy, xx = np.mgrid[: self.size, : self.size] - self.size // 2
         self.aperture = np.hypot(xx, yy) <= aperture_radius / PIXEL_SCALE
