@@ -136,7 +136,9 @@ def test_fits_cutouts_end_to_end(tmp_path: Path, run, order: list[int], keyword:
     make_catalog().write(tmp_path / "cat.fits")
     write_cutouts(tmp_path, cube, order, keyword=keyword != "null")
     if keyword == "FILTER":
-        code, _, err = run("format=fits_cutouts", "images='cut/gal_{id}.fits'", "catalog=cat.fits", "bands=[g,r,i]", "output=out")
+        code, _, err = run(
+            "format=fits_cutouts", "images='cut/gal_{id}.fits'", "catalog=cat.fits", "bands=[g,r,i]", "output=out"
+        )
         assert code == 0, err
     else:
         lib("format=fits_cutouts", "images=cut/gal_{id}.fits", "catalog=cat.fits", "bands=[g,r,i]", "band_keyword=null",
@@ -160,7 +162,8 @@ def test_missing_cutout_is_named_from_a_worker(tmp_path: Path) -> None:
     write_cutouts(tmp_path, make_cube(), [0, 1, 2])
     (tmp_path / "cut" / "gal_1010.fits").unlink()
     with pytest.raises(DataError, match=r"^cut/gal_1010.fits: cutout of catalog row 10 not found"):
-        lib("format=fits_cutouts", "images=cut/gal_{id}.fits", "catalog=cat.fits", "bands=[g,r,i]", "workers=2", "output=out")
+        lib("format=fits_cutouts", "images=cut/gal_{id}.fits", "catalog=cat.fits", "bands=[g,r,i]", "workers=2",
+            "output=out")
     assert not (tmp_path / "out").exists()
 
 
@@ -313,7 +316,7 @@ def test_npz_member_shorter_than_its_header_is_refused(tmp_path: Path) -> None:
         (["format=hdf5"], ConfigError, "format='hdf5' is unknown"),
         (["bands=[]"], ConfigError, "bands= is required"),
         (["layout=CHWN"], ConfigError, "layout='CHWN' is unknown"),
-        (["photometry.radius=9"], ConfigError, "photometry.radius=9.0 with a noise ring 6.0 <= r < 8.0 does not fit a 16x16 stamp"),
+        (["photometry.radius=9"], ConfigError, "radius=9.0 with a noise ring 6.0 <= r < 8.0 does not fit a 16x16"),
         (["hdu=SCI"], DataError, "cube.fits has no HDU 'SCI'"),
         (["images=none.fits"], DataError, "none.fits: no such FITS file"),
     ],
@@ -329,7 +332,8 @@ def test_cli_process_prints_one_line_without_traceback(tmp_path: Path) -> None:
     cat = make_catalog()
     cat["redshift"][2] = -1.0
     write_cube_inputs(tmp_path, make_cube(), cat)
-    proc = subprocess.run([sys.executable, "-m", "photoz.ingest", *CUBE_ARGS], cwd=tmp_path, capture_output=True, text=True)
+    command = [sys.executable, "-m", "photoz.ingest", *CUBE_ARGS]
+    proc = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr == "photoz: error: cat.fits: redshift at row 2 is -1.0; redshifts must be finite and >= 0\n"
     assert "Traceback" not in proc.stdout + proc.stderr

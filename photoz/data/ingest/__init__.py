@@ -81,7 +81,9 @@ def ingest(cfg: IngestConfig | DictConfig) -> Dataset:
     catalog = build_catalog(table, cat_path, bands, cfg.columns, cfg.split, cfg.seed)
     source = _open_source(cfg, table)
     if source.n != len(catalog):
-        raise DataError(f"{source.path} holds {source.n} images but {cat_path} has {len(catalog)} rows; they must match")
+        raise DataError(
+            f"{source.path} holds {source.n} images but {cat_path} has {len(catalog)} rows; they must match"
+        )
     if source.shape[0] != len(bands):
         raise DataError(
             f"{source.path} has {source.shape[0]} bands per stamp but bands= lists {len(bands)} ({bands}); "
@@ -108,7 +110,10 @@ def ingest(cfg: IngestConfig | DictConfig) -> Dataset:
         return writer.finish(catalog, _meta(cfg, cat_path, measured))
 
 
-def _finite(chunk: np.ndarray, start: int, source: ImageSource, catalog: Table, fill: float | None, bands: list[str]) -> np.ndarray:
+def _finite(
+    chunk: np.ndarray, start: int, source: ImageSource, catalog: Table, fill: float | None, bands: list[str]
+) -> np.ndarray:
+    """The chunk with non-finite pixels replaced by `fill`; without a fill, a DataError naming the first."""
     bad = ~np.isfinite(chunk)
     if not bad.any():
         return chunk

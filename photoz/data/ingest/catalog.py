@@ -81,7 +81,9 @@ def build_catalog(
     z = np.asarray(table[columns.redshift], dtype=float)
     bad = np.flatnonzero(~np.isfinite(z) | (z < 0))
     if bad.size:
-        raise DataError(f"{source}: {columns.redshift} at row {bad[0]} is {z[bad[0]]}; redshifts must be finite and >= 0")
+        raise DataError(
+            f"{source}: {columns.redshift} at row {bad[0]} is {z[bad[0]]}; redshifts must be finite and >= 0"
+        )
     if columns.id in table.colnames:
         ids = np.asarray(table[columns.id])
         if not np.issubdtype(ids.dtype, np.integer):

@@ -13,7 +13,9 @@ class Aperture:
     2-pixel ring), times √(aperture pixels). No background is subtracted: photoz pixels are
     calibrated, sky-subtracted fluxes. A thin ring keeps the median cheap (float32, ~200 pixels)."""
 
-    def __init__(self, shape: tuple[int, int], radius: float, inner: float | None = None, outer: float | None = None) -> None:
+    def __init__(
+        self, shape: tuple[int, int], radius: float, inner: float | None = None, outer: float | None = None
+    ) -> None:
         h, w = shape
         yy, xx = np.mgrid[:h, :w]
         r = np.hypot(yy - (h - 1) / 2, xx - (w - 1) / 2).ravel()

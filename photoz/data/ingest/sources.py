@@ -137,7 +137,9 @@ class FitsCutouts(ImageSource):
                 stamps = pool.map(read_cutout, jobs, chunksize=8) if pool else [read_cutout(j) for j in jobs]
                 for i, s in enumerate(stamps, start):
                     if s.shape != self.shape:
-                        raise DataError(f"{self.origin(i)}: stamp shape {s.shape} differs from the first one's {self.shape}")
+                        raise DataError(
+                            f"{self.origin(i)}: stamp shape {s.shape} differs from the first one's {self.shape}"
+                        )
                 yield start, np.stack(stamps)
         finally:
             if pool is not None:
@@ -195,7 +197,8 @@ class NumpyArray(ImageSource):
                 except (zipfile.BadZipFile, EOFError) as err:
                     raise DataError(f"{self.path}[{self.key}] is corrupt ({err}); re-export it") from None
                 if len(buf) != k * row_bytes:
-                    raise DataError(f"{self.path}[{self.key}] ends at image {start + len(buf) // row_bytes} of {self.n}; re-export it")
+                    end = start + len(buf) // row_bytes
+                    raise DataError(f"{self.path}[{self.key}] ends at image {end} of {self.n}; re-export it")
                 yield start, np.frombuffer(buf, self.dtype).reshape(k, *self.row_shape)
 
     def chunks(self, size: int) -> Iterator[tuple[int, np.ndarray]]:
