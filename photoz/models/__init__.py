@@ -14,6 +14,7 @@ from torch import nn
 from photoz.errors import ConfigError
 from photoz.models.googlenet import GoogLeNet
 from photoz.models.heads import check_redshift_range, head_loss, head_predict, n_outputs
+from photoz.models.layers import ACTIVATIONS
 from photoz.models.sequential import SequentialCNN
 
 MODELS: dict[str, type[nn.Module]] = {"sequential": SequentialCNN, "googlenet": GoogLeNet}
@@ -32,6 +33,10 @@ def build_model(model_cfg: DictConfig, n_bands: int, stamp_size: int) -> nn.Modu
     _check(1 <= int(model_cfg.width) <= int(model_cfg.max_width), "model.width must be >= 1 and <= model.max_width")
     _check(int(model_cfg.n_bins) >= 2, f"model.n_bins={model_cfg.n_bins} must be >= 2")
     _check(float(model_cfg.z_max) > 0, f"model.z_max={model_cfg.z_max} must be > 0")
+    _check(
+        str(model_cfg.activation) in ACTIVATIONS,
+        f"model.activation={model_cfg.activation!r}; use model.activation=relu or model.activation=prelu",
+    )
     _check(0 <= float(model_cfg.dropout) < 1, f"model.dropout={model_cfg.dropout} must be in [0, 1)")
     _check(all(int(n) >= 1 for n in model_cfg.dense), f"model.dense={list(model_cfg.dense)} needs sizes >= 1")
     _check(n_bands >= 1 and stamp_size >= 1, f"images of {n_bands} bands × {stamp_size} px cannot feed a CNN")

@@ -4,8 +4,8 @@ Pasquet et al. 2019 (`model=googlenet_pasquet` is their exact network, REFERENCE
 Each module runs four branches on the same input and concatenates them:
 branch1 1×1; branch2 1×1 → 3×3; branch3 1×1 → 5×5 (a real 5×5: torchvision's googlenet.py has a
 3×3 there); branch4 k×k average pool, stride 1 → 1×1. With (reduce r, out o) a module outputs
-3·o + r channels (2·o + r without the 5×5 branch). Convs are conv → BatchNorm → PReLU
-(Pasquet: conv + bias → PReLU, `model.batch_norm=false`).
+3·o + r channels (2·o + r without the 5×5 branch). Convs are conv → BatchNorm → ReLU
+(Pasquet: conv + bias → PReLU, `model.batch_norm=false model.activation=prelu`).
 
 The stem is light, for 16–64 px stamps: one k×k conv to model.width channels and one 2×2
 average pool (not ImageNet's 7×7/2 conv and two max-pools, which would leave a 32 px stamp at
@@ -40,11 +40,13 @@ from photoz.models.layers import ConvBlock, SamePool, init_weights
 class Inception(nn.Module):
     """Four-branch Inception module; `with_5x5=False` drops branch3 (Pasquet's last module)."""
 
-    def __init__(self, c_in: int, reduce: int, out: int, pool_kernel: int, with_5x5: bool, batch_norm: bool) -> None:
+    def __init__(
+        self, c_in: int, reduce: int, out: int, pool_kernel: int, with_5x5: bool, batch_norm: bool, act: str
+    ) -> None:
         super().__init__()
 
         def conv(a: int, b: int, k: int) -> ConvBlock:
-            return ConvBlock(a, b, k, batch_norm, act="prelu")
+            return ConvBlock(a, b, k, batch_norm, act)
 
         self.branch1 = conv(c_in, out, 1)
         self.branch2 = nn.Sequential(conv(c_in, reduce, 1), conv(reduce, out, 3))
@@ -82,10 +84,10 @@ class GoogLeNet(nn.Module):
 
     def __init__(self, model_cfg: DictConfig, n_bands: int, stamp_size: int) -> None:
         super().__init__()
-        bn, width = bool(model_cfg.batch_norm), int(model_cfg.width)
+        bn, width, act = bool(model_cfg.batch_norm), int(model_cfg.width), str(model_cfg.activation)
         stem_pool = stamp_size >= 8
         self.stem = nn.Sequential(
-            ConvBlock(n_bands, width, int(model_cfg.stem_kernel), bn, act="prelu"),
+            ConvBlock(n_bands, width, int(model_cfg.stem_kernel), bn, act),
             nn.AvgPool2d(2) if stem_pool else nn.Identity(),
         )
         size = stamp_size // 2 if stem_pool else stamp_size
@@ -94,7 +96,8 @@ class GoogLeNet(nn.Module):
         widths = module_widths(model_cfg)
         for k, (reduce, out) in enumerate(widths):
             last = k == len(widths) - 1
-            module = Inception(c, reduce, out, int(model_cfg.pool_kernel), not last or bool(model_cfg.last_5x5), bn)
+            with_5x5 = not last or bool(model_cfg.last_5x5)
+            module = Inception(c, reduce, out, int(model_cfg.pool_kernel), with_5x5, bn, act)
             layers.append(module)
             c = module.out_channels
             if k % 2 == 1 and not last and size >= 8:

@@ -7,14 +7,17 @@ import torch.nn.functional as F
 from torch import nn
 
 
+ACTIVATIONS = ("relu", "prelu")
+
+
 class ConvBlock(nn.Sequential):
-    """k×k 'same' convolution → BatchNorm (optional) → activation.
+    """k×k 'same' convolution → BatchNorm (optional) → activation (relu | prelu, per channel).
 
     With BatchNorm the conv has no bias (BN's shift replaces it); without it (Pasquet 2019's
     network) the conv keeps its bias.
     """
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, batch_norm: bool = True, act: str = "relu") -> None:
+    def __init__(self, c_in: int, c_out: int, kernel: int, batch_norm: bool, act: str) -> None:
         layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=not batch_norm)]
         if batch_norm:
             layers.append(nn.BatchNorm2d(c_out))

@@ -1,6 +1,6 @@
 """`model=sequential`: the simplest CNN, a baseline any other network has to beat.
 
-model.depth blocks of 3×3 conv → BatchNorm → ReLU, each followed by a 2×2 max-pool while the
+model.depth blocks of 3×3 conv → BatchNorm → ReLU (model.activation), each followed by a 2×2 max-pool while the
 map is at least 4 px; channels double from model.width up to model.max_width; global average
 pooling; then the dense head. For 32×32 stamps at the defaults (depth 4, width 32):
 
@@ -27,7 +27,7 @@ class SequentialCNN(nn.Module):
         c_in, size = n_bands, stamp_size
         for i in range(int(model_cfg.depth)):
             c_out = min(int(model_cfg.width) * 2**i, int(model_cfg.max_width))
-            blocks.append(ConvBlock(c_in, c_out, 3))
+            blocks.append(ConvBlock(c_in, c_out, 3, batch_norm=True, act=str(model_cfg.activation)))
             if size >= 4:  # pool while the map stays at least 2 px
                 blocks.append(nn.MaxPool2d(2))
                 size //= 2

@@ -49,7 +49,7 @@ def test_sequential_widths_double_up_to_the_cap() -> None:
 
 
 def test_inception_has_four_named_branches_with_a_real_5x5() -> None:
-    module = Inception(c_in=10, reduce=6, out=8, pool_kernel=3, with_5x5=True, batch_norm=True)
+    module = Inception(c_in=10, reduce=6, out=8, pool_kernel=3, with_5x5=True, batch_norm=True, act="relu")
     assert module.branch1[0].kernel_size == (1, 1)
     assert [m[0].kernel_size for m in module.branch2] == [(1, 1), (3, 3)]
     assert [m[0].kernel_size for m in module.branch3] == [(1, 1), (5, 5)]
@@ -119,6 +119,7 @@ def test_a_few_steps_lower_the_loss_on_a_toy_batch(name: str, head: str) -> None
         ("sequential", {"n_bins": 1}, "model.n_bins"),
         ("sequential", {"z_max": 0.0}, "model.z_max"),
         ("sequential", {"dropout": 1.0}, "model.dropout"),
+        ("googlenet", {"activation": "gelu"}, "model.activation"),
         ("googlenet", {"stem_kernel": 4}, "model.stem_kernel"),
         ("googlenet", {"modules": [[8, 16], [8, 16]]}, "model.modules"),
     ],
