@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import mlflow
 import numpy as np
-import pandas as pd
 from mlflow.models import infer_signature
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import RandomForestRegressor
@@ -97,14 +96,15 @@ class _SklearnEstimator(CatalogEstimator):
         return Predictions.from_pdf(np.asarray(cat["id"])[index], np.asarray(cat["redshift"], float)[index], pdf, self.grid)
 
     def log_model(self) -> None:
-        """mlflow.sklearn model (features → z) with the bands and softening in its metadata."""
+        """mlflow.sklearn model (features → z; feature order in the metadata) with the bands and
+        the asinh softening in its metadata."""
         X = magnitude_colour_features(np.ones((2, len(self.bands))), self.soft)
-        example = pd.DataFrame(X, columns=feature_names(self.bands))
         mlflow.sklearn.log_model(
             self.model,
             name="model",
-            signature=infer_signature(example, self.model.predict(X)),
-            metadata=self.metadata({"softening": self.soft.tolist()}),
+            signature=infer_signature(X, self.model.predict(X)),
+            input_example=X,
+            metadata=self.metadata({"softening": self.soft.tolist(), "features": feature_names(self.bands)}),
             pip_requirements=pip_requirements(),
             skops_trusted_types=self.trusted_types,
         )

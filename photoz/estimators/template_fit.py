@@ -193,12 +193,13 @@ class TemplateFitEstimator(CatalogEstimator):
     def log_model(self) -> None:
         """Log a pyfunc model (fluxes DataFrame → z_phot, z_err) whose metadata rebuilds the fit."""
         cols = [f"flux_{b}" for b in self.bands] + [f"flux_err_{b}" for b in self.bands]
-        signature = infer_signature(pd.DataFrame(np.ones((1, len(cols))), columns=cols),
-                                    pd.DataFrame({"z_phot": [0.0], "z_err": [0.0]}))
+        example = pd.DataFrame(np.ones((1, len(cols))), columns=cols)
+        signature = infer_signature(example, pd.DataFrame({"z_phot": [0.0], "z_err": [0.0]}))
         mlflow.pyfunc.log_model(
             name="model",
             python_model=TemplateFitPyfunc(self.metadata()),
             signature=signature,
+            input_example=example,
             metadata=self.metadata(),
             pip_requirements=pip_requirements(),
         )
