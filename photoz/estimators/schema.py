@@ -19,8 +19,8 @@ class TemplateFitSchema:
     """χ² template fit (photoz.estimators.template_fit)."""
 
     name: str = "template_fit"
-    n_bins: int = 300  # PDF bins on [0, z_max], as the CNN heads
-    z_max: float = 3.0
+    n_bins: int = 180  # PDF bins on [0, z_max], as the CNN heads (conf/model/sequential.yaml)
+    z_max: float = 3.5  # covers the default simulated set (z < 3.5)
     templates: list[str] = field(default_factory=lambda: list(CWW_TEMPLATES))  # GalSim SED names, ordered
     n_interp: int = 2  # mixtures between each neighbouring template pair
     pairs: bool = True  # also fit non-negative sums of the first template (E: bulge) and each other (disk)
@@ -39,8 +39,8 @@ class RandomForestSchema:
     """scikit-learn RandomForestRegressor on asinh magnitudes and colours."""
 
     name: str = "random_forest"
-    n_bins: int = 300
-    z_max: float = 3.0
+    n_bins: int = 180
+    z_max: float = 3.5  # covers the default simulated set (z < 3.5)
     n_estimators: int = 200
     max_depth: int | None = None
     min_samples_leaf: int = 5
@@ -54,8 +54,8 @@ class KNNSchema:
     """scikit-learn KNeighborsRegressor on standardised asinh magnitudes and colours."""
 
     name: str = "knn"
-    n_bins: int = 300
-    z_max: float = 3.0
+    n_bins: int = 180
+    z_max: float = 3.5  # covers the default simulated set (z < 3.5)
     n_neighbors: int = 30
     weights: str = "distance"  # uniform | distance
     pdf_smoothing: float = 0.02  # Gaussian width (in z) applied to the histogram of neighbour redshifts
