@@ -105,6 +105,8 @@ def main() -> None:
         print(f"{a.n} galaxies of 6x{a.size}x{a.size} ({mb:.0f} MB), {a.cutouts} cutout files, "
               f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, workers={a.workers}")
         for name, (n, args) in runs.items():
+            if n == 0:
+                continue
             r = timed_import([*args, *common, f"output={root / name}"])
             print(f"{name:13s} {n:7d} galaxies {r['seconds']:6.1f} s {n / r['seconds']:7.0f} galaxies/s "
                   f"{n / a.n * mb / r['seconds']:5.0f} MB/s  peak memory: anonymous {r['RssAnon']:4d} MB, "
