@@ -1,0 +1,142 @@
+"""Structured-config schemas for the top level, trainer, tracking, optimizer and trial blocks.
+
+Hydra checks every composed config against these dataclasses, so a misspelt key
+(`trainer.max_epoch=3`) or a wrong type (`trainer.batch_size=big`) fails at composition with
+Hydra's own message. Ranges Hydra cannot express (lr > 0, max_epochs >= 1, ...) are checked by
+`validate`, which raises a one-line ConfigError. `register_schemas` also registers the data,
+model and estimator schemas so that every entry point composes against all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig
+
+from photoz.errors import ConfigError
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+PRECISIONS = ("auto", "bf16", "fp32")
+SCHEDULES = ("cosine", "onecycle", "constant")
+OPTIMIZERS = ("adamw", "sgd")
+
+
+@dataclass
+class TrainerConfig:
+    max_epochs: int = 30
+    batch_size: int = 128
+    patience: int = 8  # epochs without a better val σ_MAD before stopping; 0 = never stop early
+    precision: str = "auto"  # auto (bf16 where the hardware has it, else fp32) | bf16 | fp32
+    device: str = "auto"  # auto (cuda if available, else cpu) | cpu | cuda | cuda:1 | mps
+    resume: bool = False
+    num_threads: int = 0  # torch CPU threads; 0 = every core this process may use
+    checkpoint_dir: Optional[str] = None  # null = <hydra run dir>/checkpoints
+    preload_max_gb: float = 4.0  # load a split into RAM up to this size, else read it memmapped
+    progress: bool = True  # a tqdm bar per epoch
+
+
+@dataclass
+class TrackingConfig:
+    uri: str = "sqlite:///mlruns/mlflow.db"  # relative paths are taken from where you run
+    artifact_root: str = "mlruns/artifacts"
+    experiment: Optional[str] = None  # null = named after the data set
+
+
+@dataclass
+class TrialConfig:
+    """Filled per job by the Optuna sweeper (hydra/sweeper=photoz); all null in a plain run."""
+
+    study_name: Optional[str] = None
+    storage: Optional[str] = None
+    trial_id: Optional[int] = None
+    parent_run_id: Optional[str] = None
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = MISSING
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    schedule: str = "cosine"  # cosine (linear warm-up then cosine decay) | onecycle | constant
+    warmup_epochs: float = 1.0  # cosine only
+    min_lr_ratio: float = 0.01  # cosine: final lr = lr * min_lr_ratio
+
+
+@dataclass
+class AdamWConfig(OptimizerConfig):
+    name: str = "adamw"
+    weight_decay: float = 1e-4
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+
+
+@dataclass
+class SGDConfig(OptimizerConfig):
+    name: str = "sgd"
+    lr: float = 0.05
+    weight_decay: float = 5e-4
+    momentum: float = 0.9
+    nesterov: bool = True
+
+
+@dataclass
+class PhotozConfig:
+    data: Any = MISSING
+    model: Any = MISSING
+    optimizer: Any = MISSING
+    seed: int = 0
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    trial: TrialConfig = field(default_factory=TrialConfig)
+
+
+def register_schemas() -> None:
+    """Store every schema in Hydra's ConfigStore; call before Hydra composes (idempotent)."""
+    from photoz.data.schema import register_schemas as register_data
+    from photoz.estimators.schema import register_schemas as register_estimators
+    from photoz.models.schema import register_schemas as register_models
+
+    cs = ConfigStore.instance()
+    cs.store(name="photoz_schema", node=PhotozConfig)
+    cs.store(group="optimizer", name="adamw_schema", node=AdamWConfig)
+    cs.store(group="optimizer", name="sgd_schema", node=SGDConfig)
+    register_data()
+    register_models()
+    register_estimators()
+
+
+def compose(*overrides: str) -> DictConfig:
+    """The config `python -m photoz.train <overrides>` would run with, for notebooks and tests."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    register_schemas()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return hydra_compose(config_name="config", overrides=list(overrides))
+
+
+def _check(ok: bool, key: str, value: Any, need: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key}={value} is invalid: {need}; fix it on the command line, e.g. {key}=...")
+
+
+def validate(cfg: DictConfig) -> None:
+    """Range checks that the schemas cannot express; raise ConfigError naming the key."""
+    from photoz.estimators import REGISTRY
+
+    t, o = cfg.trainer, cfg.optimizer
+    if cfg.model.name not in REGISTRY:
+        raise ConfigError(f"unknown model.name={cfg.model.name}; choose model=<one of {', '.join(REGISTRY)}>")
+    _check(t.max_epochs >= 1, "trainer.max_epochs", t.max_epochs, "need at least 1 epoch")
+    _check(t.batch_size >= 1, "trainer.batch_size", t.batch_size, "need a positive batch size")
+    _check(t.patience >= 0, "trainer.patience", t.patience, "need >= 0 (0 disables early stopping)")
+    _check(t.precision in PRECISIONS, "trainer.precision", t.precision, f"choose one of {', '.join(PRECISIONS)}")
+    _check(t.num_threads >= 0, "trainer.num_threads", t.num_threads, "need >= 0 (0 = all cores)")
+    _check(o.name in OPTIMIZERS, "optimizer.name", o.name, f"choose one of {', '.join(OPTIMIZERS)}")
+    _check(o.lr > 0, "optimizer.lr", o.lr, "the learning rate must be positive")
+    _check(o.weight_decay >= 0, "optimizer.weight_decay", o.weight_decay, "need >= 0")
+    _check(o.schedule in SCHEDULES, "optimizer.schedule", o.schedule, f"choose one of {', '.join(SCHEDULES)}")
+    _check(o.warmup_epochs >= 0, "optimizer.warmup_epochs", o.warmup_epochs, "need >= 0")
+    _check(0 <= o.min_lr_ratio <= 1, "optimizer.min_lr_ratio", o.min_lr_ratio, "need a value in [0, 1]")

@@ -1,0 +1,41 @@
+"""`python -m photoz.train`: train one estimator on one data set and record it in MLflow.
+
+    python -m photoz.train                                  # sequential CNN, default simulated set
+    python -m photoz.train model=googlenet optimizer.lr=3e-4 model.depth=4
+    python -m photoz.train -m sweep=depth_lr                # Optuna study (hydra/sweeper=photoz)
+
+The task function returns val σ_MAD so sweepers can minimise it. In a single run a user mistake
+(PhotozError) is one stderr line and exit status 2; in multirun every exception, including
+optuna.TrialPruned, propagates to Hydra's sweeper/launcher, which records it.
+"""
+
+from __future__ import annotations
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from photoz.config import register_schemas, validate
+from photoz.errors import exit_on_user_error
+
+register_schemas()
+
+
+def train(cfg: DictConfig) -> float:
+    """Check the config, then train; a bad value fails before torch and mlflow are imported."""
+    validate(cfg)
+    from photoz.training.run import run
+
+    return run(cfg)
+
+
+@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> float:
+    if HydraConfig.get().mode == RunMode.MULTIRUN:
+        return train(cfg)
+    return exit_on_user_error(train)(cfg)
+
+
+if __name__ == "__main__":
+    main()

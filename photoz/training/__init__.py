@@ -1,0 +1,1 @@
+"""CNN training: normalisation, augmentation, the training loop and the CNN estimator."""

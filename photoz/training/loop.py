@@ -1,0 +1,204 @@
+"""The CNN training loop: optimizer and schedule, epochs, early stopping, checkpoints, resume.
+
+Kept as small functions over plain tensors so each piece can be timed and swapped: batches come
+from BatchSource, augmentation from augment.random_dihedral, and the loss is accumulated on the
+device (one host sync per epoch, not per step).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+from torch import nn
+from tqdm.auto import tqdm
+
+from photoz.errors import ConfigError
+from photoz.estimators.base import EpochHook
+from photoz.training.augment import random_dihedral
+from photoz.training.batches import BatchSource
+from photoz.training.checkpoint import Checkpoints
+from photoz.training.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (logits, z) -> scalar loss
+Validate = Callable[[], dict[str, float]]  # -> {"val_sigma_mad": ..., "val_bias": ..., "val_eta": ...}
+
+
+@dataclass
+class FitState:
+    """Where training stands; saved in last.pt so a resumed run continues exactly here."""
+
+    epoch: int = 0  # epochs completed
+    best_val: float = math.inf
+    best_epoch: int = 0
+    stale: int = 0  # epochs since best_val improved
+    stopped_early: bool = False
+
+
+def make_optimizer(net: nn.Module, opt: DictConfig, device: torch.device) -> torch.optim.Optimizer:
+    """AdamW or SGD; no weight decay on biases and normalisation weights (1-d tensors)."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.ndim > 1], "weight_decay": opt.weight_decay},
+        {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0},
+    ]
+    fused = device.type in ("cpu", "cuda")
+    if opt.name == "adamw":
+        return torch.optim.AdamW(groups, lr=opt.lr, betas=tuple(opt.betas), fused=fused)
+    if opt.name == "sgd":
+        return torch.optim.SGD(groups, lr=opt.lr, momentum=opt.momentum, nesterov=opt.nesterov, fused=fused)
+    raise ConfigError(f"optimizer.name={opt.name} is unknown; use optimizer=adamw or optimizer=sgd")
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, opt: DictConfig, steps_per_epoch: int, max_epochs: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """Per-step schedule: linear warm-up + cosine decay, one-cycle, or constant."""
+    total = steps_per_epoch * max_epochs
+    if opt.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=opt.lr, total_steps=total)
+    if opt.schedule == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    warmup = round(opt.warmup_epochs * steps_per_epoch)
+    floor = opt.min_lr_ratio
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def train_epoch(
+    net: nn.Module,
+    source: BatchSource,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    loss_fn: LossFn,
+    rt: Runtime,
+    batch_size: int,
+    generator: torch.Generator,
+    bar: tqdm,
+) -> float:
+    """One pass over the shuffled train split with random flips/rotations; returns the mean loss."""
+    net.train()
+    total = torch.zeros((), device=rt.device)
+    seen = 0
+    for x, z in source.batches(batch_size, shuffle=True, generator=generator):
+        x = random_dihedral(x, generator)
+        if rt.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with rt.autocast():
+            out = net(x)
+        loss = loss_fn(out.float(), z)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        total += loss.detach() * len(z)
+        seen += len(z)
+        bar.update(1)
+    return total.item() / seen
+
+
+@torch.inference_mode()
+def predict_outputs(net: nn.Module, source: BatchSource, rt: Runtime, batch_size: int) -> np.ndarray:
+    """net(x) (the logits) for every row of `source`, in order, as a float32 numpy array."""
+    net.eval()
+    outs = []
+    for x, _ in source.batches(batch_size):
+        if rt.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with rt.autocast():
+            outs.append(net(x).float())
+    return torch.cat(outs).cpu().numpy()
+
+
+def _restore(last: dict, net: nn.Module, optimizer, scheduler, generator: torch.Generator) -> FitState:
+    net.load_state_dict(last["model"])
+    optimizer.load_state_dict(last["optimizer"])
+    scheduler.load_state_dict(last["scheduler"])
+    generator.set_state(last["generator"])
+    torch.set_rng_state(last["torch_rng"])
+    return FitState(**last["fit_state"])
+
+
+def _improved(state: FitState, epoch: int, val: float) -> bool:
+    if val < state.best_val:
+        state.best_val, state.best_epoch, state.stale = val, epoch, 0
+        return True
+    state.stale += 1
+    return False
+
+
+def fit(
+    net: nn.Module,
+    train: BatchSource,
+    validate: Validate,
+    loss_fn: LossFn,
+    cfg: DictConfig,
+    rt: Runtime,
+    checkpoints: Checkpoints,
+    on_epoch: EpochHook,
+) -> FitState:
+    """Train until trainer.max_epochs or early stopping; leave the best weights in `net`.
+
+    With trainer.resume and a last.pt in the checkpoint dir, continue from it (same batch order,
+    schedule and counters as if never interrupted).
+    """
+    t = cfg.trainer
+    steps = train.n_batches(t.batch_size, shuffle=True)
+    optimizer = make_optimizer(net, cfg.optimizer, rt.device)
+    scheduler = make_scheduler(optimizer, cfg.optimizer, steps, t.max_epochs)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    state = FitState()
+    last = checkpoints.load_last() if t.resume else None
+    if last is not None:
+        state = _restore(last, net, optimizer, scheduler, generator)
+        log.info("resuming from %s after epoch %d", checkpoints.dir, state.epoch)
+    while state.epoch < t.max_epochs and not state.stopped_early:
+        epoch = state.epoch + 1
+        start = time.perf_counter()
+        with tqdm(total=steps, desc=f"epoch {epoch}/{t.max_epochs}", disable=not t.progress, leave=False) as bar:
+            loss = train_epoch(net, train, optimizer, scheduler, loss_fn, rt, t.batch_size, generator, bar)
+        seconds = time.perf_counter() - start
+        if not math.isfinite(loss):
+            raise ConfigError(
+                f"training diverged: train loss is {loss} at epoch {epoch}; lower optimizer.lr (now {cfg.optimizer.lr})"
+            )
+        metrics = {"train_loss": loss, "lr": scheduler.get_last_lr()[0], "epoch_images_per_s": steps * t.batch_size / seconds}
+        metrics.update(validate())
+        state.epoch = epoch
+        if _improved(state, epoch, metrics["val_sigma_mad"]):
+            checkpoints.save_best(net.state_dict(), epoch, state.best_val)
+        state.stopped_early = 0 < t.patience <= state.stale
+        checkpoints.save_last(
+            {
+                "model": net.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "generator": generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "fit_state": asdict(state),
+            }
+        )
+        log.info(
+            "epoch %d: loss %.4f  val σ_MAD %.4f  bias %+.4f  η %.3f  (%.0f img/s)",
+            epoch, loss, metrics["val_sigma_mad"], metrics["val_bias"], metrics["val_eta"],
+            metrics["epoch_images_per_s"],
+        )  # fmt: skip
+        on_epoch(epoch, metrics)
+    best = checkpoints.load_best()
+    if best is not None:
+        net.load_state_dict(best["model"])
+    return state

@@ -1,0 +1,196 @@
+"""One training run, start to finish: `run(cfg) -> val σ_MAD`, the body of `python -m photoz.train`.
+
+Order matters for the user: cheap checks first (config ranges, a writable MLflow store) so a
+typo fails in a second, then the data set (possibly minutes of simulation), then the MLflow run.
+Everything after the run starts is recorded: the run ends FAILED (tag `error`) if it raises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import to_absolute_path
+from omegaconf import DictConfig, OmegaConf
+
+from photoz.config import validate
+from photoz.data.format import SPLITS, Dataset
+from photoz.data.source import open_dataset
+from photoz.errors import ConfigError, DataError
+from photoz.estimators import REGISTRY, build_estimator
+from photoz.tracking import (
+    Tracker,
+    experiment_name,
+    git_commit,
+    log_config,
+    log_metrics,
+    log_predictions,
+    resolve_uri,
+)
+from photoz.training.checkpoint import read_state, write_state
+
+log = logging.getLogger(__name__)
+
+
+def is_cnn(cfg: DictConfig) -> bool:
+    """CNN estimators use trainer.* and optimizer.*; baselines ignore them."""
+    return REGISTRY.get(cfg.model.name, "").startswith("photoz.training.")
+
+
+def config_hash(cfg: DictConfig) -> str:
+    """What identifies a training run for resume: data, model, optimizer, seed and batch size."""
+    key = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("data", "model", "optimizer")}
+    key.update(seed=cfg.seed, batch_size=cfg.trainer.batch_size)
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _short(x: float) -> str:
+    """3e-04 -> 3e-4, 0.001 -> 1e-3: compact numbers for run names."""
+    mantissa, exponent = f"{x:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def run_name(cfg: DictConfig) -> str:
+    """A name a person can read in the MLflow UI, e.g. googlenet-d5-w32-lr3e-4 (-t7 in a sweep)."""
+    parts = [cfg.model.name]
+    if is_cnn(cfg):
+        parts += [f"d{cfg.model.depth}", f"w{cfg.model.width}", f"lr{_short(cfg.optimizer.lr)}"]
+    if cfg.trial.trial_id is not None:
+        parts.append(f"t{cfg.trial.trial_id}")
+    return "-".join(parts)
+
+
+def check_data(cfg: DictConfig, data: Dataset) -> None:
+    """Every split present; a train split at least one batch long (CNNs)."""
+    sizes = {s: len(data.split_index(s)) for s in SPLITS}
+    empty = [s for s, n in sizes.items() if n == 0]
+    if empty:
+        raise DataError(f"{data.path}: split(s) {', '.join(empty)} are empty; training needs train, val and test rows")
+    if is_cnn(cfg) and cfg.trainer.batch_size > sizes["train"]:
+        raise ConfigError(
+            f"trainer.batch_size={cfg.trainer.batch_size} is larger than the train split ({sizes['train']} "
+            f"galaxies in {data.path}); use trainer.batch_size={min(sizes['train'], 64)} or more data"
+        )
+
+
+def _default_checkpoint_dir() -> Path:
+    base = Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path.cwd()
+    return base / "checkpoints"
+
+
+def _describe(model: dict) -> str:
+    keys = ("name", "depth", "width", "head", "n_bins")
+    return " ".join(f"{k}={model[k]}" for k in keys if k in model)
+
+
+def resolve_resume(cfg: DictConfig, tracker: Tracker, key: str) -> str | None:
+    """Set trainer.checkpoint_dir; with trainer.resume, return the MLflow run id to continue.
+
+    The checkpoint dir is trainer.checkpoint_dir (default <hydra run dir>/checkpoints); if it holds
+    no state.json, resume falls back to the latest unfinished MLflow run with this config's hash.
+    """
+    t = cfg.trainer
+    t.checkpoint_dir = to_absolute_path(t.checkpoint_dir) if t.checkpoint_dir else str(_default_checkpoint_dir())
+    if not t.resume:
+        return None
+    state = read_state(t.checkpoint_dir)
+    if state is None:
+        found = tracker.find_unfinished(key)
+        if found is None or "checkpoint_dir" not in found.data.tags:
+            raise ConfigError(
+                f"trainer.resume=true but {t.checkpoint_dir} holds no checkpoint and experiment "
+                f"{tracker.experiment_id} has no unfinished run of this config; pass "
+                "trainer.checkpoint_dir=<checkpoints of the interrupted run> or drop trainer.resume"
+            )
+        t.checkpoint_dir = found.data.tags["checkpoint_dir"]
+        state = read_state(t.checkpoint_dir)
+        if state is None:
+            raise ConfigError(f"run {found.info.run_id} wrote its checkpoints to {t.checkpoint_dir}, which is gone; start a new run")
+    model = OmegaConf.to_container(cfg.model, resolve=True)
+    if state["model"] != model:
+        raise ConfigError(
+            f"checkpoint in {t.checkpoint_dir} is from another model ({_describe(state['model'])}), "
+            f"not {_describe(model)}; resume with the model settings it was trained with, or drop trainer.resume"
+        )
+    try:
+        tracker.client.get_run(state["run_id"])
+    except Exception:  # MLflow raises MlflowException with a store-specific message
+        raise ConfigError(
+            f"the run {state['run_id']} that wrote {t.checkpoint_dir} is not in {tracker.uri}; "
+            "resume with the tracking.uri it was logged to"
+        ) from None
+    return state["run_id"]
+
+
+class EpochLogger:
+    """The EpochHook: logs each epoch's metrics to MLflow and reports val σ_MAD to Optuna."""
+
+    def __init__(self, cfg: DictConfig) -> None:
+        self.epochs = 0
+        self.reporter = None
+        if cfg.trial.study_name:
+            from photoz.sweep import trial_reporter
+
+            self.reporter = trial_reporter(cfg)
+
+    def __call__(self, epoch: int, metrics: dict[str, float]) -> None:
+        self.epochs += 1
+        log_metrics(metrics, step=epoch)
+        if self.reporter is not None:
+            self.reporter.report(epoch, metrics["val_sigma_mad"])
+
+
+def run(cfg: DictConfig) -> float:
+    """Train cfg.model on cfg.data, log everything to MLflow; return val σ_MAD of the final model."""
+    validate(cfg)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    resolve_uri(cfg.tracking.uri)  # an unwritable store fails now, not after simulating the data
+    data = open_dataset(cfg.data)
+    check_data(cfg, data)
+    tracker = Tracker(cfg)
+    tracker.use_experiment(experiment_name(cfg, data.path))
+    key = config_hash(cfg)
+    resume_id = resolve_resume(cfg, tracker, key)
+    estimator = build_estimator(cfg)
+    tags = {
+        "model": cfg.model.name,
+        "data": str(data.path),
+        "data_checksum": str(data.meta.get("checksum", "")),
+        "git_commit": git_commit(),
+        "config_hash": key,
+        "checkpoint_dir": cfg.trainer.checkpoint_dir,
+    }
+    if cfg.trial.study_name:
+        tags.update(study=cfg.trial.study_name, trial=str(cfg.trial.trial_id))
+    with tracker.run(run_name(cfg), tags, resume_id) as run_id:
+        log.info("MLflow run %s in experiment %s (%s)", run_id, tracker.experiment_id, tracker.uri)
+        model = OmegaConf.to_container(cfg.model, resolve=True)
+        write_state(cfg.trainer.checkpoint_dir, {"run_id": run_id, "config_hash": key, "model": model})
+        if resume_id is None:
+            log_config(cfg, skip=() if is_cnn(cfg) else ("optimizer", "trainer"))
+        hook = EpochLogger(cfg)
+        start = time.perf_counter()
+        estimator.fit(data, hook)
+        seconds = time.perf_counter() - start
+        n_train = len(data.split_index("train"))
+        log_metrics(
+            {
+                "train_seconds": seconds,
+                "train_images_per_s": n_train * max(hook.epochs, 1) / seconds,
+                "n_trainable_params": estimator.n_trainable_params(),
+            }
+        )
+        val = estimator.predict(data, data.split_index("val")).metrics("best_val_")
+        log_metrics(val)
+        test = estimator.predict(data, data.split_index("test"))
+        log_predictions(test, "test")
+        estimator.log_model()
+        log.info("test σ_MAD %.4f  bias %+.4f  η %.3f", *(test.metrics()[k] for k in ("sigma_mad", "bias", "eta")))
+        return val["best_val_sigma_mad"]

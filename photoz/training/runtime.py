@@ -1,0 +1,76 @@
+"""Where and how fast to run: device, CPU threads, bf16 autocast and memory layout.
+
+bf16 autocast with channels_last trains a small CNN several times faster than fp32 on CUDA and on
+CPUs with AMX or AVX512-BF16; on other CPUs bf16 is emulated and slower, so `precision=auto`
+keeps fp32 there.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+import torch
+from omegaconf import DictConfig
+
+from photoz.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    device: torch.device
+    bf16: bool  # autocast to bfloat16
+    channels_last: bool
+
+    def autocast(self) -> AbstractContextManager:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
+
+    def describe(self) -> str:
+        return f"{self.device} {'bf16' if self.bf16 else 'fp32'}{' channels_last' if self.channels_last else ''}"
+
+
+def available_cores() -> int:
+    """Cores this process may use (respects CPU affinity, e.g. under Slurm or taskset)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def hardware_bf16(device: torch.device) -> bool:
+    """True where bf16 matmuls run natively: CUDA with bf16, or a CPU with AMX / AVX512-BF16."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+        return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+    return False
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"trainer.device={name} is not a device; use auto, cpu, cuda, cuda:<n> or mps")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"trainer.device={name} but this torch build sees no CUDA GPU; use trainer.device=cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"trainer.device={name} but MPS is not available here; use trainer.device=cpu")
+    return device
+
+
+def choose_runtime(trainer: DictConfig) -> Runtime:
+    """Resolve trainer.device / precision / num_threads into a Runtime and set torch's threads."""
+    torch.set_num_threads(trainer.num_threads or available_cores())
+    device = _device(trainer.device)
+    native = hardware_bf16(device)
+    if trainer.precision == "bf16" and not native:
+        log.warning("trainer.precision=bf16 on %s without native bf16: expect it to be slower than fp32", device)
+    bf16 = trainer.precision == "bf16" or (trainer.precision == "auto" and native)
+    return Runtime(device=device, bf16=bf16, channels_last=device.type == "cuda" or bf16)

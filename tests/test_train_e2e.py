@@ -1,0 +1,167 @@
+"""`python -m photoz.train` as a user runs it (subprocess, real Hydra, real MLflow SQLite store):
+a complete 1-epoch record, resume of an interrupted run, and every bad input as one clear line."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+from astropy.table import Table
+from mlflow.tracking import MlflowClient
+
+from conftest import make_tiny_dataset
+from photoz.data import Dataset, read_dataset
+from photoz.metrics import point_metrics
+
+SMALL_CNN = ["model=sequential", "model.depth=2", "model.width=8", "trainer.batch_size=8", "trainer.max_epochs=1"]
+TEST_METRICS = ["sigma_mad", "bias", "eta", "bias_median", "sigma_iqr", "outlier_rate", "bias_err"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Dataset:
+    return make_tiny_dataset(tmp_path_factory.mktemp("data") / "tiny", n=64)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("mlflow")
+
+
+def uri(store: Path) -> str:
+    return f"sqlite:///{store}/mlflow.db"
+
+
+def train(workdir: Path, store: Path, *overrides: str) -> subprocess.CompletedProcess:
+    workdir.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable, "-m", "photoz.train", f"hydra.run.dir={workdir / 'run'}", f"tracking.uri={uri(store)}",
+        f"tracking.artifact_root={store / 'artifacts'}", "trainer.progress=false", *overrides,
+    ]  # fmt: skip
+    return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=600)
+
+
+def runs_of(store: Path, experiment: str) -> list:
+    client = MlflowClient(uri(store))
+    exp = client.get_experiment_by_name(experiment)
+    return [] if exp is None else client.search_runs([exp.experiment_id])
+
+
+def test_one_epoch_run_logs_a_complete_record(tiny: Dataset, store: Path, tmp_path: Path) -> None:
+    res = train(tmp_path, store, f"data.path={tiny.path}", "data=directory", *SMALL_CNN, "tracking.experiment=e2e")
+    assert res.returncode == 0, res.stderr[-3000:]
+    client = MlflowClient(uri(store))
+    assert client.get_experiment_by_name("e2e").artifact_location == (store / "artifacts" / "e2e").as_uri()
+    (run,) = runs_of(store, "e2e")
+    assert run.info.status == "FINISHED"
+    assert run.info.run_name == "sequential-d2-w8-lr2e-3"
+    tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
+    assert tags["model"] == "sequential" and tags["data"] == str(tiny.path) and tags["git_commit"]
+    assert tags["data_checksum"] == tiny.meta["checksum"]
+    assert params["model.depth"] == "2" and params["optimizer.lr"] == "0.002" and params["trainer.batch_size"] == "8"
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "val_sigma_mad")] == [1]
+    assert metrics["n_trainable_params"] > 1000 and metrics["train_seconds"] > 0 and metrics["train_images_per_s"] > 0
+
+    table = Table.read(client.download_artifacts(run.info.run_id, "predictions/test_predictions.fits", str(tmp_path)))
+    test = tiny.split_index("test")
+    assert np.array_equal(table["id"], np.asarray(tiny.catalog["id"])[test])
+    assert set(table.colnames) >= {"z_spec", "z_phot", "z_err", "z_q16", "z_q50", "z_q84"}
+    recomputed = point_metrics(np.asarray(table["z_phot"]), np.asarray(table["z_spec"]))
+    for name in TEST_METRICS:
+        assert metrics[f"test_{name}"] == pytest.approx(recomputed[name], rel=1e-9, abs=1e-12), name
+
+    artifacts = {a.path for p in ("", "plots") for a in client.list_artifacts(run.info.run_id, p)}
+    assert {"config.yaml", "plots/test_zphot_vs_zspec.png", "plots/test_dz_vs_zspec.png", "plots/test_pit.png"} <= artifacts
+
+    from photoz.training.cnn import CNNEstimator
+
+    mlflow.set_tracking_uri(uri(store))
+    loaded = CNNEstimator.load(f"runs:/{run.info.run_id}/model").predict(read_dataset(tiny.path), test)
+    np.testing.assert_allclose(loaded.z_phot, table["z_phot"], rtol=1e-5)
+
+
+def test_resume_continues_the_interrupted_run(tiny: Dataset, store: Path, tmp_path: Path, monkeypatch) -> None:
+    from photoz.config import compose
+    from photoz.training.run import run
+
+    common = ["data=directory", f"data.path={tiny.path}", *SMALL_CNN, "tracking.experiment=resume"]
+    common += [f"tracking.uri={uri(store)}", f"tracking.artifact_root={store / 'artifacts'}", "trainer.progress=false"]
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    monkeypatch.chdir(tmp_path / "a")  # outside Hydra, checkpoints go to ./checkpoints
+    run(compose(*common))
+    (first,) = runs_of(store, "resume")
+    MlflowClient(uri(store)).set_terminated(first.info.run_id, "KILLED")  # as after Ctrl-C
+
+    # from another folder, no checkpoint_dir given: found through MLflow by the config's hash
+    monkeypatch.chdir(tmp_path / "b")
+    run(compose(*common, "trainer.max_epochs=2", "trainer.resume=true"))
+    (again,) = runs_of(store, "resume")
+    assert again.info.run_id == first.info.run_id and again.info.status == "FINISHED"
+    history = MlflowClient(uri(store)).get_metric_history(first.info.run_id, "val_sigma_mad")
+    assert sorted(m.step for m in history) == [1, 2]
+    assert not (tmp_path / "b" / "checkpoints").exists()
+
+    ckpt = tmp_path / "a" / "checkpoints"
+    other = train(tmp_path / "c", store, *common, "model=googlenet", "trainer.resume=true", f"trainer.checkpoint_dir={ckpt}")
+    assert_one_error_line(other, "from another model")
+    (still,) = runs_of(store, "resume")
+    assert still.info.status == "FINISHED"
+
+
+def assert_one_error_line(res: subprocess.CompletedProcess, fragment: str) -> None:
+    assert res.returncode == 2, res.stderr[-3000:]
+    assert "Traceback" not in res.stderr
+    errors = [line for line in res.stderr.splitlines() if line.startswith("photoz: error:")]
+    assert len(errors) == 1 and fragment in errors[0], res.stderr[-3000:]
+
+
+def _nan_pixel_copy(tiny: Dataset, target: Path) -> Path:
+    shutil.copytree(tiny.path, target)
+    images = np.load(target / "images.npy", mmap_mode="r+")
+    images[3, 0, 0, 0] = np.nan
+    images.flush()
+    return target
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        (["optimizer.lr=-0.001"], "optimizer.lr=-0.001 is invalid"),
+        (["trainer.max_epochs=0"], "trainer.max_epochs=0 is invalid"),
+        (["trainer.batch_size=1000"], "larger than the train split"),
+        (["data.path=MISSING_DIR"], "no such data set directory"),
+        (["data.path=NAN_COPY"], "non-finite pixels"),
+        (["tracking.uri=sqlite:///A_FILE/mlflow.db"], "cannot create"),
+    ],
+)
+def test_bad_input_is_one_clear_line(tiny: Dataset, store: Path, tmp_path: Path, overrides: list[str], fragment: str) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    paths = {"MISSING_DIR": str(tmp_path / "nope"), "A_FILE": str(afile)}
+    if any("NAN_COPY" in o for o in overrides):
+        paths["NAN_COPY"] = str(_nan_pixel_copy(tiny, tmp_path / "nan_copy"))
+    for key, value in paths.items():
+        overrides = [o.replace(key, value) for o in overrides]
+    res = train(tmp_path, store, "data=directory", f"data.path={tiny.path}", *SMALL_CNN, "tracking.experiment=bad", *overrides)
+    assert_one_error_line(res, fragment)
+    assert runs_of(store, "bad") == []  # nothing started, so nothing half-logged
+
+
+@pytest.mark.parametrize("override", ["model=nonexistent", "optimizer=adam"])
+def test_unknown_group_option_fails_with_hydras_message(store: Path, tmp_path: Path, override: str) -> None:
+    res = train(tmp_path, store, override)
+    assert res.returncode != 0
+    assert f"Could not find '{override.replace('=', '/')}'" in res.stderr
+
+
+def test_a_run_that_fails_after_starting_ends_failed(tiny: Dataset, store: Path, tmp_path: Path) -> None:
+    # the tiny set's redshifts reach 1.5: the CNN refuses a pdf head that stops at 0.5
+    res = train(tmp_path, store, "data=directory", f"data.path={tiny.path}", *SMALL_CNN, "model.z_max=0.5", "tracking.experiment=fails")
+    assert_one_error_line(res, "model.z_max=0.5")
+    (run,) = runs_of(store, "fails")
+    assert run.info.status == "FAILED" and "model.z_max=0.5" in run.data.tags["error"]

@@ -1,0 +1,115 @@
+"""CNNEstimator and the training loop in-process on a tiny data set: hook metrics, checkpoints,
+early stopping, exact resume, pruning, heads and precisions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+import torch
+from omegaconf import DictConfig
+
+from conftest import make_tiny_dataset
+from photoz.config import compose
+from photoz.data import Dataset
+from photoz.training.batches import BatchSource
+from photoz.training.checkpoint import Checkpoints
+from photoz.training.cnn import CNNEstimator
+from photoz.training.loop import fit
+from photoz.training.runtime import choose_runtime
+
+HOOK_KEYS = {"val_sigma_mad", "val_bias", "val_eta", "train_loss", "lr"}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Dataset:
+    return make_tiny_dataset(tmp_path_factory.mktemp("data") / "tiny", n=64)
+
+
+def small_cfg(data: Dataset, ckpt: Path, *overrides: str) -> DictConfig:
+    return compose(
+        "data=directory", f"data.path={data.path}", "model=sequential", "model.depth=2", "model.width=8",
+        "trainer.batch_size=8", "trainer.max_epochs=2", "trainer.progress=false", "trainer.precision=fp32",
+        f"trainer.checkpoint_dir={ckpt}", *overrides,
+    )  # fmt: skip
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, dict[str, float]]] = []
+
+    def __call__(self, epoch: int, metrics: dict[str, float]) -> None:
+        self.calls.append((epoch, metrics))
+
+
+def test_fit_reports_every_epoch_writes_checkpoints_and_predicts_pdfs(tiny: Dataset, tmp_path: Path) -> None:
+    est, hook = CNNEstimator(small_cfg(tiny, tmp_path)), Recorder()
+    est.fit(tiny, hook)
+    assert [e for e, _ in hook.calls] == [1, 2]
+    assert all(HOOK_KEYS <= set(m) and np.isfinite(list(m.values())).all() for _, m in hook.calls)
+    assert (tmp_path / "best.pt").is_file() and (tmp_path / "last.pt").is_file()
+    test = tiny.split_index("test")
+    pred = est.predict(tiny, test)
+    assert pred.pdf.shape == (len(test), 180)
+    np.testing.assert_allclose(pred.pdf.sum(1), 1, rtol=1e-5)
+    assert np.array_equal(pred.ids, np.asarray(tiny.catalog["id"])[test])
+    assert est.n_trainable_params() == sum(p.numel() for p in est.net.backbone.parameters())
+    best_val = min(m["val_sigma_mad"] for _, m in hook.calls)
+    assert est.predict(tiny, tiny.split_index("val")).metrics()["sigma_mad"] == pytest.approx(best_val, rel=1e-5)
+
+
+def test_resumed_training_matches_uninterrupted_training(tiny: Dataset, tmp_path: Path) -> None:
+    CNNEstimator(small_cfg(tiny, tmp_path / "a")).fit(tiny, Recorder())
+
+    def interrupt(epoch: int, metrics: dict[str, float]) -> None:
+        raise KeyboardInterrupt  # Ctrl-C after epoch 1 (its checkpoint is already written)
+
+    with pytest.raises(KeyboardInterrupt):
+        CNNEstimator(small_cfg(tiny, tmp_path / "b")).fit(tiny, interrupt)
+    resumed, hook = CNNEstimator(small_cfg(tiny, tmp_path / "b", "trainer.resume=true")), Recorder()
+    torch.manual_seed(123)  # a different global RNG state must not matter: last.pt restores it
+    resumed.fit(tiny, hook)
+    assert [e for e, _ in hook.calls] == [2]
+    a = Checkpoints(tmp_path / "a").load_last()["model"]
+    b = Checkpoints(tmp_path / "b").load_last()["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_early_stopping_keeps_the_best_epoch(tiny: Dataset, tmp_path: Path) -> None:
+    cfg = small_cfg(tiny, tmp_path, "trainer.max_epochs=10", "trainer.patience=2")
+    est = CNNEstimator(cfg)
+    est.fit(tiny, Recorder())  # builds est.net on the data
+    rt = choose_runtime(cfg.trainer)
+    index = tiny.split_index("train")
+    train = BatchSource(tiny.images, index, np.zeros(len(index)), rt.device, 1.0)
+    scripted = iter([0.5, 0.4, 0.45, 0.46, 0.3])
+    snapshots: dict[int, dict[str, torch.Tensor]] = {}
+
+    def validate() -> dict[str, float]:
+        return {"val_sigma_mad": next(scripted), "val_bias": 0.0, "val_eta": 0.0}
+
+    def hook(epoch: int, metrics: dict[str, float]) -> None:
+        snapshots[epoch] = {k: v.clone() for k, v in est.net.state_dict().items()}
+
+    state = fit(est.net, train, validate, lambda out, z: out.float().pow(2).mean(), cfg, rt, Checkpoints(tmp_path / "es"), hook)
+    assert (state.epoch, state.best_epoch, state.best_val, state.stopped_early) == (4, 2, 0.4, True)
+    assert all(torch.equal(v, snapshots[2][k]) for k, v in est.net.state_dict().items())
+
+
+def test_a_pruned_trial_stops_training(tiny: Dataset, tmp_path: Path) -> None:
+    def prune(epoch: int, metrics: dict[str, float]) -> None:
+        raise optuna.TrialPruned(f"pruned at {epoch}")
+
+    with pytest.raises(optuna.TrialPruned, match="pruned at 1"):
+        CNNEstimator(small_cfg(tiny, tmp_path)).fit(tiny, prune)
+
+
+def test_regression_head_and_forced_bf16(tiny: Dataset, tmp_path: Path) -> None:
+    est = CNNEstimator(small_cfg(tiny, tmp_path, "model.head=regression", "trainer.max_epochs=1", "trainer.precision=bf16"))
+    hook = Recorder()
+    est.fit(tiny, hook)
+    assert np.isfinite(hook.calls[0][1]["val_sigma_mad"])
+    pred = est.predict(tiny, tiny.split_index("test"))
+    assert pred.pdf is None and np.all(pred.z_phot >= 0) and np.all(np.isnan(pred.z_err))
