@@ -66,7 +66,7 @@ def images_checksum(images: np.ndarray, catalog_file: Path) -> str:
     """sha256 over the image bytes (streamed in chunks) and the catalog file bytes."""
     h = hashlib.sha256()
     for start in range(0, len(images), _CHUNK):
-        h.update(np.ascontiguousarray(images[start : start + _CHUNK]).tobytes())
+        h.update(memoryview(np.ascontiguousarray(images[start : start + _CHUNK])).cast("B"))
     h.update(Path(catalog_file).read_bytes())
     return h.hexdigest()
 
@@ -134,7 +134,7 @@ class DatasetWriter:
         (self.tmp / META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         self.images = None  # type: ignore[assignment]  # close the memmap before renaming
         try:
-            validate_dataset(self.tmp)
+            validate_dataset(self.tmp, checksum=False)  # the checksum was computed just above
         except DataError as err:  # name the target, not the temp dir that is about to vanish
             raise DataError(str(err).replace(str(self.tmp), str(self.path))) from None
         old = None
