@@ -89,22 +89,23 @@ def plot_colours(cat: Table, path: Path) -> None:
 
 
 def plot_montage(ds, path: Path, rows: int = 4, cols: int = 8) -> None:
-    """gri composites of bright-ish galaxies, columns in increasing redshift bins."""
+    """gri composites of typical galaxies (21 < i < 23.5), columns in increasing redshift bins,
+    each stamp scaled by its own i-band peak so that colour, not brightness, is compared."""
     cat, bands = ds.catalog, ds.bands
     z, i_mag = np.asarray(cat["redshift"]), np.asarray(cat["true_mag_i"])
     edges = np.quantile(z, np.linspace(0, 1, cols + 1))
     fig, ax = plt.subplots(rows, cols, figsize=(cols * 1.4, rows * 1.5))
     for c in range(cols):
-        idx = np.flatnonzero((z >= edges[c]) & (z < edges[c + 1]))
-        idx = idx[np.argsort(i_mag[idx])][:rows]  # the brightest of the bin
+        idx = np.flatnonzero((z >= edges[c]) & (z < edges[c + 1]) & (i_mag > 21) & (i_mag < 23.5))[:rows]
         for r, k in enumerate(idx):
-            img = ds.images[k]
-            rgb = make_lupton_rgb(img[bands.index("i")], img[bands.index("r")], img[bands.index("g")], stretch=30, Q=8, minimum=0)
+            img = np.asarray(ds.images[k], float)
+            img = img / img[bands.index("i")].max()
+            rgb = make_lupton_rgb(img[bands.index("i")], img[bands.index("r")], img[bands.index("g")], stretch=0.5, Q=8, minimum=0)
             ax[r, c].imshow(rgb, origin="lower")
             ax[r, c].set_title(f"z={z[k]:.2f} i={i_mag[k]:.1f}", fontsize=7)
     for a in ax.ravel():
         a.axis("off")
-    fig.suptitle("simulated LSST y10 gri composites (6.4\" stamps), redshift increasing to the right", fontsize=9)
+    fig.suptitle("simulated LSST y10 gri composites, 21 < i < 23.5 (6.4\" stamps), redshift increasing to the right", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

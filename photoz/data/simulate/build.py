@@ -124,12 +124,10 @@ def simulate(cfg: DictConfig, path: Path) -> Dataset:
     init = (bands, size, cfg.depth, cfg.aperture_radius)
     flux, err = np.empty((n, len(bands))), np.empty((n, len(bands)))
     with DatasetWriter(path, n, bands, (size, size), overwrite=cfg.overwrite) as writer:
-        if cfg.workers > 1:
-            pool = _context().Pool(cfg.workers, _init_worker, init)
-            results = pool.imap(_render_chunk, jobs)
-        else:
-            pool, _ = None, _init_worker(*init)
-            results = map(_render_chunk, jobs)
+        pool = _context().Pool(cfg.workers, _init_worker, init) if cfg.workers > 1 else None
+        if pool is None:
+            _init_worker(*init)
+        results = pool.imap(_render_chunk, jobs) if pool is not None else map(_render_chunk, jobs)
         try:
             with tqdm(total=n, unit="gal", desc=f"simulating {path.name}") as bar:
                 for k, (images, f, e) in enumerate(results):
