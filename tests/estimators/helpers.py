@@ -6,6 +6,7 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import pytest
 from astropy.table import Table
 from omegaconf import DictConfig, OmegaConf
 
@@ -59,3 +60,9 @@ def use_tmp_mlflow(tmp_path: Path) -> str:
     exp = mlflow.create_experiment("tests", artifact_location=(tmp_path / "artifacts").as_uri())
     mlflow.set_experiment(experiment_id=exp)
     return uri
+
+
+@pytest.fixture(scope="session")
+def mlflow_store(tmp_path_factory) -> str:
+    """A temporary MLflow store shared by a test module (creating one takes seconds)."""
+    return use_tmp_mlflow(tmp_path_factory.mktemp("mlflow"))

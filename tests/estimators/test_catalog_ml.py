@@ -6,7 +6,7 @@ import mlflow
 import numpy as np
 import pytest
 from conftest import make_tiny_dataset
-from helpers import model_cfg, use_tmp_mlflow
+from helpers import mlflow_store, model_cfg  # noqa: F401 (fixture)
 
 from photoz.errors import ConfigError, DataError
 from photoz.estimators import build_estimator
@@ -63,10 +63,10 @@ def test_bad_weights_is_config_error(data) -> None:
 
 
 @pytest.mark.parametrize("cls,name", [(RandomForestEstimator, "random_forest"), (KNNEstimator, "knn")])
-def test_logged_model_round_trips(cls, name, data, tmp_path) -> None:
+def test_logged_model_round_trips(cls, name, data, tmp_path, mlflow_store) -> None:
     est = cls(model_cfg(name, **SMALL[name]))
     est.fit(data, lambda *_: None)
-    use_tmp_mlflow(tmp_path)
+    mlflow.set_tracking_uri(mlflow_store)
     with mlflow.start_run() as run:
         est.log_model()
     loaded = cls.load(f"runs:/{run.info.run_id}/model")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import galsim
 import numpy as np
 import pytest
-from helpers import model_cfg, template_dataset, use_tmp_mlflow
+from helpers import mlflow_store, model_cfg, template_dataset  # noqa: F401 (fixture)
 
 from photoz.errors import ConfigError
 from photoz.estimators.base import z_grid
@@ -78,13 +78,13 @@ def test_unknown_band_and_template_are_config_errors(tiny_dataset) -> None:
         TemplateFitEstimator(model_cfg("template_fit")).fit(tiny_dataset, lambda *_: None)
 
 
-def test_logged_model_loads_back(tmp_path) -> None:
+def test_logged_model_loads_back(tmp_path, mlflow_store) -> None:
     import mlflow
 
     data = template_dataset(tmp_path / "tpl", n=12)
     est = TemplateFitEstimator(model_cfg("template_fit", n_interp=3))
     est.fit(data, lambda *_: None)
-    use_tmp_mlflow(tmp_path)
+    mlflow.set_tracking_uri(mlflow_store)
     with mlflow.start_run() as run:
         est.log_model()
     loaded = TemplateFitEstimator.load(f"runs:/{run.info.run_id}/model")
