@@ -3,8 +3,8 @@
 Profiles are achromatic per band, so each galaxy needs GalSim only twice: the k-space images of
 its unit-flux bulge (de Vaucouleurs) and disk (exponential). Each band's image is then
 (f_bulge K_bulge + f_disk K_disk) × K_psf,band, with K_psf = Kolmogorov(FWHM_geom,band) ⊗ pixel drawn
-once per process, transformed back by one batched inverse FFT on a grid twice the stamp size
-(so the periodic wrap lands outside the stamp). Pixels are nJy; the galaxy centre is pixel
+once per process, transformed back by one batched inverse FFT on a grid 1.5 times the stamp
+size (periodic: only flux more than one stamp side from the centre wraps into the stamp). Pixels are nJy; the galaxy centre is pixel
 (stamp_size // 2, stamp_size // 2).
 """
 
@@ -16,7 +16,7 @@ from astropy.table import Table
 
 from photoz.data.simulate.lsst import PIXEL_SCALE, noise_model, psf
 
-PAD = 2  # FFT grid = PAD × stamp size
+PAD = 1.5  # FFT grid ≈ PAD × stamp size: wrapped flux comes only from beyond one stamp side
 SHAPES = ("true_hlr", "true_q", "true_beta", "true_bulge_hlr", "true_bulge_q")  # columns of `noiseless`'s shapes
 GAUSS_ABOVE = 1000.0  # sky electrons per pixel above which Poisson noise is drawn as Gaussian
 
@@ -26,7 +26,7 @@ class Renderer:
 
     def __init__(self, bands: list[str], stamp_size: int, depth: str, aperture_radius: float) -> None:
         self.bands, self.size = list(bands), int(stamp_size)
-        self.n_fft = PAD * self.size
+        self.n_fft = 2 * int(np.ceil(PAD * self.size / 2))  # even, for the rFFT half plane
         half = self.n_fft // 2  # k_x in [0, half], k_y in [-half, half): numpy's rFFT half plane
         self._kbuf = galsim.ImageCD(galsim.BoundsI(0, half, -half, half - 1), scale=2 * np.pi / (self.n_fft * PIXEL_SCALE))
         pixel = galsim.Pixel(PIXEL_SCALE)
