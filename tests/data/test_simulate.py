@@ -45,6 +45,15 @@ def test_same_config_gives_identical_bytes_with_any_worker_count(tmp_path: Path)
         assert (one.path / name).read_bytes() == (two.path / name).read_bytes(), name
 
 
+@pytest.mark.parametrize("size", [64, 9])
+def test_other_stamp_sizes_keep_the_galaxy_centred(tmp_path: Path, size: int) -> None:
+    ds = open_dataset(sim_cfg(tmp_path, n_galaxies=8, stamp_size=size, bands=["i"], depth="y10"))
+    assert ds.images.shape == (8, 1, size, size)
+    brightest = int(np.argmax(ds.catalog["flux_i"]))
+    peak = np.unravel_index(np.argmax(ds.images[brightest, 0]), (size, size))
+    assert max(abs(p - size // 2) for p in peak) <= 1
+
+
 def test_split_fractions_are_respected(tmp_path: Path) -> None:
     ds = open_dataset(sim_cfg(tmp_path, n_galaxies=40, split={"train": 0.5, "val": 0.25, "test": 0.25}))
     assert [len(ds.split_index(s)) for s in ("train", "val", "test")] == [20, 10, 10]

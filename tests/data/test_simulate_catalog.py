@@ -32,7 +32,7 @@ def render(tmp_path: Path, table: Table, fmt: str = "fits", **over) -> object:
     return open_dataset(sim_cfg(tmp_path / "out", CatalogData, catalog_path=str(path), **over))
 
 
-@pytest.mark.parametrize("fmt", ["fits", "csv"])
+@pytest.mark.parametrize("fmt", ["fits", "csv", "parquet"])
 def test_catalogue_magnitudes_and_shapes_are_rendered(tmp_path: Path, fmt: str) -> None:
     table = mock(hlr=np.full(12, 0.3), q=np.full(12, 0.5), bt=np.zeros(12))
     table["mag_u_lsst"][0] = 99.0  # non-detection in u
