@@ -13,17 +13,17 @@ average pool (not ImageNet's 7×7/2 conv and two max-pools, which would leave a 
 groups, taken only while the map is at least 8 px, so 16 px stamps keep a 4 px map.
 
 Widths: module k has o = min(width · 2^(k//2), max_width), r = 3·o/4, unless model.modules
-lists [r, o] per module. Shapes for the defaults (depth 4, width 32) on B×6×32×32 stamps:
+lists [r, o] per module. Shapes for the defaults (depth 4, width 16) on B×6×32×32 stamps:
 
-    stem conv 3×3       B×6×32×32  → B×32×32×32
-    stem avg-pool 2×2   B×32×32×32 → B×32×16×16
-    module 0 (24, 32)   B×32×16×16 → B×120×16×16
-    module 1 (24, 32)   B×120×16×16 → B×120×16×16
-    avg-pool 2×2        B×120×16×16 → B×120×8×8
-    module 2 (48, 64)   B×120×8×8  → B×240×8×8
-    module 3 (48, 64)   B×240×8×8  → B×240×8×8
-    global avg-pool     B×240×8×8  → B×240        (Pasquet: flatten, B×348·8·8)
-    dense head          B×240      → B×n_out
+    stem conv 3×3       B×6×32×32   → B×16×32×32
+    stem avg-pool 2×2   B×16×32×32  → B×16×16×16
+    module 0 (12, 16)   B×16×16×16  → B×60×16×16
+    module 1 (12, 16)   B×60×16×16  → B×60×16×16
+    avg-pool 2×2        B×60×16×16  → B×60×8×8
+    module 2 (24, 32)   B×60×8×8    → B×120×8×8
+    module 3 (24, 32)   B×120×8×8   → B×120×8×8
+    global avg-pool     B×120×8×8   → B×120       (Pasquet, 64 px: flatten B×348×8×8)
+    dense head          B×120       → B×n_out
 """
 
 from __future__ import annotations
