@@ -1,4 +1,5 @@
-"""photoz.predict: a logged model round-trips through the real entry point; bad input is one line."""
+"""photoz.predict: a model trained by photoz.train round-trips through the real entry point;
+bad input is one line."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import pytest
 from astropy.table import Table
 from conftest import make_tiny_dataset
 from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
+from mlflow.tracking import MlflowClient
 
 from photoz.errors import DataError, PhotozError
 from photoz.estimators.catalog_ml import KNNEstimator
+from photoz.metrics import point_metrics
 from photoz.predict import predict
 
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
@@ -23,21 +25,22 @@ CONF = str(Path(__file__).resolve().parents[1] / "conf")
 
 @pytest.fixture(scope="module")
 def logged(tmp_path_factory):
-    """A kNN fitted on a tiny set and logged to a fresh SQLite store, plus a run without a model."""
+    """A kNN trained by `python -m photoz.train` on a tiny set, plus a run that logged no model."""
     tmp = tmp_path_factory.mktemp("predict")
     data = make_tiny_dataset(tmp / "set", n=60)
-    cfg = OmegaConf.create({"model": {"name": "knn", "n_bins": 50, "z_max": 2.0, "n_neighbors": 5,
-                                      "weights": "distance", "pdf_smoothing": 0.02, "n_jobs": 1}, "seed": 0})
-    est = KNNEstimator(cfg)
-    est.fit(data, lambda *_: None)
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    cmd = [sys.executable, "-m", "photoz.train", "model=knn", "model.n_neighbors=5", "model.n_jobs=1",
+           "data=directory", f"data.path={data.path}", f"tracking.uri={uri}", "tracking.experiment=tiny",
+           f"tracking.artifact_root={tmp / 'artifacts'}", f"hydra.run.dir={tmp / 'train'}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name("tiny").experiment_id
+    (run,) = client.search_runs([exp])
     mlflow.set_tracking_uri(uri)
-    exp = mlflow.create_experiment("tiny", artifact_location=(tmp / "artifacts").as_uri())
-    with mlflow.start_run(experiment_id=exp, tags={"model": "knn"}) as run:
-        est.log_model()
     with mlflow.start_run(experiment_id=exp, tags={"model": "knn"}) as empty:
         pass
-    return {"tmp": tmp, "data": data, "est": est, "uri": uri, "run": run.info.run_id, "empty": empty.info.run_id}
+    return {"tmp": tmp, "data": data, "uri": uri, "run": run, "empty": empty.info.run_id}
 
 
 def _cfg(**kw):
@@ -48,7 +51,8 @@ def _cfg(**kw):
 
 def test_round_trip_through_entry_point(logged) -> None:
     out = logged["tmp"] / "zphot.fits"
-    cmd = [sys.executable, "-m", "photoz.predict", f"run={logged['run']}", f"input={logged['data'].path}",
+    run_id = logged["run"].info.run_id
+    cmd = [sys.executable, "-m", "photoz.predict", f"run={run_id}", f"input={logged['data'].path}",
            f"output={out}", "pdf=true", "batch_size=7", f"tracking.uri={logged['uri']}",
            f"hydra.run.dir={logged['tmp'] / 'hydra'}"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
@@ -56,12 +60,16 @@ def test_round_trip_through_entry_point(logged) -> None:
     assert "galaxies/s" in proc.stdout
     table = Table.read(out, hdu="PHOTOZ")
     data = logged["data"]
-    expected = logged["est"].predict(data, np.arange(len(data)))
-    np.testing.assert_array_equal(table["id"], expected.ids)
+    mlflow.set_tracking_uri(logged["uri"])
+    expected = KNNEstimator.load(f"runs:/{run_id}/model").predict(data, np.arange(len(data)))
+    np.testing.assert_array_equal(table["id"], data.catalog["id"])
     np.testing.assert_allclose(table["z_phot"], expected.z_phot, rtol=1e-12)
     np.testing.assert_allclose(table["z_q50"], expected.quantiles()[:, 1], rtol=1e-12)
     np.testing.assert_allclose(table["pdf"], expected.pdf, rtol=1e-6)
-    assert table.meta["PDF_NBIN"] == 50 and abs(table.meta["PDF_ZMAX"] - 2.0) < 1e-12
+    assert table.meta["PDF_NBIN"] == 180 and abs(table.meta["PDF_ZMAX"] - 3.5) < 1e-12
+    test = data.split_index("test")  # the same numbers photoz.train logged for the test split
+    logged_sigma = logged["run"].data.metrics["test_sigma_mad"]
+    assert point_metrics(table["z_phot"][test], table["z_spec"][test])["sigma_mad"] == pytest.approx(logged_sigma)
     assert not list(out.parent.glob(".zphot.fits.tmp-*"))
 
 
@@ -79,9 +87,9 @@ def test_other_bands_and_bad_arguments(logged) -> None:
     other = make_tiny_dataset(logged["tmp"] / "gri", n=12, bands=list("gri"))
     out = logged["tmp"] / "never.fits"
     with pytest.raises(DataError, match="bands"):
-        predict(_cfg(run=logged["run"], input=other.path, output=out, **{"tracking.uri": logged["uri"]}))
+        predict(_cfg(run=logged["run"].info.run_id, input=other.path, output=out, **{"tracking.uri": logged["uri"]}))
     assert not out.exists() and not list(out.parent.glob(".never.fits.tmp-*"))
     with pytest.raises(PhotozError, match="exactly one of"):
         predict(_cfg(input=other.path, output=out))
     with pytest.raises(PhotozError, match="input="):
-        predict(_cfg(run=logged["run"]))
+        predict(_cfg(run=logged["run"].info.run_id))
