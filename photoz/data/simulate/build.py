@@ -27,7 +27,7 @@ from photoz.data.simulate.render import Renderer, shape_array
 from photoz.data.simulate.sed import bulge_disk_fluxes
 from photoz.errors import ConfigError, DataError
 
-SIM_VERSION = 1  # bump when the physics changes: it is part of the cache key
+SIM_VERSION = 2  # bump when the physics changes: it is part of the cache key
 NOT_HASHED = ("workers", "overwrite", "root", "output")
 _TAG_POPULATION, _TAG_SPLIT, _TAG_NOISE = 1, 2, 3
 
