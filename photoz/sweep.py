@@ -52,13 +52,14 @@ def open_storage(storage: str) -> optuna.storages.BaseStorage:
 
 
 def build_pruner(name: str, options: Mapping[str, Any] | None = None) -> optuna.pruners.BasePruner:
-    """The pruner named by hydra.sweeper.pruner with hydra.sweeper.pruner_options as arguments."""
+    """The pruner named by hydra.sweeper.pruner, `options` its arguments
+    (hydra.sweeper.pruner_options.<name>)."""
     if name not in PRUNERS:
         raise ConfigError(f"unknown pruner {name!r} in hydra.sweeper.pruner; choose one of {', '.join(PRUNERS)}")
     try:
         return PRUNERS[name](**dict(options or {}))
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"hydra.sweeper.pruner_options do not fit pruner {name!r}: {err}") from None
+        raise ConfigError(f"hydra.sweeper.pruner_options.{name} do not fit pruner {name!r}: {err}") from None
 
 
 class Reporter:

@@ -13,7 +13,7 @@ import logging
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from hydra.core.plugins import Plugins
@@ -25,7 +25,10 @@ from optuna.trial import TrialState
 from hydra_plugins.photoz_sweeper import _outputs as outputs, _study as studies
 from hydra_plugins.photoz_sweeper._search_space import SearchSpace, parse_search_space
 from photoz.errors import ConfigError, PhotozError
-from photoz.sweep import PRUNER_ATTR, build_pruner, open_storage
+from photoz.sweep import PRUNER_ATTR, PRUNERS, build_pruner, open_storage
+
+if TYPE_CHECKING:
+    from hydra_plugins.photoz_sweeper._parent_run import ParentRun
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +69,8 @@ class SweepRunner:
         if int(opt["n_trials"]) < 1 or int(opt["max_failures"]) < 1:
             raise ConfigError("hydra.sweeper.n_trials and hydra.sweeper.max_failures must be at least 1")
         self._sampler(space, opt["seed"])  # validates sampler and sampler_options
-        build_pruner(opt["pruner"], opt["pruner_options"])
+        pruner_options = studies.options_for("pruner", opt["pruner"], opt["pruner_options"], tuple(PRUNERS))
+        build_pruner(opt["pruner"], pruner_options)
         n_trials = int(opt["n_trials"])
         if opt["sampler"] == "grid":
             n_trials = min(n_trials, math.prod(len(values) for values in space.grid().values()))
@@ -78,7 +82,7 @@ class SweepRunner:
         study, created = studies.open_study(open_storage(url), name, opt["direction"])
         study.sampler = self._sampler(space, opt["seed"])
 
-        study.set_user_attr(PRUNER_ATTR, {"name": opt["pruner"], "options": opt["pruner_options"]})
+        study.set_user_attr(PRUNER_ATTR, {"name": opt["pruner"], "options": pruner_options})
         study_dir.mkdir(parents=True, exist_ok=True)
         self._use_sweep_dir(study_dir)
         studies.fail_dead_trials(study, self._grace_s())
@@ -98,7 +102,9 @@ class SweepRunner:
         return info
 
     def _sampler(self, space: SearchSpace, seed: int | None) -> optuna.samplers.BaseSampler:
-        return studies.build_sampler(self.opt["sampler"], seed, self.opt["sampler_options"], space)
+        name = self.opt["sampler"]
+        options = studies.options_for("sampler", name, self.opt["sampler_options"], studies.SAMPLERS)
+        return studies.build_sampler(name, seed, options, space)
 
     def _grace_s(self) -> float:
         return 3.0 * float(self.opt["heartbeat_interval"])
@@ -132,7 +138,9 @@ class SweepRunner:
         params.update({f"space.{key}": repr(dist) for key, dist in space.distributions.items()})
         return params
 
-    def _loop(self, study: optuna.Study, space: SearchSpace, url: str, parent: Any, n_trials: int) -> None:
+    def _loop(
+        self, study: optuna.Study, space: SearchSpace, url: str, parent: ParentRun | None, n_trials: int
+    ) -> None:
         failures, batch_size, error = 0, self._batch_size(), None
         while True:
             studies.fail_dead_trials(study, self._grace_s())
@@ -160,7 +168,7 @@ class SweepRunner:
                         study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
             info = outputs.summary(study, url)
             if parent is not None:
-                parent.log_progress(study, info)
+                parent.log_progress(info)
             if failures >= int(self.opt["max_failures"]):
                 raise PhotozError(
                     f"{failures} trials in a row failed (last: {type(error).__name__}: {error}); "
@@ -180,7 +188,9 @@ class SweepRunner:
             trials.append(trial)
         return trials
 
-    def _overrides(self, study: optuna.Study, trial: optuna.trial.Trial, space: SearchSpace, url: str, parent: Any) -> list[str]:
+    def _overrides(
+        self, study: optuna.Study, trial: optuna.trial.Trial, space: SearchSpace, url: str, parent: ParentRun | None
+    ) -> list[str]:
         """Sampled values (trial k with seed + k: reproducible, resumable, distinct across workers)
         and the trial.* keys the job re-attaches with."""
         seed = self.opt["seed"]
@@ -196,7 +206,9 @@ class SweepRunner:
             *self._job_dir,
         ]
 
-    def _tell(self, study: optuna.Study, trial: optuna.trial.Trial, ret: JobReturn) -> tuple[TrialState, BaseException | None]:
+    def _tell(
+        self, study: optuna.Study, trial: optuna.trial.Trial, ret: JobReturn
+    ) -> tuple[TrialState, BaseException | None]:
         """PRUNED when the job raised optuna.TrialPruned, FAIL on any other error or a return
         value that is not a number, else COMPLETE with the value."""
         error: BaseException | None = None
@@ -214,17 +226,20 @@ class SweepRunner:
             frozen = study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
         else:
             frozen = study.tell(trial, value, skip_if_finished=True)
-        log.info("trial %d %s%s", trial.number, frozen.state.name, f" value={frozen.value:.5g}" if frozen.value is not None else "")
+        value = f" value={frozen.value:.5g}" if frozen.value is not None else ""
+        log.info("trial %d %s%s", trial.number, frozen.state.name, value)
         return frozen.state, error
 
-    def _finish(self, study: optuna.Study, url: str, study_dir: Path, parent: Any, status: str) -> dict[str, Any]:
+    def _finish(
+        self, study: optuna.Study, url: str, study_dir: Path, parent: ParentRun | None, status: str
+    ) -> dict[str, Any]:
         """best.yaml and plots in sweeps/<study_name>/, the same logged to the parent run."""
         info = outputs.summary(study, url)
         files = [outputs.write_best(study_dir / "best.yaml", info)]
         if self.opt["plots"]:
             files += outputs.write_plots(study, study_dir / "plots")
         if parent is not None:
-            parent.log_progress(study, info)
+            parent.log_progress(info)
             parent.log_files(files)
             parent.close(status)
         log.info(

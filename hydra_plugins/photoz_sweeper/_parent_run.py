@@ -9,37 +9,40 @@ run in a process where the basic launcher runs the jobs themselves.
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from omegaconf import DictConfig
 
 from photoz.sweep import RUN_ID_ATTR
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+    from photoz.tracking import Tracker
 
 PARENT_ATTR = "photoz.mlflow_parent_run_id"  # study user attr
 WAIT_FOR_CREATOR_S = 60.0
 
 
-def _experiment(config: DictConfig, tracker: object) -> str:
+def _experiment(config: DictConfig, tracker: Tracker) -> str:
     """The jobs' experiment: tracking.experiment, else named after the data set, which is opened
     (simulated once if needed) here, before any job starts, exactly as photoz.train opens it."""
     from photoz.tracking import experiment_name
 
     if config.tracking.get("experiment"):
-        return tracker.use_experiment(str(config.tracking.experiment))  # type: ignore[attr-defined]
+        return tracker.use_experiment(str(config.tracking.experiment))
     from photoz.data.source import open_dataset
 
-    return tracker.use_experiment(experiment_name(config, open_dataset(config.data).path))  # type: ignore[attr-defined]
+    return tracker.use_experiment(experiment_name(config, open_dataset(config.data).path))
 
 
 class ParentRun:
     """The MLflow parent run of a study (None from `open` when the app has no tracking block)."""
 
-    def __init__(self, client: object, run_id: str) -> None:
+    def __init__(self, client: MlflowClient, run_id: str) -> None:
         self.client, self.run_id = client, run_id
 
     @classmethod
@@ -82,7 +85,7 @@ class ParentRun:
             self.client.set_tag(run_id, "trial_state", frozen.state.name)
             self.client.set_tag(run_id, "trial_number", str(frozen.number))
 
-    def log_progress(self, study: optuna.Study, summary: dict) -> None:
+    def log_progress(self, summary: dict[str, Any]) -> None:
         """Counts and the best trial so far, as metrics (step = trials counted) and tags."""
         step = summary["n_complete"] + summary["n_pruned"]
         metrics = {k: float(v) for k, v in summary.items() if k.startswith("n_")}
@@ -104,11 +107,11 @@ class ParentRun:
         self.client.set_terminated(self.run_id, status=status)
 
 
-def _exists(client: object, run_id: str, experiment_id: str) -> bool:
+def _exists(client: MlflowClient, run_id: str, experiment_id: str) -> bool:
     from mlflow.exceptions import MlflowException
 
     try:
-        run = client.get_run(run_id)  # type: ignore[attr-defined]
+        run = client.get_run(run_id)
     except MlflowException:
         return False
     return run.info.experiment_id == experiment_id and run.info.lifecycle_stage == "active"

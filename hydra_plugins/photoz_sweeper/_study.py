@@ -44,7 +44,8 @@ class _GridSampler(optuna.samplers.GridSampler):
 def build_sampler(
     name: str, seed: int | None, options: Mapping[str, Any], space: SearchSpace
 ) -> optuna.samplers.BaseSampler:
-    """The sampler named by hydra.sweeper.sampler with hydra.sweeper.sampler_options."""
+    """The sampler named by hydra.sweeper.sampler, `options` its arguments
+    (hydra.sweeper.sampler_options.<name>)."""
     classes = {
         "tpe": optuna.samplers.TPESampler,
         "random": optuna.samplers.RandomSampler,
@@ -57,7 +58,19 @@ def build_sampler(
             return _GridSampler(space.grid(), seed=seed, **options)
         return classes[name](seed=seed, **options)
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"hydra.sweeper.sampler_options do not fit sampler {name!r}: {err}") from None
+        raise ConfigError(f"hydra.sweeper.sampler_options.{name} do not fit sampler {name!r}: {err}") from None
+
+
+def options_for(kind: str, chosen: str, table: Mapping[str, Any] | None, names: tuple[str, ...]) -> dict[str, Any]:
+    """hydra.sweeper.<kind>_options.<chosen>: options are kept per sampler / pruner name, so a
+    config can set them for several and switching hydra.sweeper.<kind> needs no clean-up."""
+    unknown = sorted(set(table or {}) - set(names))
+    if unknown:
+        raise ConfigError(
+            f"hydra.sweeper.{kind}_options.{unknown[0]}: not a {kind}; options go under the {kind}'s "
+            f"name, e.g. hydra.sweeper.{kind}_options.{names[0]}.<option>=<value>"
+        )
+    return dict((table or {}).get(chosen) or {})
 
 
 def default_study_name(config: DictConfig) -> str:

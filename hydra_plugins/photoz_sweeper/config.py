@@ -18,9 +18,9 @@ class PhotozSweeperConf:
     n_trials: int = 20  # total COMPLETE + PRUNED trials of the study, over all runs and workers
     sampler: str = "tpe"  # tpe | random | gp | grid
     seed: Optional[int] = 0  # trial k is sampled with seed + k: reproducible, resumable, parallel-safe
-    sampler_options: Dict[str, Any] = field(default_factory=dict)  # e.g. {n_startup_trials: 5}
+    sampler_options: Dict[str, Any] = field(default_factory=dict)  # by sampler: {tpe: {n_startup_trials: 5}}
     pruner: str = "median"  # median | hyperband | successive_halving | none
-    pruner_options: Dict[str, Any] = field(default_factory=dict)  # e.g. {n_warmup_steps: 2}
+    pruner_options: Dict[str, Any] = field(default_factory=dict)  # by pruner: {median: {n_warmup_steps: 2}}
     study_name: Optional[str] = None  # null = <sweep>-<model>-<data> from the chosen config groups
     storage: Optional[str] = None  # null = journal file sweeps/<study_name>/journal.log; or an RDB URL
     n_jobs: Optional[int] = None  # trials per batch; null = the launcher's parallelism (1 for basic)

@@ -14,6 +14,11 @@ import pytest
         (["+hydra.sweeper.params.x='tag(log, interval(0, 1))'"], "a log scale needs low > 0"),
         (["x=interval(0, 1)", "hydra.sweeper.sampler=cmaes"], "unknown sampler 'cmaes'"),
         (["x=interval(0, 1)", "hydra.sweeper.pruner=patient"], "unknown pruner 'patient'"),
+        (
+            ["x=interval(0, 1)", "hydra.sweeper.pruner=median", "+hydra.sweeper.pruner_options.median.patience=2"],
+            "do not fit pruner 'median'",
+        ),
+        (["x=interval(0, 1)", "+hydra.sweeper.pruner_options.n_warmup_steps=2"], "not a pruner"),
         (["x=interval(0, 1)", "hydra.sweeper.storage=sqlite:////no/such/dir/optuna.db"], "cannot open Optuna storage"),
         (["x=interval(0, 1)", "hydra.sweeper.direction=maximize"], "already exists and was made to minimize"),
     ],

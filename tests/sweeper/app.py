@@ -1,0 +1,44 @@
+"""The sweeper tests' Hydra app: a stand-in for photoz.train that trains nothing.
+
+Each epoch it reports (x - 1)^2 + (y - 2)^2 + 1 / (epoch + 1) through photoz.sweep, appends
+"<trial number> <epoch>" to cfg.log (so tests see which epochs ran) and logs the value to its own
+MLflow run, a child of the study's parent run as photoz.train's runs are.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import hydra
+from hydra.utils import to_absolute_path
+from omegaconf import DictConfig
+
+from photoz.sweep import trial_reporter
+
+
+@hydra.main(config_path="conf", config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> float:
+    from photoz.tracking import Tracker  # imports mlflow: not before a job runs
+
+    reporter = trial_reporter(cfg)
+    number = reporter.number if reporter is not None else -1
+    tracker = Tracker(cfg)
+    tracker.use_experiment(cfg.tracking.experiment)
+    value = float("nan")
+    with tracker.run(run_name=f"trial_{number}", tags={"trial_number": str(number)}):
+        for epoch in range(cfg.epochs):
+            if number == cfg.hang_at_trial:
+                Path(to_absolute_path("hang.marker")).write_text(str(number))
+                time.sleep(600)
+            time.sleep(cfg.sleep)
+            value = (cfg.x - 1) ** 2 + (cfg.y - 2) ** 2 + 1 / (epoch + 1)
+            with open(to_absolute_path(cfg.log), "a") as log:
+                log.write(f"{number} {epoch}\n")
+            if reporter is not None:
+                reporter.report(epoch, value)
+    return value
+
+
+if __name__ == "__main__":
+    main()
