@@ -5,22 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_tiny_dataset
 
+from photoz.data import Dataset
 from photoz.data.source import open_dataset
 from photoz.errors import ConfigError, DataError
 
 
-def test_directory_opens_an_existing_set(tmp_path: Path) -> None:
-    made = make_tiny_dataset(tmp_path / "tiny")
-    ds = open_dataset({"name": "directory", "path": str(tmp_path / "tiny")})
-    assert ds.path == made.path and len(ds) == 48 and ds.images.shape == made.images.shape
+def test_directory_opens_an_existing_set(tiny_dataset: Dataset) -> None:
+    ds = open_dataset({"name": "directory", "path": str(tiny_dataset.path)})
+    assert ds.path == tiny_dataset.path and len(ds) == 48 and ds.images.shape == tiny_dataset.images.shape
 
 
-def test_directory_relative_path_is_taken_from_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    make_tiny_dataset(tmp_path / "tiny")
-    monkeypatch.chdir(tmp_path)
-    assert len(open_dataset({"name": "directory", "path": "tiny"})) == 48
+def test_directory_relative_path_is_taken_from_the_working_directory(tiny_dataset: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tiny_dataset.path.parent)
+    assert len(open_dataset({"name": "directory", "path": tiny_dataset.path.name})) == 48
 
 
 def test_directory_without_path_or_with_a_missing_one(tmp_path: Path) -> None:
@@ -30,6 +28,6 @@ def test_directory_without_path_or_with_a_missing_one(tmp_path: Path) -> None:
         open_dataset({"name": "directory", "path": str(tmp_path / "nope")})
 
 
-def test_unknown_data_name(tmp_path: Path) -> None:
+def test_unknown_data_name() -> None:
     with pytest.raises(ConfigError, match="unknown data.name 'sdss'"):
         open_dataset({"name": "sdss"})
