@@ -47,27 +47,21 @@ class ParentRun:
 
     @classmethod
     def open(cls, config: DictConfig, study: optuna.Study, created: bool, tags: dict[str, str]) -> ParentRun | None:
-        """Find the study's parent run or, in the process that created the study, create it; other
-        workers wait for the creator's run id rather than making a second parent."""
+        """Find the study's parent run or, in the process that created the study, create it. Other
+        workers wait for the creator's run id rather than racing it to create the experiment and a
+        second parent."""
         if config.get("tracking") is None:
             return None
         from photoz.tracking import Tracker
 
         tracker = Tracker(config)
-        experiment_id = _experiment(config, tracker)
-        client = tracker.client
-        deadline = time.monotonic() + (0.0 if created else WAIT_FOR_CREATOR_S)
-        while True:
-            run_id = study._storage.get_study_user_attrs(study._study_id).get(PARENT_ATTR)
-            if run_id and _exists(client, run_id, experiment_id):
-                client.update_run(run_id, status="RUNNING")
-                return cls(client, run_id)
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(0.5)
-        run = client.create_run(experiment_id, run_name=study.study_name, tags=tags)
+        run_id = None if created else _wait_for_parent(study)
+        if run_id is not None and _active(tracker.client, run_id):
+            tracker.client.update_run(run_id, status="RUNNING")
+            return cls(tracker.client, run_id)
+        run = tracker.client.create_run(_experiment(config, tracker), run_name=study.study_name, tags=tags)
         study.set_user_attr(PARENT_ATTR, run.info.run_id)
-        return cls(client, run.info.run_id)
+        return cls(tracker.client, run.info.run_id)
 
     def log_params(self, params: dict[str, str]) -> None:
         """Study settings, logged once (MLflow params cannot change; new values become tags)."""
@@ -107,11 +101,21 @@ class ParentRun:
         self.client.set_terminated(self.run_id, status=status)
 
 
-def _exists(client: MlflowClient, run_id: str, experiment_id: str) -> bool:
+def _wait_for_parent(study: optuna.Study) -> str | None:
+    """The parent run id the study's creator records, waiting up to WAIT_FOR_CREATOR_S for it."""
+    deadline = time.monotonic() + WAIT_FOR_CREATOR_S
+    while True:
+        run_id = study._storage.get_study_user_attrs(study._study_id).get(PARENT_ATTR)
+        if run_id or time.monotonic() >= deadline:
+            return run_id
+        time.sleep(0.5)
+
+
+def _active(client: MlflowClient, run_id: str) -> bool:
+    """Whether the run exists in this store and is not deleted (the store may have changed)."""
     from mlflow.exceptions import MlflowException
 
     try:
-        run = client.get_run(run_id)
+        return client.get_run(run_id).info.lifecycle_stage == "active"
     except MlflowException:
         return False
-    return run.info.experiment_id == experiment_id and run.info.lifecycle_stage == "active"
