@@ -121,8 +121,9 @@ def chi2_pdf(flux: np.ndarray, err: np.ndarray, models: np.ndarray, sys_err: flo
     w = np.where(ok, 1.0 / np.where(ok, var, 1.0), 0.0)
     f = np.where(ok, flux, 0.0)
     s_ff = (w * f * f).sum(axis=1)[:, None]
-    s_fm = np.stack([(w * f) @ m.T for m in models], axis=1)  # (n, T, Z); loops are over templates
-    s_mm = np.stack([w @ (m * m).T for m in models], axis=1)
+    flat = models.reshape(-1, models.shape[2])  # (T·Z, C): one matmul for all templates and z
+    s_fm = ((w * f) @ flat.T).reshape(len(f), *models.shape[:2])  # (n, T, Z)
+    s_mm = (w @ (flat * flat).T).reshape(len(f), *models.shape[:2])
     chi2 = [s_ff[:, None] - np.where(s_fm > 0, s_fm**2 / np.maximum(s_mm, 1e-300), 0.0)]
     if pairs:
         a = 0
