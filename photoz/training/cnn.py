@@ -55,7 +55,8 @@ class CNNEstimator(Estimator):
         self.cfg = cfg
         self.net = net
 
-    def _runtime(self) -> Runtime:
+    def runtime(self) -> Runtime:
+        """Resolve trainer.device/precision and move the net there in the matching memory layout."""
         rt = choose_runtime(self.cfg.trainer)
         self.net.to(rt.device, memory_format=torch.channels_last if rt.channels_last else torch.contiguous_format)
         return rt
@@ -71,6 +72,13 @@ class CNNEstimator(Estimator):
         ids = np.asarray(data.catalog["id"])[index]
         return Predictions(ids, np.asarray(data.catalog["redshift"], float)[index], z_phot, z_err, pdf, grid)
 
+    def build_net(self, data: Dataset, train_idx: np.ndarray) -> PhotozNet:
+        """A fresh PhotozNet for `data`'s bands and stamps, normalised on the rows `train_idx`."""
+        torch.manual_seed(self.cfg.seed)  # same seed, same initial weights, whoever calls fit
+        backbone = build_model(self.cfg.model, len(data.bands), data.images.shape[2])
+        plain_cfg = OmegaConf.to_container(self.cfg.model, resolve=True)
+        return PhotozNet(backbone, noise_scale(data.images, train_idx), plain_cfg, data.bands, data.images.shape[2:])
+
     def fit(self, data: Dataset, on_epoch: EpochHook) -> None:
         train_idx, val_idx = data.split_index("train"), data.split_index("val")
         check_redshift_range(np.asarray(data.catalog["redshift"])[train_idx], self.cfg.model)
@@ -78,11 +86,8 @@ class CNNEstimator(Estimator):
         if stamp[0] != stamp[1]:
             raise DataError(f"{data.path}: stamps are {stamp[0]}x{stamp[1]}; the CNNs need square stamps")
         model_cfg = self.cfg.model
-        torch.manual_seed(self.cfg.seed)  # same seed, same initial weights, whoever calls fit
-        backbone = build_model(model_cfg, len(data.bands), stamp[0])
-        plain_cfg = OmegaConf.to_container(model_cfg, resolve=True)
-        self.net = PhotozNet(backbone, noise_scale(data.images, train_idx), plain_cfg, data.bands, stamp)
-        rt = self._runtime()
+        self.net = self.build_net(data, train_idx)
+        rt = self.runtime()
         log.info("training %s on %s (%d train, %d val)", self.cfg.model.name, rt.describe(), len(train_idx), len(val_idx))
         train, val = self._source(data, train_idx, rt), self._source(data, val_idx, rt)
         eval_batch = 2 * self.cfg.trainer.batch_size
@@ -104,7 +109,7 @@ class CNNEstimator(Estimator):
 
     def predict(self, data: Dataset, index: np.ndarray) -> Predictions:
         self._check_compatible(data)
-        rt = self._runtime()
+        rt = self.runtime()
         out = predict_outputs(self.net, self._source(data, index, rt), rt, 2 * self.cfg.trainer.batch_size)
         return self._predictions(out, data, index)
 

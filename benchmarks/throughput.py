@@ -1,0 +1,250 @@
+"""Training and inference throughput: a naive PyTorch loop against photoz's own path, side by side.
+
+    python benchmarks/throughput.py                          # sequential and googlenet, 32x32x6 stamps
+    python benchmarks/throughput.py --models sequential --steps 20 --rounds 5
+    python benchmarks/throughput.py --no-predict             # skip photoz.predict end to end
+
+Naive reference: fp32, NCHW, a torch DataLoader over a per-sample Dataset that normalises and
+flips each stamp in Python, AdamW (foreach), `loss.item()` every step. photoz: the real
+`photoz.training.loop.train_epoch` / `CNNEstimator.predict` on a BatchSource, with the Runtime
+that `trainer.*` defaults resolve to on this machine. Both run the same PhotozNet at its default
+config. Measurements alternate naive/photoz for --rounds rounds and report the median, so a
+machine shared with other jobs biases both sides alike (the load average is printed).
+
+Achieved FLOP/s = FLOPs of one step (torch.utils.flop_counter, fwd+bwd for training) × steps/s,
+shown as a fraction of this run's own large-matmul peak in fp32 and bf16. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from astropy.table import Table
+from torch.utils.data import DataLoader
+from torch.utils.flop_counter import FlopCounterMode
+from tqdm.auto import tqdm
+
+from photoz.config import compose
+from photoz.data import Dataset, write_dataset
+from photoz.models import head_loss
+from photoz.training.batches import BatchSource
+from photoz.training.cnn import CNNEstimator
+from photoz.training.loop import make_optimizer, make_scheduler, train_epoch
+
+BANDS = list("ugrizy")
+
+
+def make_data(path: Path, n: int, size: int, seed: int = 0) -> Dataset:
+    """n noisy Gaussian blobs (nJy-like values), 60/20/20 train/val/test: shapes, not physics."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size] - (size - 1) / 2
+    r2 = (xx**2 + yy**2)[None]
+    sigma = rng.uniform(1.0, 3.0, n)[:, None, None]
+    flux = rng.lognormal(3.0, 1.0, (n, len(BANDS)))
+    images = flux[:, :, None, None] * np.exp(-r2 / (2 * sigma**2))[:, None] + rng.normal(0, 1.0, (n, len(BANDS), size, size))
+    split = np.array(["train"] * n, dtype="U5")
+    split[int(0.6 * n) : int(0.8 * n)], split[int(0.8 * n) :] = "val", "test"
+    catalog = Table({"id": np.arange(n, dtype=np.int64), "redshift": rng.uniform(0.05, 3.0, n), "split": split})
+    for i, b in enumerate(BANDS):
+        catalog[f"flux_{b}"], catalog[f"flux_err_{b}"] = images[:, i].sum(axis=(1, 2)), np.full(n, float(size))
+    return write_dataset(path, images.astype(np.float32), catalog, {"bands": BANDS, "pixel_scale": 0.2})
+
+
+def matmul_peak(dtype: torch.dtype, n: int, min_seconds: float = 1.0) -> float:
+    """FLOP/s of repeated n×n matmuls in `dtype` (bf16 on CPUs without native support is emulated)."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    a @ b
+    reps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < min_seconds:
+        a @ b
+        reps += 1
+    return 2 * n**3 * reps / (time.perf_counter() - start)
+
+
+class StampDataset(torch.utils.data.Dataset):
+    """The naive way: one stamp at a time, normalised and randomly flipped in Python."""
+
+    def __init__(self, images: np.ndarray, z: np.ndarray, scale: np.ndarray, augment: bool) -> None:
+        self.images, self.z, self.scale, self.augment = images, z.astype(np.float32), scale[:, None, None], augment
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x = np.arcsinh(np.asarray(self.images[i], dtype=np.float32) / self.scale)
+        if self.augment:
+            if np.random.rand() < 0.5:
+                x = x[:, :, ::-1]
+            if np.random.rand() < 0.5:
+                x = x[:, ::-1, :]
+            if np.random.rand() < 0.5:
+                x = x.transpose(0, 2, 1)
+        return torch.from_numpy(np.ascontiguousarray(x)), torch.tensor(self.z[i])
+
+
+def timed(fn: Callable[[], int]) -> float:
+    """Items per second of one call of fn (which returns how many items it processed)."""
+    start = time.perf_counter()
+    n = fn()
+    return n / (time.perf_counter() - start)
+
+
+def flops_of(fn: Callable[[], object]) -> int:
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+class Bench:
+    """Naive and photoz training/inference for one model on one data set."""
+
+    def __init__(self, name: str, data: Dataset, args: argparse.Namespace) -> None:
+        self.cfg = compose(f"model={name}", "trainer.progress=false", f"trainer.batch_size={args.batch}")
+        self.data, self.args = data, args
+        self.train_idx = data.split_index("train")[: args.batch * args.steps]
+        self.infer_idx = np.arange(min(len(data), args.infer))
+        self.z = np.asarray(data.catalog["redshift"], np.float32)
+        est = CNNEstimator(self.cfg)
+        self.naive_net = est.build_net(data, self.train_idx)  # fp32 NCHW, never touched by runtime()
+        self.scale = self.naive_net.normalise.scale.view(-1).numpy()
+        est.net = est.build_net(data, self.train_idx)
+        self.est, self.rt = est, est.runtime()
+        self.source = BatchSource(data.images, self.train_idx, self.z[self.train_idx], self.rt.device, 4.0)
+        self.opt = make_optimizer(est.net, self.cfg.optimizer, self.rt.device)
+        self.sched = make_scheduler(self.opt, self.cfg.optimizer, self.source.n_batches(args.batch, True), 1000)
+        self.gen = torch.Generator().manual_seed(0)
+        self.naive_opt = torch.optim.AdamW(self.naive_net.parameters(), lr=self.cfg.optimizer.lr)
+
+    def loss(self, out: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return head_loss(out, z, self.cfg.model)
+
+    def naive_train(self) -> int:
+        ds = StampDataset(self.data.images[self.train_idx], self.z[self.train_idx], self.scale, augment=True)
+        net = self.naive_net.backbone  # the Dataset normalised already
+        net.train()
+        n = 0
+        for x, z in DataLoader(ds, batch_size=self.args.batch, shuffle=True, drop_last=True):
+            loss = self.loss(net(x), z)
+            self.naive_opt.zero_grad()
+            loss.backward()
+            self.naive_opt.step()
+            loss.item()  # the usual per-step logging sync
+            n += len(z)
+        return n
+
+    def photoz_train(self) -> int:
+        with tqdm(disable=True) as bar:
+            train_epoch(self.est.net, self.source, self.opt, self.sched, self.loss, self.rt, self.args.batch, self.gen, bar)
+        return self.source.n_batches(self.args.batch, True) * self.args.batch
+
+    @torch.no_grad()
+    def naive_infer(self) -> int:
+        ds = StampDataset(self.data.images[self.infer_idx], self.z[self.infer_idx], self.scale, augment=False)
+        net = self.naive_net.backbone.eval()
+        outs = [torch.softmax(net(x), 1) for x, _ in DataLoader(ds, batch_size=2 * self.args.batch)]
+        return len(torch.cat(outs))
+
+    def photoz_infer(self) -> int:
+        return len(self.est.predict(self.data, self.infer_idx).z_phot)
+
+    def step_flops(self) -> tuple[int, int]:
+        """FLOPs of one training step (fwd+bwd) and of one inference batch, per image."""
+        x = torch.randn(self.args.batch, len(BANDS), *self.data.images.shape[2:])
+        z = torch.rand(self.args.batch)
+        net = self.naive_net
+
+        def step() -> None:
+            self.loss(net(x), z).backward()
+
+        train = flops_of(step)
+        net.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            infer = flops_of(lambda: net(x))
+        return train // len(x), infer // len(x)
+
+
+def compare(label: str, naive: Callable[[], int], fast: Callable[[], int], rounds: int) -> tuple[float, float]:
+    """Median items/s of naive and photoz over `rounds` alternating rounds (after one warm-up each)."""
+    naive(), fast()
+    a, b = [], []
+    for _ in tqdm(range(rounds), desc=label, leave=False):
+        a.append(timed(naive))
+        b.append(timed(fast))
+    return statistics.median(a), statistics.median(b)
+
+
+def predict_end_to_end(bench: Bench, workdir: Path) -> tuple[float, float]:
+    """Log the photoz net to a throwaway MLflow store, then time `python -m photoz.predict` on the
+    whole data set: (galaxies/s it reports for its loop, galaxies/s over the command's wall time)."""
+    import mlflow
+
+    uri = f"sqlite:///{workdir}/mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    exp = mlflow.create_experiment("throughput", artifact_location=(workdir / "artifacts").as_uri())
+    with mlflow.start_run(experiment_id=exp, tags={"model": bench.cfg.model.name}) as run:
+        bench.est.log_model()
+    cmd = [sys.executable, "-m", "photoz.predict", f"run={run.info.run_id}", f"input={bench.data.path}",
+           f"tracking.uri={uri}", f"output={workdir / 'pred.fits'}", f"hydra.run.dir={workdir / 'hydra'}"]  # fmt: skip
+    start = time.perf_counter()
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - start
+    rate = float(re.search(r"\(([\d.]+) galaxies/s", res.stdout).group(1))
+    return rate, len(bench.data) / wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["sequential", "googlenet"])
+    parser.add_argument("--size", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=128, help="trainer.batch_size (inference uses 2x, as photoz does)")
+    parser.add_argument("--steps", type=int, default=8, help="training steps per timed round")
+    parser.add_argument("--infer", type=int, default=4096, help="galaxies per timed inference round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-predict", action="store_true", help="skip photoz.predict end to end")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    np.random.seed(0)
+    n = max(args.infer, int(args.batch * args.steps / 0.6) + 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = make_data(Path(tmp) / "stamps", n, args.size)
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} CPUs; {n} stamps {len(BANDS)}x{args.size}x{args.size}")  # fmt: skip
+        peak32, peak16 = matmul_peak(torch.float32, 2048), matmul_peak(torch.bfloat16, 512)
+        print(f"matmul peak: fp32 {peak32 / 1e9:.1f} GFLOP/s, bf16 {peak16 / 1e9:.2f} GFLOP/s")
+        rows = []
+        for name in args.models:
+            bench = Bench(name, data, args)
+            train_flops, infer_flops = bench.step_flops()
+            print(f"\n{name}: photoz runtime {bench.rt.describe()}; {train_flops / 1e6:.1f} MFLOP/image per training "
+                  f"step, {infer_flops / 1e6:.1f} MFLOP/image inference")  # fmt: skip
+            for what, flops, pair in (
+                ("train images/s", train_flops, compare(f"{name} train", bench.naive_train, bench.photoz_train, args.rounds)),
+                ("infer galaxies/s", infer_flops, compare(f"{name} infer", bench.naive_infer, bench.photoz_infer, args.rounds)),
+            ):
+                naive, fast = pair
+                achieved = fast * flops
+                rows.append((name, what, naive, fast, achieved))
+                print(f"  {what:17s} naive {naive:8.0f}  photoz {fast:8.0f}  ratio {fast / naive:5.2f}x  "
+                      f"photoz {achieved / 1e9:6.2f} GFLOP/s = {achieved / peak32:5.1%} of fp32 peak, "
+                      f"{achieved / peak16:7.1%} of bf16 peak")  # fmt: skip
+            if not args.no_predict:
+                with tempfile.TemporaryDirectory() as work:
+                    loop_rate, wall_rate = predict_end_to_end(bench, Path(work))
+                print(f"  photoz.predict    {loop_rate:8.0f} galaxies/s in its loop, {wall_rate:.0f} galaxies/s "
+                      f"over the command's wall time ({len(data)} galaxies, incl. start-up and model load)")  # fmt: skip
+        print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
