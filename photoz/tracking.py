@@ -121,9 +121,11 @@ class Tracker:
                 "point tracking.uri at a writable place or a reachable server"
             ) from None
         self.experiment_id: str | None = None
+        self.experiment_name: str | None = None
 
     def use_experiment(self, name: str) -> str:
         """Get or create experiment `name` (with an explicit artifact location); returns its id."""
+        self.experiment_name = name
         found = self.client.get_experiment_by_name(name)
         if found is not None and found.lifecycle_stage == "deleted":
             raise ConfigError(

@@ -11,6 +11,8 @@ optuna.TrialPruned, propagates to Hydra's sweeper/launcher, which records it.
 
 from __future__ import annotations
 
+import sys
+
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -34,7 +36,11 @@ def train(cfg: DictConfig) -> float:
 def main(cfg: DictConfig) -> float:
     if HydraConfig.get().mode == RunMode.MULTIRUN:
         return train(cfg)
-    return exit_on_user_error(train)(cfg)
+    try:
+        return exit_on_user_error(train)(cfg)
+    except KeyboardInterrupt:  # the MLflow run is already marked KILLED and last.pt is on disk
+        print("photoz: interrupted; continue with the same command plus trainer.resume=true", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -105,7 +105,7 @@ def resolve_resume(cfg: DictConfig, tracker: Tracker, key: str) -> str | None:
         if found is None or "checkpoint_dir" not in found.data.tags:
             raise ConfigError(
                 f"trainer.resume=true but {t.checkpoint_dir} holds no checkpoint and experiment "
-                f"{tracker.experiment_id} has no unfinished run of this config; pass "
+                f"{tracker.experiment_name!r} has no unfinished run of this config; pass "
                 "trainer.checkpoint_dir=<checkpoints of the interrupted run> or drop trainer.resume"
             )
         t.checkpoint_dir = found.data.tags["checkpoint_dir"]

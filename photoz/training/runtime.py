@@ -2,7 +2,8 @@
 
 bf16 autocast with channels_last trains a small CNN several times faster than fp32 on CUDA and on
 CPUs with AMX or AVX512-BF16; on other CPUs bf16 is emulated and slower, so `precision=auto`
-keeps fp32 there.
+keeps fp32 there. channels_last is used on CPU and CUDA alike: oneDNN's convolutions prefer it
+even in fp32 (AVX2, 1 thread: sequential 300 -> 397, googlenet 219 -> 404 images/s).
 """
 
 from __future__ import annotations
@@ -73,4 +74,4 @@ def choose_runtime(trainer: DictConfig) -> Runtime:
     if trainer.precision == "bf16" and not native:
         log.warning("trainer.precision=bf16 on %s without native bf16: expect it to be slower than fp32", device)
     bf16 = trainer.precision == "bf16" or (trainer.precision == "auto" and native)
-    return Runtime(device=device, bf16=bf16, channels_last=device.type == "cuda" or bf16)
+    return Runtime(device=device, bf16=bf16, channels_last=device.type in ("cpu", "cuda"))

@@ -130,7 +130,7 @@ def test_runtime_choices() -> None:
     assert not choose_runtime(trainer).bf16
     trainer.precision, trainer.device = "bf16", "cpu"
     rt = choose_runtime(trainer)
-    assert rt.bf16 and rt.channels_last
+    assert rt.bf16 and rt.channels_last and rt.device.type == "cpu"
     for bad in ("gpu0", "cuda:0" if not torch.cuda.is_available() else "mps:7"):
         trainer.device = bad
         with pytest.raises(ConfigError, match="trainer.device"):
