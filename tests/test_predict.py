@@ -11,7 +11,7 @@ import mlflow
 import numpy as np
 import pytest
 from astropy.table import Table
-from conftest import make_tiny_dataset
+from tinydata import make_tiny_dataset
 from hydra import compose, initialize_config_dir
 from mlflow.tracking import MlflowClient
 

@@ -14,7 +14,7 @@ import pytest
 from astropy.table import Table
 from mlflow.tracking import MlflowClient
 
-from conftest import make_tiny_dataset
+from tinydata import make_tiny_dataset
 from photoz.data import Dataset, read_dataset
 from photoz.metrics import point_metrics
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mlflow
 import numpy as np
 import pytest
-from conftest import make_tiny_dataset
+from tinydata import make_tiny_dataset
 from helpers import mlflow_store, model_cfg  # noqa: F401 (fixture)
 
 from photoz.errors import ConfigError, DataError

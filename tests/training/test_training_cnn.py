@@ -11,7 +11,7 @@ import pytest
 import torch
 from omegaconf import DictConfig
 
-from conftest import make_tiny_dataset
+from tinydata import make_tiny_dataset
 from photoz.config import compose
 from photoz.data import Dataset
 from photoz.training.batches import BatchSource
