@@ -17,7 +17,7 @@ import time
 import torch
 from omegaconf import OmegaConf
 
-from photoz.models import build_model, head_loss, n_trainable_params
+from photoz.models.build import build_model, head_loss, n_trainable_params
 from photoz.models.schema import CNNConfig, GoogLeNetConfig
 
 SCHEMAS = {"sequential": CNNConfig, "googlenet": GoogLeNetConfig}

@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 
 from photoz.config import compose
 from photoz.data import Dataset, write_dataset
-from photoz.models import head_loss
+from photoz.models.build import head_loss
 from photoz.training.batches import BatchSource
 from photoz.training.cnn import CNNEstimator
 from photoz.training.loop import make_optimizer, make_scheduler, train_epoch

@@ -22,7 +22,7 @@ from photoz.config import TrainerConfig
 from photoz.data.format import Dataset
 from photoz.errors import DataError
 from photoz.estimators.base import EpochHook, Estimator, Predictions, z_grid
-from photoz.models import build_model, check_redshift_range, head_loss, head_predict, n_trainable_params
+from photoz.models.build import build_model, check_redshift_range, head_loss, head_predict, n_trainable_params
 from photoz.training.batches import BatchSource
 from photoz.training.checkpoint import Checkpoints
 from photoz.training.loop import fit, predict_outputs

@@ -8,7 +8,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from photoz.errors import ConfigError
-from photoz.models import build_model, head_loss, n_trainable_params
+from photoz.models.build import build_model, head_loss, n_trainable_params
 from photoz.models.googlenet import GoogLeNet, Inception
 from photoz.models.layers import SamePool
 from photoz.models.schema import CNNConfig, GoogLeNetConfig

@@ -11,7 +11,7 @@ import torch
 from omegaconf import OmegaConf
 
 from photoz.errors import ConfigError
-from photoz.models import check_redshift_range, head_loss, head_predict, n_outputs
+from photoz.models.build import check_redshift_range, head_loss, head_predict, n_outputs
 from photoz.models.schema import CNNConfig
 
 # 4 bins on [0, 4]: centres 0.5, 1.5, 2.5, 3.5

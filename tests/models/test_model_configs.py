@@ -8,7 +8,7 @@ import torch
 from hydra.errors import ConfigCompositionException
 
 from photoz.config import compose
-from photoz.models import build_model, n_trainable_params
+from photoz.models.build import build_model, n_trainable_params
 
 
 @pytest.mark.parametrize("model", ["sequential", "googlenet"])
