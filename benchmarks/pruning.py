@@ -18,22 +18,14 @@ import time
 from pathlib import Path
 
 import optuna
-from omegaconf import OmegaConf
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def sweep_override() -> str:
-    """`sweep=depth_lr` when conf/config.yaml lists the sweep group, else `+sweep=depth_lr`."""
-    defaults = OmegaConf.load(ROOT / "conf" / "config.yaml").get("defaults", [])
-    listed = any(isinstance(d, dict) and any(str(k).endswith("sweep") for k in d) for d in defaults)
-    return "sweep=depth_lr" if listed else "+sweep=depth_lr"
 
 
 def run_study(name: str, pruner: str, args: argparse.Namespace, data: list[str]) -> dict[str, float]:
     out = args.out.resolve()
     cmd = [
-        sys.executable, "-m", "photoz.train", "-m", sweep_override(), *data,
+        sys.executable, "-m", "photoz.train", "-m", "sweep=depth_lr", *data,
         f"hydra.sweeper.study_name={name}", f"hydra.sweeper.pruner={pruner}",
         f"hydra.sweeper.n_trials={args.n_trials}", f"hydra.sweeper.seed={args.seed}", "hydra.sweeper.plots=false",
         "hydra.sweeper.pruner_options.median.n_startup_trials=2",
