@@ -9,6 +9,7 @@ photoz.models.head_predict (`CNNEstimator.load(uri).predict(...)`, used by photo
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import tempfile
 from typing import Any
@@ -23,6 +24,7 @@ from photoz.data.format import Dataset
 from photoz.errors import DataError
 from photoz.estimators.base import EpochHook, Estimator, Predictions, z_grid
 from photoz.models.build import build_model, check_redshift_range, head_loss, head_predict, n_trainable_params
+from photoz.training import distributed
 from photoz.training.batches import BatchSource
 from photoz.training.checkpoint import Checkpoints
 from photoz.training.loop import fit, predict_outputs
@@ -58,6 +60,7 @@ class CNNEstimator(Estimator):
     def runtime(self) -> Runtime:
         """Resolve trainer.device/precision and move the net there in the matching memory layout."""
         rt = choose_runtime(self.cfg.trainer)
+        rt = dataclasses.replace(rt, device=distributed.local_device(rt.device))  # a GPU per torchrun rank
         self.net.to(rt.device, memory_format=torch.channels_last if rt.channels_last else torch.contiguous_format)
         return rt
 
@@ -88,8 +91,10 @@ class CNNEstimator(Estimator):
         model_cfg = self.cfg.model
         self.net = self.build_net(data, train_idx)
         rt = self.runtime()
+        distributed.init()
         log.info("training %s on %s (%d train, %d val)", self.cfg.model.name, rt.describe(), len(train_idx), len(val_idx))
-        train, val = self._source(data, train_idx, rt), self._source(data, val_idx, rt)
+        train = self._source(data, distributed.shard(train_idx), rt)  # this rank's shard under torchrun
+        val = self._source(data, val_idx, rt) if distributed.is_main() else None
         eval_batch = 2 * self.cfg.trainer.batch_size
 
         def validate() -> dict[str, float]:

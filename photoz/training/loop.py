@@ -2,7 +2,8 @@
 
 Kept as small functions over plain tensors so each piece can be timed and swapped: batches come
 from BatchSource, augmentation from augment.random_dihedral, and the loss is accumulated on the
-device (one host sync per epoch, not per step).
+device (one host sync per epoch, not per step). Under torchrun the model is wrapped in DDP and
+validation, hooks and checkpoints run on rank 0 (photoz.training.distributed).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tqdm.auto import tqdm
 
 from photoz.errors import ConfigError
 from photoz.estimators.base import EpochHook
+from photoz.training import distributed
 from photoz.training.augment import random_dihedral
 from photoz.training.batches import BatchSource
 from photoz.training.checkpoint import Checkpoints
@@ -157,48 +159,53 @@ def fit(
     schedule and counters as if never interrupted).
     """
     t = cfg.trainer
+    model = distributed.wrap(net, rt.device)  # DDP under torchrun: gradients all-reduced each step
     steps = train.n_batches(t.batch_size, shuffle=True)
     optimizer = make_optimizer(net, cfg.optimizer, rt.device)
     scheduler = make_scheduler(optimizer, cfg.optimizer, steps, t.max_epochs)
     generator = torch.Generator().manual_seed(cfg.seed)
     state = FitState()
-    last = checkpoints.load_last() if t.resume else None
+    last = distributed.from_main(lambda: checkpoints.load_last() if t.resume else None)  # rank 0's, sent to all
     if last is not None:
         state = _restore(last, net, optimizer, scheduler, generator)
         log.info("resuming from %s after epoch %d", checkpoints.dir, state.epoch)
     while state.epoch < t.max_epochs and not state.stopped_early:
         epoch = state.epoch + 1
         start = time.perf_counter()
-        with tqdm(total=steps, desc=f"epoch {epoch}/{t.max_epochs}", disable=not t.progress, leave=False) as bar:
-            loss = train_epoch(net, train, optimizer, scheduler, loss_fn, rt, t.batch_size, generator, bar)
+        with tqdm(total=steps, desc=f"epoch {epoch}/{t.max_epochs}", disable=not (t.progress and distributed.is_main()), leave=False) as bar:
+            loss = train_epoch(model, train, optimizer, scheduler, loss_fn, rt, t.batch_size, generator, bar)
+        loss = distributed.mean(loss, rt.device)
         seconds = time.perf_counter() - start
         if not math.isfinite(loss):
             raise ConfigError(
                 f"training diverged: train loss is {loss} at epoch {epoch}; lower optimizer.lr (now {cfg.optimizer.lr})"
             )
-        metrics = {"train_loss": loss, "lr": scheduler.get_last_lr()[0], "epoch_images_per_s": steps * t.batch_size / seconds}
-        metrics.update(validate())
+        images_per_s = steps * t.batch_size * distributed.world_size() / seconds
+        metrics = {"train_loss": loss, "lr": scheduler.get_last_lr()[0], "epoch_images_per_s": images_per_s}
+        metrics.update(distributed.from_main(validate))  # rank 0 validates, every rank gets the metrics
         state.epoch = epoch
-        if _improved(state, epoch, metrics["val_sigma_mad"]):
+        if _improved(state, epoch, metrics["val_sigma_mad"]) and distributed.is_main():
             checkpoints.save_best(net.state_dict(), epoch, state.best_val)
         state.stopped_early = 0 < t.patience <= state.stale
-        checkpoints.save_last(
-            {
-                "model": net.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "generator": generator.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                "fit_state": asdict(state),
-            }
-        )
+        if distributed.is_main():
+            checkpoints.save_last(
+                {
+                    "model": net.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "generator": generator.get_state(),
+                    "torch_rng": torch.get_rng_state(),
+                    "fit_state": asdict(state),
+                }
+            )
         log.info(
             "epoch %d: loss %.4f  val σ_MAD %.4f  bias %+.4f  η %.3f  (%.0f img/s)",
             epoch, loss, metrics["val_sigma_mad"], metrics["val_bias"], metrics["val_eta"],
             metrics["epoch_images_per_s"],
         )  # fmt: skip
-        on_epoch(epoch, metrics)
-    best = checkpoints.load_best()
+        distributed.from_main(lambda: on_epoch(epoch, metrics))  # MLflow and Optuna: rank 0 only
+    best = checkpoints.load_best() if distributed.is_main() else None
     if best is not None:
         net.load_state_dict(best["model"])
+    distributed.sync_from_main(net)  # every rank ends with rank 0's best weights
     return state

@@ -1,0 +1,119 @@
+"""DDP training on CPU: 2 processes, gloo backend, the real CNNEstimator.fit, tiny data.
+
+Each process gets the environment torchrun would give it (RANK, WORLD_SIZE, LOCAL_RANK,
+MASTER_ADDR/PORT) and writes what it saw to a file the test then compares across ranks.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import optuna
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from tinydata import make_tiny_dataset
+from photoz.config import compose
+from photoz.data import read_dataset
+
+WORLD = 2
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _worker(rank: int, data_dir: str, out_dir: str, port: int) -> None:
+    """Both scenarios in one process group (one spawn: process start-up is most of the cost)."""
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(WORLD), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    for prune in (False, True):
+        _fit(rank, data_dir, f"{out_dir}/{'prune' if prune else 'plain'}", prune)
+
+
+def _fit(rank: int, data_dir: str, out_dir: str, prune: bool) -> None:
+    from photoz.training.cnn import CNNEstimator
+    from photoz.training.distributed import StoppedOnMain
+
+    os.makedirs(out_dir, exist_ok=True)
+
+    cfg = compose(
+        "data=directory", f"data.path={data_dir}", "model=sequential", "model.depth=2", "model.width=8",
+        "trainer.batch_size=8", "trainer.max_epochs=2", "trainer.progress=false", "trainer.precision=fp32",
+        "trainer.num_threads=1", "trainer.device=cpu", f"trainer.checkpoint_dir={out_dir}/ckpt-rank{rank}",
+    )  # fmt: skip
+    hook_epochs: list[int] = []
+
+    def hook(epoch: int, metrics: dict[str, float]) -> None:
+        hook_epochs.append(epoch)
+        if prune:
+            raise optuna.TrialPruned("pruned")
+
+    est = CNNEstimator(cfg)
+    steps = [0]
+    outcome = "finished"
+    data = read_dataset(data_dir)
+    try:
+        est.build_net = _counting(est.build_net, steps)  # count training forwards on the real net
+        est.fit(data, hook)
+    except optuna.TrialPruned:
+        outcome = "pruned"
+    except StoppedOnMain:
+        outcome = "stopped"
+    params = {k: v.detach().clone().contiguous() for k, v in est.net.state_dict().items()}
+    torch.save({"params": params, "steps": steps[0], "hook": hook_epochs, "outcome": outcome}, f"{out_dir}/rank{rank}.pt")
+
+
+def _counting(build, steps: list[int]):
+    def wrapped(*args, **kwargs):
+        net = build(*args, **kwargs)
+
+        def count(module, inputs) -> None:
+            steps[0] += module.training
+
+        net.register_forward_pre_hook(count)
+        return net
+
+    return wrapped
+
+
+@pytest.fixture(scope="module")
+def ranks(tmp_path_factory) -> Path:
+    """Runs the 2-process job once; returns the folder with its per-scenario results."""
+    out = tmp_path_factory.mktemp("ddp")
+    data = make_tiny_dataset(out / "tiny", n=64)
+    env = {k: os.environ.pop(k) for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK") if k in os.environ}
+    try:
+        mp.spawn(_worker, args=(str(data.path), str(out), _free_port()), nprocs=WORLD, join=True)
+    finally:
+        os.environ.update(env)
+    return out
+
+
+def _results(folder: Path) -> list[dict]:
+    return [torch.load(folder / f"rank{r}.pt", weights_only=False) for r in range(WORLD)]
+
+
+def test_two_ranks_step_in_sync_and_only_rank0_validates_and_checkpoints(ranks: Path) -> None:
+    tmp_path = ranks / "plain"
+    r0, r1 = _results(tmp_path)
+    assert r0["outcome"] == r1["outcome"] == "finished"
+    # 38 train rows -> 19 per rank -> 2 full batches of 8 per epoch, 2 epochs
+    assert r0["steps"] == r1["steps"] == 4
+    assert r0["params"].keys() == r1["params"].keys()
+    assert all(torch.equal(r0["params"][k], r1["params"][k]) for k in r0["params"])
+    assert r0["hook"] == [1, 2] and r1["hook"] == []  # MLflow/Optuna hook: rank 0 only
+    assert (tmp_path / "ckpt-rank0" / "best.pt").is_file() and (tmp_path / "ckpt-rank0" / "last.pt").is_file()
+    assert not (tmp_path / "ckpt-rank1").exists()
+    best = torch.load(tmp_path / "ckpt-rank0" / "best.pt", weights_only=True)["model"]
+    assert all(torch.equal(best[k].contiguous(), r1["params"][k]) for k in best)  # rank 1 ends on rank 0's best
+
+
+def test_a_failing_hook_on_rank0_stops_every_rank(ranks: Path) -> None:
+    r0, r1 = _results(ranks / "prune")
+    assert (r0["outcome"], r1["outcome"]) == ("pruned", "stopped")
+    assert r0["steps"] == r1["steps"] == 2  # both stopped after epoch 1, nobody hung
