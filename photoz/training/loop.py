@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -203,7 +204,7 @@ def fit(
             epoch, loss, metrics["val_sigma_mad"], metrics["val_bias"], metrics["val_eta"],
             metrics["epoch_images_per_s"],
         )  # fmt: skip
-        distributed.from_main(lambda: on_epoch(epoch, metrics))  # MLflow and Optuna: rank 0 only
+        distributed.from_main(partial(on_epoch, epoch, metrics))  # MLflow and Optuna: rank 0 only
     best = checkpoints.load_best() if distributed.is_main() else None
     if best is not None:
         net.load_state_dict(best["model"])

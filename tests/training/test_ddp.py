@@ -14,8 +14,8 @@ import optuna
 import pytest
 import torch
 import torch.multiprocessing as mp
-
 from tinydata import make_tiny_dataset
+
 from photoz.config import compose
 from photoz.data import read_dataset
 
