@@ -1,21 +1,21 @@
 """`model=template_fit`: χ² fit of catalogue fluxes against redshifted SED templates (BPZ-like).
 
 Templates are GalSim's Coleman–Wu–Weedman SEDs (E, Sbc, Scd, Im) plus `model.n_interp` linear
-mixtures between each neighbouring pair; bandpasses are GalSim's LSST ugrizy throughputs. For
-every template t and redshift z on the CNN heads' grid the model flux vector m_tz is computed
-once (and cached); each galaxy's best non-negative amplitude is analytic, giving χ²_tz, and the
-likelihood exp(−χ²/2) is summed over templates (flat template prior), times an optional
-magnitude-dependent Smail n(z|m) prior. The normalised result is the PDF on the z grid.
+mixtures between each neighbouring pair, seen through GalSim's LSST ugrizy bandpasses (the band
+fluxes come from photoz.sed, shared with the simulator). For every template t and redshift z
+on the CNN heads' grid the model flux vector m_tz is computed once (and cached); each galaxy's
+best non-negative amplitude is analytic, giving χ²_tz, and the likelihood exp(−χ²/2) is summed
+over templates (flat template prior), times an optional magnitude-dependent Smail n(z|m) prior.
+The normalised result is the PDF on the z grid.
 
 Nothing is learned: n_trainable_params() is 0, fit() only reports val metrics once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from pathlib import Path
 
-import galsim
 import mlflow
 import numpy as np
 import pandas as pd
@@ -25,55 +25,23 @@ from omegaconf import OmegaConf
 from photoz.data.format import Dataset
 from photoz.errors import ConfigError
 from photoz.estimators.base import EpochHook, Predictions
-from photoz.estimators.catalog_base import METADATA_KEY, CatalogEstimator, pip_requirements
+from photoz.estimators.catalog_base import (
+    METADATA_KEY,
+    CatalogEstimator,
+    pip_requirements,
+)
 from photoz.estimators.features import ab_magnitudes
+from photoz.sed import band_fluxes, load_sed
 
-SHARE = Path(galsim.meta_data.share_dir)
-_N_LAMBDA = 2000  # integration points per bandpass
 _CHUNK = 1024  # galaxies per vectorised block (bounds memory at chunk × templates × n_bins floats)
 
 
-def _read_table(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    wave, value = np.loadtxt(path, unpack=True)
-    return wave, value
-
-
-def known_bands() -> list[str]:
-    """Bands with a GalSim LSST bandpass file."""
-    return sorted(p.stem.split("_", 1)[1] for p in (SHARE / "bandpasses").glob("LSST_*.dat"))
-
-
-def load_bandpass(band: str) -> tuple[np.ndarray, np.ndarray]:
-    """(wavelength Å, throughput) of LSST band `band`; ConfigError for a band GalSim lacks."""
-    path = SHARE / "bandpasses" / f"LSST_{band}.dat"
-    if not path.is_file():
-        raise ConfigError(
-            f"template_fit has no bandpass for band {band!r} (GalSim ships LSST {', '.join(known_bands())}); "
-            "use a catalogue baseline (model=random_forest or knn) for other surveys"
-        )
-    wave_nm, thr = _read_table(path)
-    return wave_nm * 10.0, thr
-
-
-def load_sed(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(rest wavelength Å, f_λ) of a GalSim SED file, normalised to mean f_λ = 1 over 4000–6000 Å."""
-    path = SHARE / "SEDs" / f"{name}.sed"
-    if not path.is_file():
-        names = sorted(p.stem for p in (SHARE / "SEDs").glob("*.sed"))
-        raise ConfigError(f"model.templates: no SED {name!r} in {path.parent}; choose from {', '.join(names)}")
-    wave, flam = _read_table(path)
-    window = np.linspace(4000.0, 6000.0, 201)
-    return wave, flam / np.interp(window, wave, flam).mean()
-
-
-def _band_fluxes(wave: np.ndarray, flam: np.ndarray, band: str, z: np.ndarray) -> np.ndarray:
-    """Photon-weighted mean f_ν (arbitrary units) of the SED redshifted to each z through a band:
-    ∫ f_λ(λ/(1+z))/(1+z) λ T dλ / ∫ T/λ dλ (f_ν ∝ λ² f_λ; photon counting weights by λ)."""
-    bw, bt = load_bandpass(band)
-    lam = np.linspace(bw[0], bw[-1], _N_LAMBDA)
-    thr = np.interp(lam, bw, bt)
-    rest = np.interp(lam[None, :] / (1.0 + z[:, None]), wave, flam, left=0.0, right=0.0) / (1.0 + z[:, None])
-    return np.trapezoid(rest * lam * thr, lam, axis=1) / np.trapezoid(thr / lam, lam)
+def template_fluxes(name: str, bands: Sequence[str], z: np.ndarray) -> np.ndarray:
+    """(len(z), len(bands)) band fluxes (photoz.sed.band_fluxes) of GalSim SED `name` at redshifts z,
+    the SED normalised to mean rest-frame f_λ = 1 over 4000–6000 Å so that templates mix alike."""
+    window = np.linspace(400.0, 600.0, 201)  # nm
+    norm = np.mean(load_sed(name)(window) / window)  # GalSim gives photons ∝ λ f_λ
+    return band_fluxes(name, bands, z) / norm
 
 
 @lru_cache(maxsize=8)
@@ -81,10 +49,7 @@ def model_flux_grid(bands: tuple[str, ...], templates: tuple[str, ...], n_interp
     """(T, Z, C) model fluxes: base templates and `n_interp` mixtures between each neighbouring
     pair (SEDs are normalised alike, so a mixture of SEDs is the same mixture of band fluxes)."""
     z = np.asarray(grid)
-    base = []
-    for name in templates:
-        wave, flam = load_sed(name)
-        base.append(np.stack([_band_fluxes(wave, flam, b, z) for b in bands], axis=-1))
+    base = [template_fluxes(name, bands, z) for name in templates]
     out = []
     for a, b in zip(base[:-1], base[1:]):
         out.append(a)

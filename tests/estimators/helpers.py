@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from photoz.data import Dataset, write_dataset
 from photoz.estimators.schema import KNNSchema, RandomForestSchema, TemplateFitSchema
-from photoz.estimators.template_fit import _band_fluxes, load_sed
+from photoz.estimators.template_fit import template_fluxes
 
 SCHEMAS = {"template_fit": TemplateFitSchema, "random_forest": RandomForestSchema, "knn": KNNSchema}
 
@@ -29,18 +29,16 @@ def template_dataset(path: Path, n: int = 60, rel_err: float = 0.01, noise: bool
     `bulge` > 0, that share of the i-band flux comes from the elliptical (E) template instead."""
     rng = np.random.default_rng(seed)
     names = ["CWW_E_ext", "CWW_Sbc_ext", "CWW_Scd_ext", "CWW_Im_ext"]
-    seds = [load_sed(s) for s in names]
     z = rng.uniform(0.1, 2.5, n)
+    tpl = [template_fluxes(s, list(bands), z) for s in names]  # (n, C) each
     kind = rng.integers(0, 2 * len(names) - 1, n)  # even: a CWW template; odd: a mixture
     flux = np.empty((n, len(bands)))
     for i in range(n):
-        a, b = seds[kind[i] // 2], seds[min(kind[i] // 2 + kind[i] % 2, len(names) - 1)]
-        fa = np.array([_band_fluxes(*a, band, z[i : i + 1])[0] for band in bands])
-        fb = np.array([_band_fluxes(*b, band, z[i : i + 1])[0] for band in bands])
+        fa, fb = tpl[kind[i] // 2][i], tpl[min(kind[i] // 2 + kind[i] % 2, len(names) - 1)][i]
         flux[i] = (fa + fb) / 2 if kind[i] % 2 else fa
     flux /= flux[:, 3:4]
     if bulge:
-        e_flux = np.stack([_band_fluxes(*seds[0], band, z) for band in bands], axis=1)
+        e_flux = tpl[0]
         flux = (1 - bulge) * flux + bulge * e_flux / e_flux[:, 3:4]
     flux *= 1000.0  # i-band flux 1000 nJy (about 23.9 mag)
     err = rel_err * np.abs(flux)

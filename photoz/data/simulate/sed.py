@@ -1,20 +1,19 @@
-"""Band fluxes of redshifted Coleman–Wu–Weedman SEDs through GalSim's LSST bandpasses.
+"""Bulge and disk band fluxes of simulated galaxies from redshifted Coleman–Wu–Weedman SEDs.
 
-Integrating SED × bandpass per galaxy is slow, so each process computes once a grid of
-band fluxes relative to the i band for every template on a fine redshift grid (numpy, from the
-same GalSim SED and Bandpass tables) and galaxies interpolate in it. Disk SEDs interpolate
-between the Sbc (type 0), Scd (1) and Im (2) templates; bulges use the elliptical (E).
+Integrating SED × bandpass per galaxy is slow, so each process computes once a grid of band
+fluxes (photoz.sed.band_fluxes: GalSim's LSST bandpasses) relative to the i band for every
+template on a fine redshift grid and galaxies interpolate in it. Disk SEDs interpolate between the Sbc (type 0), Scd (1) and Im (2) templates; bulges use the elliptical (E).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
-import galsim
 import numpy as np
 from astropy.table import Table
 
 from photoz.data.simulate.lsst import NJY_ZP
+from photoz.sed import band_fluxes
 
 DISK_TEMPLATES = ("Sbc", "Scd", "Im")
 TEMPLATES = ("E", *DISK_TEMPLATES)
@@ -22,26 +21,12 @@ Z_GRID = np.linspace(0.0, 4.0, 801)  # redshift grid of the flux tables (step 0.
 REF_BAND = "i"
 
 
-@lru_cache(maxsize=None)
-def _band_table(band: str) -> tuple[np.ndarray, np.ndarray]:
-    bp = galsim.Bandpass(f"LSST_{band}.dat", wave_type="nm")
-    wave = np.linspace(bp.blue_limit, bp.red_limit, 400)
-    return wave, bp(wave)
-
-
-@lru_cache(maxsize=None)
+@cache
 def _template_grid(template: str, bands: tuple[str, ...]) -> np.ndarray:
-    """(len(Z_GRID), len(bands)) photon flux in each band relative to a flat-f_ν (AB) source,
-    normalised so the reference band has relative flux 1 (colours only; i fixes brightness)."""
-    sed = galsim.SED(f"CWW_{template}_ext.sed", wave_type="Ang", flux_type="flambda")
-    out = np.empty((len(Z_GRID), len(bands) + 1))
-    for j, band in enumerate((*bands, REF_BAND)):
-        wave, thru = _band_table(band)
-        rest = wave[None, :] / (1.0 + Z_GRID[:, None])
-        photons = sed(rest.ravel()).reshape(rest.shape)
-        ab = np.trapezoid(thru / wave, wave)  # AB photons ∝ 1/λ per unit wavelength
-        out[:, j] = np.trapezoid(photons * thru, wave, axis=1) / ab
-    return out[:, :-1] / out[:, -1:]
+    """(len(Z_GRID), len(bands)) band fluxes of CWW template `template` (photoz.sed.band_fluxes)
+    relative to the reference band (colours only; i fixes brightness)."""
+    flux = band_fluxes(f"CWW_{template}_ext", (*bands, REF_BAND), Z_GRID)
+    return flux[:, :-1] / flux[:, -1:]
 
 
 def _interp_z(grid: np.ndarray, z: np.ndarray) -> np.ndarray:
