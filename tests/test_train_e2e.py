@@ -65,6 +65,7 @@ def test_one_epoch_run_logs_a_complete_record(tiny: Dataset, store: Path, tmp_pa
     assert params["model.depth"] == "2" and params["optimizer.lr"] == "0.002" and params["trainer.batch_size"] == "8"
     assert [m.step for m in client.get_metric_history(run.info.run_id, "val_sigma_mad")] == [1]
     assert metrics["n_trainable_params"] > 1000 and metrics["train_seconds"] > 0 and metrics["train_images_per_s"] > 0
+    assert metrics["test_galaxies_per_s"] > 0
 
     table = Table.read(client.download_artifacts(run.info.run_id, "predictions/test_predictions.fits", str(tmp_path)))
     test = tiny.split_index("test")
