@@ -33,6 +33,7 @@ from photoz.tracking import (
     log_predictions,
     resolve_uri,
 )
+from photoz.training import distributed
 from photoz.training.checkpoint import read_state, write_state
 
 log = logging.getLogger(__name__)
@@ -152,8 +153,11 @@ def run(cfg: DictConfig) -> float:
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     resolve_uri(cfg.tracking.uri)  # an unwritable store fails now, not after simulating the data
-    data = open_dataset(cfg.data)
+    data = distributed.main_first(lambda: open_dataset(cfg.data))  # torchrun: rank 0 simulates, others reuse
     check_data(cfg, data)
+    if not distributed.is_main():  # torchrun rank > 0: train in lock-step with rank 0, log nothing
+        build_estimator(cfg).fit(data, lambda epoch, metrics: None)
+        return float("nan")
     tracker = Tracker(cfg)
     tracker.use_experiment(experiment_name(cfg, data.path))
     key = config_hash(cfg)

@@ -117,3 +117,29 @@ def test_a_failing_hook_on_rank0_stops_every_rank(ranks: Path) -> None:
     r0, r1 = _results(ranks / "prune")
     assert (r0["outcome"], r1["outcome"]) == ("pruned", "stopped")
     assert r0["steps"] == r1["steps"] == 2  # both stopped after epoch 1, nobody hung
+
+
+def test_torchrun_entry_point_writes_one_mlflow_run(tmp_path: Path) -> None:
+    """`torchrun --nproc_per_node 2 -m photoz.train` trains on 2 gloo ranks and only rank 0 logs."""
+    import subprocess
+    import sys
+
+    import mlflow
+
+    data = make_tiny_dataset(tmp_path / "tiny")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
+        "-m", "photoz.train", "data=directory", f"data.path={data.path}", "model.depth=2", "model.width=8",
+        "trainer.batch_size=8", "trainer.max_epochs=2", "trainer.device=cpu", "trainer.num_threads=1",
+        "trainer.progress=false", f"tracking.uri={uri}", f"tracking.artifact_root={tmp_path / 'artifacts'}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    runs = mlflow.MlflowClient(uri).search_runs(
+        [e.experiment_id for e in mlflow.MlflowClient(uri).search_experiments()]
+    )
+    assert len(runs) == 1
+    assert runs[0].info.status == "FINISHED"
+    assert len(mlflow.MlflowClient(uri).get_metric_history(runs[0].info.run_id, "val_sigma_mad")) == 2
