@@ -155,6 +155,7 @@ class Tracker:
         import mlflow
 
         parent = self.cfg.trial.parent_run_id if run_id is None else None
+        mlflow.set_experiment(experiment_id=self.experiment_id)  # reopening a run checks the active experiment
         active = mlflow.start_run(
             run_id=run_id,
             experiment_id=self.experiment_id,
