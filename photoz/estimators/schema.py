@@ -15,12 +15,27 @@ CWW_TEMPLATES = ["CWW_E_ext", "CWW_Sbc_ext", "CWW_Scd_ext", "CWW_Im_ext"]
 
 
 @dataclass
-class TemplateFitSchema:
+class GridSchema:
+    """The PDF grid every baseline shares with the CNN heads."""
+
+    name: str = "???"
+    n_bins: int = 180  # PDF bins on [0, z_max], as the CNN heads (conf/model/sequential.yaml)
+    z_max: float = 3.5  # covers the default simulated set (z < 3.5)
+
+
+@dataclass
+class SklearnSchema(GridSchema):
+    """What the scikit-learn baselines share: PDF smoothing and parallelism."""
+
+    pdf_smoothing: float = 0.02  # Gaussian width (in z) applied to the histogram of tree/neighbour redshifts
+    n_jobs: int = -1
+
+
+@dataclass
+class TemplateFitSchema(GridSchema):
     """χ² template fit (photoz.estimators.template_fit)."""
 
     name: str = "template_fit"
-    n_bins: int = 180  # PDF bins on [0, z_max], as the CNN heads (conf/model/sequential.yaml)
-    z_max: float = 3.5  # covers the default simulated set (z < 3.5)
     templates: list[str] = field(default_factory=lambda: list(CWW_TEMPLATES))  # GalSim SED names, ordered
     n_interp: int = 2  # mixtures between each neighbouring template pair
     pairs: bool = True  # also fit non-negative sums of the first template (E: bulge) and each other (disk)
@@ -35,31 +50,23 @@ class TemplateFitSchema:
 
 
 @dataclass
-class RandomForestSchema:
+class RandomForestSchema(SklearnSchema):
     """scikit-learn RandomForestRegressor on asinh magnitudes and colours."""
 
     name: str = "random_forest"
-    n_bins: int = 180
-    z_max: float = 3.5  # covers the default simulated set (z < 3.5)
     n_estimators: int = 200
     max_depth: int | None = None
     min_samples_leaf: int = 5
     max_features: float = 0.5  # share of features tried per split
-    pdf_smoothing: float = 0.02  # Gaussian width (in z) applied to the histogram of tree predictions
-    n_jobs: int = -1
 
 
 @dataclass
-class KNNSchema:
+class KNNSchema(SklearnSchema):
     """scikit-learn KNeighborsRegressor on standardised asinh magnitudes and colours."""
 
     name: str = "knn"
-    n_bins: int = 180
-    z_max: float = 3.5  # covers the default simulated set (z < 3.5)
     n_neighbors: int = 30
     weights: str = "distance"  # uniform | distance
-    pdf_smoothing: float = 0.02  # Gaussian width (in z) applied to the histogram of neighbour redshifts
-    n_jobs: int = -1
 
 
 def register_schemas() -> None:
