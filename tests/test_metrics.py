@@ -1,0 +1,103 @@
+"""Known-value tests of the metrics, RAIL-style: hand-computed answers on a few dyadic numbers
+(exact in floating point, so no threshold sits on a rounding error) and frozen values on a
+seeded sample, so a change of any definition shows up here and not only in a logged run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from photoz import metrics
+from photoz.estimators.base import Predictions, z_grid
+
+# Δz = (z_phot − z_spec)/(1 + z_spec) = [0.125, −0.0625, 0.125, 0, 0.25]
+Z_SPEC = np.array([0.0, 1.0, 3.0, 0.0, 1.0])
+Z_PHOT = np.array([0.125, 0.875, 3.5, 0.0, 1.5])
+DZ = np.array([0.125, -0.0625, 0.125, 0.0, 0.25])
+
+
+def test_delta_z_by_hand() -> None:
+    np.testing.assert_array_equal(metrics.delta_z(Z_PHOT, Z_SPEC), DZ)
+
+
+def test_point_metrics_by_hand() -> None:
+    # median Δz = 0.125; |Δz − 0.125| = [0, 0.1875, 0, 0.125, 0.125] → median 0.125
+    # quartiles (linear) of sorted [−0.0625, 0, 0.125, 0.125, 0.25]: 0 and 0.125
+    # std(ddof=1): mean 0.0875, squared deviations sum 0.059375 → sqrt(0.059375/4)/sqrt(5)
+    got = metrics.point_metrics(Z_PHOT, Z_SPEC)
+    assert got == pytest.approx(
+        {
+            "sigma_mad": 1.4826 * 0.125,
+            "bias": 0.0875,
+            "bias_err": np.sqrt(0.059375 / 4) / np.sqrt(5),
+            "eta": 0.8,  # all but the Δz = 0 galaxy have |Δz| > 0.05
+            "bias_median": 0.125,
+            "sigma_iqr": 0.125 / 1.349,
+            "outlier_rate": 0.0,  # the floor is max(0.06, 3 σ_IQR = 0.278)
+        },
+        rel=1e-12,
+    )
+
+
+def test_eta_is_two_sided_and_strict() -> None:
+    assert metrics.eta(np.array([-0.0625, 0.0625, 0.05, -0.05])) == 0.5
+
+
+def test_outlier_rate_floor_applies_when_iqr_is_zero() -> None:
+    # σ_IQR = 0, so the threshold is RAIL's floor 0.06: only the 0.5 counts
+    assert metrics.outlier_rate(np.array([0.0, 0.0, 0.0, 0.0, 0.5])) == 0.2
+
+
+def test_bias_error_of_one_galaxy_is_nan() -> None:
+    assert np.isnan(metrics.bias_error(np.array([0.1])))
+
+
+def test_pit_by_hand() -> None:
+    grid = z_grid(2, 1.0)  # centres [0.25, 0.75], edges [0, 0.5, 1]
+    np.testing.assert_array_equal(grid, [0.25, 0.75])
+    pdf = np.array([[1.0, 0.0], [1.0, 0.0], [0.5, 0.5], [0.5, 0.5], [2.0, 2.0]])
+    z = np.array([0.25, 0.75, 0.5, 0.75, 1.5])
+    # linear CDF within bins; the last PDF is normalised first and z beyond the grid clips to 1
+    np.testing.assert_allclose(metrics.pit(pdf, grid, z), [0.5, 1.0, 0.5, 0.75, 1.0], rtol=1e-12)
+
+
+def test_predictions_from_pdf_and_quantiles_by_hand() -> None:
+    grid = z_grid(2, 1.0)
+    pred = Predictions.from_pdf(np.array([7]), np.array([0.5]), np.array([[1.0, 1.0]]), grid)
+    assert pred.z_phot[0] == pytest.approx(0.5)
+    assert pred.z_err[0] == pytest.approx(0.25)
+    # CDF [0, 0.5, 1] at edges [0, 0.5, 1] is the identity: quantile q is q
+    np.testing.assert_allclose(pred.quantiles((0.16, 0.5, 0.84))[0], [0.16, 0.5, 0.84], rtol=1e-6)
+    table = pred.to_table()
+    assert table.colnames[:4] == ["id", "z_spec", "z_phot", "z_err"]
+    assert table["id"][0] == 7
+
+
+def test_quantiles_without_pdf_are_gaussian() -> None:
+    pred = Predictions(np.arange(1), np.array([1.0]), np.array([1.0]), np.array([0.1]))
+    np.testing.assert_allclose(pred.quantiles((0.5, 0.8413447460685429))[0], [1.0, 1.1], rtol=1e-9)
+
+
+def test_frozen_values_on_a_seeded_sample() -> None:
+    """A Gaussian core (σ = 0.03) with 5 % uniform outliers, seeded: values frozen at the time
+    of writing, so any change of a definition or of numpy's percentile rule is caught."""
+    rng = np.random.default_rng(2019)
+    z_spec = rng.uniform(0.0, 3.0, 1000)
+    dz = rng.normal(0.001, 0.03, 1000)
+    outliers = rng.random(1000) < 0.05
+    dz[outliers] = rng.uniform(-0.5, 0.5, outliers.sum())
+    z_phot = z_spec + dz * (1 + z_spec)
+    got = metrics.point_metrics(z_phot, z_spec)
+    assert got["sigma_mad"] == pytest.approx(0.03, rel=0.1)  # the core's σ, as it should be
+    assert got == pytest.approx(
+        {
+            "sigma_mad": 0.031235974288100307,
+            "bias": 0.004835048454380337,
+            "bias_err": 0.002029191352431346,
+            "eta": 0.126,
+            "bias_median": -0.00016233383988156004,
+            "sigma_iqr": 0.03177984743795186,
+            "outlier_rate": 0.035,
+        },
+        rel=1e-9,
+    )
