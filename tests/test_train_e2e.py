@@ -153,13 +153,6 @@ def test_bad_input_is_one_clear_line(tiny: Dataset, store: Path, tmp_path: Path,
     assert runs_of(store, "bad") == []  # nothing started, so nothing half-logged
 
 
-@pytest.mark.parametrize("override", ["model=nonexistent", "optimizer=adam"])
-def test_unknown_group_option_fails_with_hydras_message(store: Path, tmp_path: Path, override: str) -> None:
-    res = train(tmp_path, store, override)
-    assert res.returncode != 0
-    assert f"Could not find '{override.replace('=', '/')}'" in res.stderr
-
-
 def test_a_run_that_fails_after_starting_ends_failed(tiny: Dataset, store: Path, tmp_path: Path) -> None:
     # the tiny set's redshifts reach 1.5: the CNN refuses a pdf head that stops at 0.5
     res = train(tmp_path, store, "data=directory", f"data.path={tiny.path}", *SMALL_CNN, "model.z_max=0.5", "tracking.experiment=fails")
