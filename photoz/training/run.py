@@ -134,6 +134,7 @@ class EpochLogger:
 
     def __init__(self, cfg: DictConfig) -> None:
         self.epochs = 0
+        self.max_epochs = cfg.trainer.max_epochs if is_cnn(cfg) else 0  # baselines report once, at epoch 0
         self.reporter = None
         if cfg.trial.study_name:
             from photoz.sweep import trial_reporter
@@ -144,7 +145,7 @@ class EpochLogger:
         self.epochs += 1
         log_metrics(metrics, step=epoch)
         if self.reporter is not None:
-            self.reporter.report(epoch, metrics["val_sigma_mad"])
+            self.reporter.report(epoch, metrics["val_sigma_mad"], last=epoch >= self.max_epochs)
 
 
 def run(cfg: DictConfig) -> float:
