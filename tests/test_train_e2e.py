@@ -78,6 +78,18 @@ def test_one_epoch_run_logs_a_complete_record(tiny: Dataset, store: Path, tmp_pa
     artifacts = {a.path for p in ("", "plots") for a in client.list_artifacts(run.info.run_id, p)}
     assert {"config.yaml", "plots/test_zphot_vs_zspec.png", "plots/test_dz_vs_zspec.png", "plots/test_pit.png"} <= artifacts
 
+    # the end-of-run summary: test metrics (η in percent), where the data and checkpoints are, the UI
+    summary = res.stdout[res.stdout.index("photoz: finished run") :].splitlines()
+    assert summary[0] == f"photoz: finished run sequential-d2-w8-lr2e-3 ({run.info.run_id}) in MLflow experiment e2e"
+    assert f"η {100 * metrics['test_eta']:.1f} %" in summary[1] and f"σ_MAD {metrics['test_sigma_mad']:.4f}" in summary[1]
+    assert summary[2].split() == ["data", "set:", str(tiny.path)]
+    checkpoints = Path(summary[3].split()[1])
+    assert summary[3].startswith("  checkpoints:") and (checkpoints / "best.pt").is_file()
+    assert summary[4].split()[1:] == ["mlflow", "ui", "--backend-store-uri", uri(store)]
+    exp_id = run.info.experiment_id
+    assert f"then open http://127.0.0.1:5000/#/experiments/{exp_id}/runs (the runs table)" in summary[5]
+    assert f"python -m photoz.predict run={run.info.run_id} tracking.uri={uri(store)}" in summary[6]
+
     from photoz.training.cnn import CNNEstimator
 
     mlflow.set_tracking_uri(uri(store))

@@ -33,6 +33,7 @@ from photoz.tracking import (
     log_predictions,
     resolve_uri,
 )
+from photoz.summary import run_summary
 from photoz.training import distributed
 from photoz.training.checkpoint import read_state, write_state
 
@@ -200,5 +201,9 @@ def run(cfg: DictConfig) -> float:
         log_metrics({"test_galaxies_per_s": len(test_index) / (time.perf_counter() - start)})
         log_predictions(test, "test")
         estimator.log_model()
-        log.info("test σ_MAD %.4f  bias %+.4f  η %.3f", *(test.metrics()[k] for k in ("sigma_mad", "bias", "eta")))
+        print(run_summary(
+            run_name=run_name(cfg), run_id=run_id, experiment=tracker.experiment_name, experiment_id=tracker.experiment_id,
+            tracking_uri=tracker.uri, test_metrics=test.metrics(), n_test=len(test_index), data_dir=str(data.path),
+            checkpoint_dir=cfg.trainer.checkpoint_dir if is_cnn(cfg) else None,
+        ))  # fmt: skip
         return val["best_val_sigma_mad"]
