@@ -34,13 +34,13 @@ def resolve_model(cfg: DictConfig) -> tuple[str, str]:
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from photoz.tracking import resolve_uri
+    from photoz.tracking import resolve_uri, run_model_uri
 
     if (cfg.run is None) == (cfg.model_uri is None):
         raise ConfigError("give exactly one of run=<mlflow run id> or model_uri=<MLflow model URI>")
     uri = resolve_uri(cfg.tracking.uri)
     mlflow.set_tracking_uri(uri)
-    model_uri = cfg.model_uri or f"runs:/{cfg.run}/model"
+    model_uri = cfg.model_uri or run_model_uri(MlflowClient(uri), str(cfg.run))
     try:
         info = mlflow.models.get_model_info(model_uri)
     except Exception as err:  # MLflow raises several kinds for a missing run or model

@@ -42,6 +42,18 @@ def format_test_metrics(metrics: dict[str, float]) -> str:
     )
 
 
+def run_description(test_metrics: dict[str, float], n_trainable_params: int) -> str:
+    """Markdown for the run's description (tag mlflow.note.content, shown atop the run's page): the
+    curated metrics, under the MLflow metric names to pick as runs-table columns (docs/mlflow.md)."""
+    bias_err = f" ± {test_metrics['bias_err']:.4f}" if "bias_err" in test_metrics else ""
+    return "\n".join([
+        "| test_sigma_mad | test_bias | test_eta | n_trainable_params |",
+        "|---|---|---|---|",
+        f"| {test_metrics['sigma_mad']:.4f} | {test_metrics['bias']:+.4f}{bias_err} | "
+        f"{100 * test_metrics['eta']:.1f} % | {n_trainable_params:,} |",
+    ])  # fmt: skip
+
+
 def run_summary(
     *,
     run_name: str,

@@ -61,7 +61,7 @@ def test_round_trip_through_entry_point(logged) -> None:
     table = Table.read(out, hdu="PHOTOZ")
     data = logged["data"]
     mlflow.set_tracking_uri(logged["uri"])
-    expected = KNNEstimator.load(f"runs:/{run_id}/model").predict(data, np.arange(len(data)))
+    expected = KNNEstimator.load(f"runs:/{run_id}/knn").predict(data, np.arange(len(data)))  # named after the run
     np.testing.assert_array_equal(table["id"], data.catalog["id"])
     np.testing.assert_allclose(table["z_phot"], expected.z_phot, rtol=1e-12)
     np.testing.assert_allclose(table["z_q50"], expected.quantiles()[:, 1], rtol=1e-12)

@@ -77,6 +77,14 @@ def test_one_epoch_run_logs_a_complete_record(tiny: Dataset, store: Path, tmp_pa
 
     artifacts = {a.path for p in ("", "plots") for a in client.list_artifacts(run.info.run_id, p)}
     assert {"config.yaml", "plots/test_zphot_vs_zspec.png", "plots/test_dz_vs_zspec.png", "plots/test_pit.png"} <= artifacts
+    csv = Table.read(client.download_artifacts(run.info.run_id, "predictions/test_predictions.csv", str(tmp_path)))
+    assert csv.colnames == table.colnames and np.array_equal(csv["id"], table["id"])  # the viewer previews CSV
+    np.testing.assert_allclose(csv["z_phot"], table["z_phot"], rtol=1e-6)
+    (model,) = client.search_logged_models([run.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'")
+    assert model.name == run.info.run_name  # the Models tab tells runs' models apart
+    description = tags["mlflow.note.content"]  # the curated metrics, atop the run's page
+    assert "| test_sigma_mad | test_bias | test_eta | n_trainable_params |" in description
+    assert f"{100 * metrics['test_eta']:.1f} %" in description and f"{int(metrics['n_trainable_params']):,}" in description
 
     # the end-of-run summary: test metrics (η in percent), where the data and checkpoints are, the UI
     summary = res.stdout[res.stdout.index("photoz: finished run") :].splitlines()
@@ -93,7 +101,7 @@ def test_one_epoch_run_logs_a_complete_record(tiny: Dataset, store: Path, tmp_pa
     from photoz.training.cnn import CNNEstimator
 
     mlflow.set_tracking_uri(uri(store))
-    loaded = CNNEstimator.load(f"runs:/{run.info.run_id}/model").predict(read_dataset(tiny.path), test)
+    loaded = CNNEstimator.load(f"runs:/{run.info.run_id}/{model.name}").predict(read_dataset(tiny.path), test)
     np.testing.assert_allclose(loaded.z_phot, table["z_phot"], rtol=1e-5)
 
 

@@ -29,6 +29,12 @@ def test_photoz_train_sweep(workspace, tiny_dataset) -> None:
         child = children[trial.user_attrs["mlflow_run_id"]]
         assert child.data.tags["trial_state"] == "COMPLETE"
         assert child.data.params["model.depth"] == str(trial.params["model.depth"])
+        depth, lr = trial.params["model.depth"], trial.params["optimizer.lr"]
+        mantissa, exponent = f"{lr:.1e}".split("e")  # what differs between trials comes first
+        assert child.info.run_name == f"t{trial.number}-sequential-d{depth}-lr{mantissa}e{int(exponent)}"
+        where = f"source_run_id = '{child.info.run_id}'"
+        (model,) = MlflowClient(workspace.tracking_uri).search_logged_models([child.info.experiment_id], filter_string=where)
+        assert model.name == child.info.run_name.replace(".", "_")  # MLflow refuses '.' in model names
         assert float(child.data.params["optimizer.lr"]) == trial.params["optimizer.lr"]
 
 
