@@ -5,8 +5,8 @@ lines, lists every option of the group and suggests `+key=value` for a misspelt 
 asks Hydra to raise instead (HYDRA_FULL_ERROR=1 for this process) and prints one line naming the
 bad option or key and the valid choices. A PhotozError that reaches it (a multirun job's user
 mistake, re-raised by Hydra's basic sweeper) is one line too (exit_on_user_error). Anything else
-keeps its full traceback.
-With HYDRA_FULL_ERROR set by the user, Hydra's own reporting is left alone.
+keeps its full traceback. With HYDRA_FULL_ERROR=1 set by the user, Hydra's own reporting is left
+alone.
 """
 
 from __future__ import annotations
@@ -76,9 +76,10 @@ def describe(err: HydraException) -> str:
 
 def run_main(main: Callable[[], Any]) -> None:
     """Call a `@hydra.main` function; a Hydra composition mistake or a PhotozError is one line, exit 2."""
-    if os.environ.get(FULL_ERROR):
+    if os.environ.get(FULL_ERROR) == "1":  # the user wants Hydra's full tracebacks
         main()
         return
+    previous = os.environ.get(FULL_ERROR)
     os.environ[FULL_ERROR] = "1"
     try:
         exit_on_user_error(main)()
@@ -86,4 +87,7 @@ def run_main(main: Callable[[], Any]) -> None:
         print(f"photoz: error: {describe(err)}", file=sys.stderr)
         sys.exit(2)
     finally:
-        del os.environ[FULL_ERROR]
+        if previous is None:
+            del os.environ[FULL_ERROR]
+        else:
+            os.environ[FULL_ERROR] = previous
