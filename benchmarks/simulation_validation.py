@@ -1,4 +1,5 @@
-"""Validate the simulated LSST set against REFERENCES.md and draw the figures of docs/data.md.
+"""Validate the simulated LSST set against the published LSST numbers (docs/references.md) and draw
+the figures of docs/data.md.
 
     python benchmarks/simulation_validation.py              # 5,000 galaxies, figures in docs/figures/
     python benchmarks/simulation_validation.py --n 20000 --depth y1

@@ -100,8 +100,8 @@ def register_schemas() -> None:
 
     cs = ConfigStore.instance()
     cs.store(name="photoz_schema", node=PhotozConfig)
-    cs.store(group="optimizer", name="adamw_schema", node=AdamWConfig)
-    cs.store(group="optimizer", name="sgd_schema", node=SGDConfig)
+    cs.store(name="adamw_schema", node=AdamWConfig)
+    cs.store(name="sgd_schema", node=SGDConfig)
     register_data()
     register_models()
     register_estimators()

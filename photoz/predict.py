@@ -1,6 +1,8 @@
 """`python -m photoz.predict`: apply a logged estimator to every galaxy of a data set.
 
-    python -m photoz.predict run=<mlflow run id> input=<data set dir> [output=out.fits] [pdf=true]
+    python -m photoz.predict run=<mlflow run id> [input=<data set dir>] [output=out.fits] [pdf=true]
+
+Without input= it predicts the data set the run trained on (the run's tag `data`).
 
 The run's tag `model` (set by photoz.train) picks the estimator class, whose `load(model_uri)`
 rebuilds it. Galaxies are predicted in batches over the memmapped images and each batch is
@@ -18,7 +20,7 @@ import hydra
 import numpy as np
 from astropy.io import fits
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from tqdm import tqdm
 
 from photoz.errors import ConfigError, PhotozError, exit_on_user_error
@@ -32,13 +34,13 @@ def resolve_model(cfg: DictConfig) -> tuple[str, str]:
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from photoz.tracking import resolve_uri
+    from photoz.tracking import resolve_uri, run_model_uri
 
     if (cfg.run is None) == (cfg.model_uri is None):
         raise ConfigError("give exactly one of run=<mlflow run id> or model_uri=<MLflow model URI>")
     uri = resolve_uri(cfg.tracking.uri)
     mlflow.set_tracking_uri(uri)
-    model_uri = cfg.model_uri or f"runs:/{cfg.run}/model"
+    model_uri = cfg.model_uri or run_model_uri(MlflowClient(uri), str(cfg.run))
     try:
         info = mlflow.models.get_model_info(model_uri)
     except Exception as err:  # MLflow raises several kinds for a missing run or model
@@ -55,6 +57,18 @@ def resolve_model(cfg: DictConfig) -> tuple[str, str]:
     if not name:
         raise PhotozError(f"{model_uri}: cannot tell which photoz estimator logged it (run tag 'model' missing)")
     return name, model_uri
+
+
+def run_dataset(cfg: DictConfig, model_uri: str) -> str:
+    """The data set directory the model's run trained on (its tag `data`), for predict without input=."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    run_id = cfg.run or mlflow.models.get_model_info(model_uri).run_id
+    path = MlflowClient(mlflow.get_tracking_uri()).get_run(run_id).data.tags.get("data") if run_id else None
+    if not path:
+        raise ConfigError(f"{model_uri} records no data set (run tag 'data'); give input=<data set directory>")
+    return path
 
 
 def _row_dtype(pred: Predictions, with_pdf: bool) -> np.dtype:
@@ -138,11 +152,9 @@ def predict(cfg: DictConfig) -> Path:
     from photoz.data.format import read_dataset
     from photoz.estimators import estimator_class
 
-    if OmegaConf.is_missing(cfg, "input"):
-        raise ConfigError("give input=<data set directory> (the galaxies to predict)")
     name, model_uri = resolve_model(cfg)
     estimator = estimator_class(name).load(model_uri)
-    data = read_dataset(hydra.utils.to_absolute_path(str(cfg.input)))
+    data = read_dataset(hydra.utils.to_absolute_path(str(cfg.input)) if cfg.input else run_dataset(cfg, model_uri))
     if cfg.output:
         output = Path(hydra.utils.to_absolute_path(str(cfg.output)))
     else:
@@ -160,4 +172,6 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from photoz.cli import run_main
+
+    run_main(main)

@@ -28,4 +28,6 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from photoz.cli import run_main
+
+    run_main(main)

@@ -73,11 +73,12 @@ class Reporter:
     def number(self) -> int:
         return self.trial.number
 
-    def report(self, epoch: int, value: float) -> None:
-        """Record `value` at step `epoch`; raise optuna.TrialPruned if the pruner says stop."""
+    def report(self, epoch: int, value: float, last: bool = False) -> None:
+        """Record `value` at step `epoch`; raise optuna.TrialPruned if the pruner says stop, except
+        at the `last` epoch: a trial that trained fully keeps its test metrics and model."""
         self._record_mlflow_run()
         self.trial.report(float(value), step=epoch)
-        if self.trial.should_prune():
+        if not last and self.trial.should_prune():
             raise optuna.TrialPruned(f"trial {self.trial.number} pruned at epoch {epoch} (value {value:.4g})")
 
     def _record_mlflow_run(self) -> None:

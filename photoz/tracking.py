@@ -11,6 +11,7 @@ mlflow is imported where it is used, so the path checks here fail fast without l
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from photoz.estimators.base import Predictions
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
+    from mlflow.tracking import MlflowClient
 
 MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value
 NOT_PARAMS = ("tracking", "trial")  # recorded as tags or not at all
@@ -181,6 +183,32 @@ def _outcome(err: BaseException) -> tuple[str, dict[str, str]]:
     return "FAILED", {"error": f"{type(err).__name__}: {err}"[:MAX_PARAM_CHARS]}
 
 
+def run_model_uri(client: MlflowClient, run_id: str) -> str:
+    """runs:/<id>/<name> of the latest model a run logged (photoz.train names it after the run;
+    runs:/<id>/model, the name older runs used, when the run logged none or cannot be read)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        experiment = client.get_run(run_id).info.experiment_id
+        models = client.search_logged_models([experiment], filter_string=f"source_run_id = '{run_id}'")
+    except MlflowException:  # no such run: photoz.predict reports it when loading
+        models = []
+    latest = max(models, key=lambda m: m.creation_timestamp, default=None)
+    return f"runs:/{run_id}/{latest.name if latest else 'model'}"
+
+
+def model_name(run_name: str) -> str:
+    """The run's name as a logged-model name (MLflow refuses / : . % " ' in those): lr2.7e-3 -> lr2_7e-3."""
+    return re.sub(r"[/:.%\"']", "_", run_name)
+
+
+def set_description(markdown: str) -> None:
+    """The active run's description (MLflow's tag mlflow.note.content)."""
+    import mlflow
+
+    mlflow.set_tag("mlflow.note.content", markdown)
+
+
 def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
     """Log metrics to the active run (at `step`, e.g. the epoch)."""
     import mlflow
@@ -197,7 +225,7 @@ def log_config(cfg: DictConfig, skip: tuple[str, ...] = ()) -> None:
 
 
 def log_predictions(pred: Predictions, split: str) -> None:
-    """`split` metrics (prefixed), the prediction table (FITS) and the plots of the active run."""
+    """`split` metrics (prefixed), the prediction table (FITS and CSV) and the plots of the active run."""
     import matplotlib.pyplot as plt
     import mlflow
 
@@ -205,9 +233,11 @@ def log_predictions(pred: Predictions, split: str) -> None:
 
     mlflow.log_metrics(pred.metrics(f"{split}_"))
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{split}_predictions.fits"
-        pred.to_table().write(path, format="fits")
-        mlflow.log_artifact(str(path), "predictions")
+        table = pred.to_table()
+        for fmt in ("fits", "csv"):  # CSV beside FITS: MLflow's artifact viewer previews CSV
+            path = Path(tmp) / f"{split}_predictions.{fmt}"
+            table.write(path, format=fmt if fmt == "fits" else "ascii.csv")
+            mlflow.log_artifact(str(path), "predictions")
     for name, fig in prediction_figures(pred, title=split).items():
         mlflow.log_figure(fig, f"plots/{split}_{name}.png")
         plt.close(fig)

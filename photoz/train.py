@@ -44,4 +44,6 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    from photoz.cli import run_main
+
+    run_main(main)

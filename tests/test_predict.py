@@ -61,7 +61,7 @@ def test_round_trip_through_entry_point(logged) -> None:
     table = Table.read(out, hdu="PHOTOZ")
     data = logged["data"]
     mlflow.set_tracking_uri(logged["uri"])
-    expected = KNNEstimator.load(f"runs:/{run_id}/model").predict(data, np.arange(len(data)))
+    expected = KNNEstimator.load(f"runs:/{run_id}/knn").predict(data, np.arange(len(data)))  # named after the run
     np.testing.assert_array_equal(table["id"], data.catalog["id"])
     np.testing.assert_allclose(table["z_phot"], expected.z_phot, rtol=1e-12)
     np.testing.assert_allclose(table["z_q50"], expected.quantiles()[:, 1], rtol=1e-12)
@@ -91,5 +91,20 @@ def test_other_bands_and_bad_arguments(logged) -> None:
     assert not out.exists() and not list(out.parent.glob(".never.fits.tmp-*"))
     with pytest.raises(PhotozError, match="exactly one of"):
         predict(_cfg(input=other.path, output=out))
-    with pytest.raises(PhotozError, match="input="):
-        predict(_cfg(run=logged["run"].info.run_id))
+
+
+def test_without_input_it_predicts_the_runs_own_data_set(logged) -> None:
+    run_id, out = logged["run"].info.run_id, logged["tmp"] / "own.fits"
+    assert logged["run"].data.tags["data"] == str(logged["data"].path)  # photoz.train recorded it
+    cmd = [sys.executable, "-m", "photoz.predict", f"run={run_id}", f"output={out}", f"tracking.uri={logged['uri']}",
+           f"hydra.run.dir={logged['tmp'] / 'hydra3'}"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    np.testing.assert_array_equal(Table.read(out, hdu="PHOTOZ")["id"], logged["data"].catalog["id"])
+    client = MlflowClient(logged["uri"])
+    client.delete_tag(run_id, "data")  # a run that does not say what it trained on
+    try:
+        with pytest.raises(PhotozError, match="records no data set .* give input="):
+            predict(_cfg(run=run_id, output=out, **{"tracking.uri": logged["uri"]}))
+    finally:
+        client.set_tag(run_id, "data", str(logged["data"].path))

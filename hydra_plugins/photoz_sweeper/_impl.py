@@ -48,6 +48,7 @@ class SweepRunner:
     def __init__(self, **options: Any) -> None:
         self.opt = {key: _plain(value) for key, value in options.items()}
         self.job_idx = 0
+        self._seeded = False
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
@@ -191,10 +192,12 @@ class SweepRunner:
     def _overrides(
         self, study: optuna.Study, trial: optuna.trial.Trial, space: SearchSpace, url: str, parent: ParentRun | None
     ) -> list[str]:
-        """Sampled values (trial k with seed + k: reproducible, resumable, distinct across workers)
-        and the trial.* keys the job re-attaches with."""
-        seed = self.opt["seed"]
-        study.sampler = self._sampler(space, None if seed is None else int(seed) + trial.number)
+        """Sampled values and the trial.* keys the job re-attaches with. The sampler is seeded once
+        per sweep process, from its first trial's number (studies.worker_seed): reproducible for one
+        worker, continued on resume, distinct across workers."""
+        if not self._seeded:
+            study.sampler = self._sampler(space, studies.worker_seed(self.opt["seed"], trial.number))
+            self._seeded = True
         sampled = space.suggest(trial)
         log.info("trial %d: %s", trial.number, " ".join(sampled))
         return sampled + space.fixed + [

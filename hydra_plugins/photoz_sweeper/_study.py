@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 from omegaconf import DictConfig
 from optuna.trial import TrialState
@@ -59,6 +60,19 @@ def build_sampler(
         return classes[name](seed=seed, **options)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"hydra.sweeper.sampler_options.{name} do not fit sampler {name!r}: {err}") from None
+
+
+def worker_seed(seed: int | None, first_trial: int) -> int | None:
+    """The seed of one sweep process's sampler: child `first_trial` of SeedSequence(seed).
+
+    Seeding every trial with seed + k made start-up trials nearly identical (numpy's RandomState
+    gives correlated early draws for consecutive small seeds); a sampler is meant to be seeded once.
+    A sweeper's first trial number is unique in the study (0 for a fresh study run by one worker,
+    the next free number on resume or in a second worker), and SeedSequence hashes it into an
+    unrelated stream."""
+    if seed is None:
+        return None
+    return int(np.random.SeedSequence(int(seed), spawn_key=(int(first_trial),)).generate_state(1)[0])
 
 
 def options_for(kind: str, chosen: str, table: Mapping[str, Any] | None, names: tuple[str, ...]) -> dict[str, Any]:

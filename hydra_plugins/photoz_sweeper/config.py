@@ -17,7 +17,7 @@ class PhotozSweeperConf:
     direction: str = "minimize"  # minimize | maximize the value the task function returns
     n_trials: int = 20  # total COMPLETE + PRUNED trials of the study, over all runs and workers
     sampler: str = "tpe"  # tpe | random | gp | grid
-    seed: Optional[int] = 0  # trial k is sampled with seed + k: reproducible, resumable, parallel-safe
+    seed: Optional[int] = 0  # seeds each sweep process's sampler once (hydra.sweeper.seed=1); null = random
     sampler_options: Dict[str, Any] = field(default_factory=dict)  # by sampler: {tpe: {n_startup_trials: 5}}
     pruner: str = "median"  # median | hyperband | successive_halving | none
     pruner_options: Dict[str, Any] = field(default_factory=dict)  # by pruner: {median: {n_warmup_steps: 2}}

@@ -1,6 +1,6 @@
 """Structured-config schemas of the `data` group, registered in Hydra's ConfigStore.
 
-conf/data/<name>.yaml starts with `defaults: [<name>_schema, _self_]` so Hydra type-checks every
+conf/data/<name>.yaml starts with `defaults: [/<name>_schema@_here_, _self_]` so Hydra type-checks every
 key and rejects unknown ones. The yaml files document each key.
 """
 
@@ -60,8 +60,8 @@ class DirectoryData:
 
 
 def register_schemas() -> None:
-    """Store the data schemas under group 'data' as lsst_sim_schema, catalog_schema, directory_schema."""
+    """Store the data schemas as top-level configs (not listed as data= options): lsst_sim_schema, catalog_schema, directory_schema."""
     cs = ConfigStore.instance()
-    cs.store(group="data", name="lsst_sim_schema", node=LsstSimData)
-    cs.store(group="data", name="catalog_schema", node=CatalogData)
-    cs.store(group="data", name="directory_schema", node=DirectoryData)
+    cs.store(name="lsst_sim_schema", node=LsstSimData)
+    cs.store(name="catalog_schema", node=CatalogData)
+    cs.store(name="directory_schema", node=DirectoryData)

@@ -82,6 +82,8 @@ class Predictions:
 class Estimator(ABC):
     """Common interface of `model=sequential|googlenet|template_fit|random_forest|knn`."""
 
+    model_name: str = "model"  # the name log_model logs under; photoz.train sets the run's name
+
     @abstractmethod
     def fit(self, data: Dataset, on_epoch: EpochHook) -> None:
         """Fit on data's train split, report val metrics through on_epoch."""

@@ -101,7 +101,7 @@ class _SklearnEstimator(CatalogEstimator):
         X = magnitude_colour_features(np.ones((2, len(self.bands))), self.soft)
         mlflow.sklearn.log_model(
             self.model,
-            name="model",
+            name=self.model_name,
             signature=infer_signature(X, self.model.predict(X)),
             input_example=X,
             metadata=self.metadata({"softening": self.soft.tolist(), "features": feature_names(self.bands)}),

@@ -1,8 +1,8 @@
 """Structured-config schemas of the baseline model groups (template_fit, random_forest, knn).
 
-`register_schemas()` stores them in Hydra's ConfigStore (group "model"); the yamls in conf/model/
-start with `defaults: [<name>_schema, _self_]`, so a typo'd key or a wrong type is a Hydra error
-at composition time, before any work starts. photoz.config calls register_schemas().
+`register_schemas()` stores them in Hydra's ConfigStore as top-level configs (so `model=` does
+not offer them); the yamls in conf/model/ start with `defaults: [/<name>_schema@_here_, _self_]`,
+so a typo'd key or a wrong type is a Hydra error at composition time, before any work starts. photoz.config calls register_schemas().
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ class KNNSchema(SklearnSchema):
 
 
 def register_schemas() -> None:
-    """Store the baseline schemas as model/template_fit_schema, random_forest_schema, knn_schema."""
+    """Store the baseline schemas as top-level configs template_fit_schema, random_forest_schema, knn_schema."""
     cs = ConfigStore.instance()
-    cs.store(group="model", name="template_fit_schema", node=TemplateFitSchema)
-    cs.store(group="model", name="random_forest_schema", node=RandomForestSchema)
-    cs.store(group="model", name="knn_schema", node=KNNSchema)
+    cs.store(name="template_fit_schema", node=TemplateFitSchema)
+    cs.store(name="random_forest_schema", node=RandomForestSchema)
+    cs.store(name="knn_schema", node=KNNSchema)

@@ -162,7 +162,7 @@ class TemplateFitEstimator(CatalogEstimator):
         example = pd.DataFrame(np.ones((1, len(cols))), columns=cols)
         signature = infer_signature(example, pd.DataFrame({"z_phot": [0.0], "z_err": [0.0]}))
         mlflow.pyfunc.log_model(
-            name="model",
+            name=self.model_name,
             python_model=TemplateFitPyfunc(self.metadata()),
             signature=signature,
             input_example=example,

@@ -1,5 +1,5 @@
 """`model=googlenet`: Inception modules (Szegedy et al. 2015) sized for galaxy stamps, after
-Pasquet et al. 2019 (`model=googlenet_pasquet` is their exact network, REFERENCES.md).
+Pasquet et al. 2019 (`model=googlenet_pasquet` is their exact network; docs/references.md).
 
 Each module runs four branches on the same input and concatenates them:
 branch1 1×1; branch2 1×1 → 3×3; branch3 1×1 → 5×5 (a real 5×5: torchvision's googlenet.py has a

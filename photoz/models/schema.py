@@ -1,8 +1,9 @@
 """Structured-config schemas of the CNN model group, so a typo or a wrong type in `model.*`
 fails at composition with Hydra's own message.
 
-conf/model/sequential.yaml starts with `defaults: [cnn_schema, _self_]`, the googlenet yamls
-with `defaults: [googlenet_schema, _self_]`. photoz.config calls register_schemas() before
+conf/model/sequential.yaml starts with `defaults: [/cnn_schema@_here_, _self_]`, the googlenet
+yamls with `defaults: [/googlenet_schema@_here_, _self_]` (top-level names, so Hydra does not list
+them as `model=` options). photoz.config calls register_schemas() before
 Hydra composes.
 """
 
@@ -47,7 +48,7 @@ class GoogLeNetConfig(CNNConfig):
 
 
 def register_schemas() -> None:
-    """Store the schemas as model/cnn_schema and model/googlenet_schema."""
+    """Store the schemas as the top-level configs cnn_schema and googlenet_schema."""
     cs = ConfigStore.instance()
-    cs.store(group="model", name="cnn_schema", node=CNNConfig)
-    cs.store(group="model", name="googlenet_schema", node=GoogLeNetConfig)
+    cs.store(name="cnn_schema", node=CNNConfig)
+    cs.store(name="googlenet_schema", node=GoogLeNetConfig)

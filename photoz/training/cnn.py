@@ -132,7 +132,7 @@ class CNNEstimator(Estimator):
             signature = infer_signature(example, net(torch.from_numpy(example)).numpy())
         mlflow.pytorch.log_model(
             net,
-            name="model",
+            name=self.model_name,
             signature=signature,
             serialization_format="pickle",  # a PhotozNet with its attributes; needs photoz to load
             pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", f"mlflow=={mlflow.__version__}"],

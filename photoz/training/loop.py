@@ -200,8 +200,8 @@ def fit(
                 }
             )
         log.info(
-            "epoch %d: loss %.4f  val σ_MAD %.4f  bias %+.4f  η %.3f  (%.0f img/s)",
-            epoch, loss, metrics["val_sigma_mad"], metrics["val_bias"], metrics["val_eta"],
+            "epoch %d: loss %.4f  val σ_MAD %.4f  bias %+.4f  η %.1f %%  (%.0f img/s)",
+            epoch, loss, metrics["val_sigma_mad"], metrics["val_bias"], 100 * metrics["val_eta"],
             metrics["epoch_images_per_s"],
         )  # fmt: skip
         distributed.from_main(partial(on_epoch, epoch, metrics))  # MLflow and Optuna: rank 0 only

@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -24,6 +25,7 @@ from photoz.data.format import SPLITS, Dataset
 from photoz.data.source import open_dataset
 from photoz.errors import ConfigError, DataError
 from photoz.estimators import REGISTRY, build_estimator
+from photoz.summary import run_description, run_summary
 from photoz.tracking import (
     Tracker,
     experiment_name,
@@ -31,10 +33,15 @@ from photoz.tracking import (
     log_config,
     log_metrics,
     log_predictions,
+    model_name,
     resolve_uri,
+    set_description,
 )
 from photoz.training import distributed
 from photoz.training.checkpoint import read_state, write_state
+
+if TYPE_CHECKING:
+    import optuna
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +58,21 @@ def config_hash(cfg: DictConfig) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _short(x: float) -> str:
-    """3e-04 -> 3e-4, 0.001 -> 1e-3: compact numbers for run names."""
-    mantissa, exponent = f"{x:.0e}".split("e")
+def _short(x: float, digits: int = 1) -> str:
+    """3e-04 -> 3e-4, 0.001 -> 1e-3, 0.0027 -> 2.7e-3 (digits=2): compact numbers for run names."""
+    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
     return f"{mantissa}e{int(exponent)}"
 
 
-def run_name(cfg: DictConfig) -> str:
-    """A name a person can read in the MLflow UI, e.g. googlenet-d5-w32-lr3e-4 (-t7 in a sweep)."""
-    parts = [cfg.model.name]
-    if is_cnn(cfg):
+def run_name(cfg: DictConfig, trial: optuna.trial.Trial | None = None) -> str:
+    """A name a person can read in the MLflow UI, e.g. googlenet-d5-w32-lr3e-4. A sweep trial's
+    name starts with what differs between trials: t7-googlenet-d5-lr3.2e-4 (w32 too if searched)."""
+    parts = [cfg.model.name] if trial is None else [f"t{trial.number}", cfg.model.name]
+    if is_cnn(cfg) and trial is None:
         parts += [f"d{cfg.model.depth}", f"w{cfg.model.width}", f"lr{_short(cfg.optimizer.lr)}"]
-    if cfg.trial.trial_id is not None:
-        parts.append(f"t{cfg.trial.trial_id}")
+    elif is_cnn(cfg):
+        parts += [f"d{cfg.model.depth}", f"lr{_short(cfg.optimizer.lr, 2)}"]
+        parts += [f"w{cfg.model.width}"] if "model.width" in trial.params else []
     return "-".join(parts)
 
 
@@ -134,6 +143,7 @@ class EpochLogger:
 
     def __init__(self, cfg: DictConfig) -> None:
         self.epochs = 0
+        self.max_epochs = cfg.trainer.max_epochs if is_cnn(cfg) else 0  # baselines report once, at epoch 0
         self.reporter = None
         if cfg.trial.study_name:
             from photoz.sweep import trial_reporter
@@ -144,7 +154,7 @@ class EpochLogger:
         self.epochs += 1
         log_metrics(metrics, step=epoch)
         if self.reporter is not None:
-            self.reporter.report(epoch, metrics["val_sigma_mad"])
+            self.reporter.report(epoch, metrics["val_sigma_mad"], last=epoch >= self.max_epochs)
 
 
 def run(cfg: DictConfig) -> float:
@@ -173,13 +183,14 @@ def run(cfg: DictConfig) -> float:
     }
     if cfg.trial.study_name:
         tags.update(study=cfg.trial.study_name, trial=str(cfg.trial.trial_id))
-    with tracker.run(run_name(cfg), tags, resume_id) as run_id:
+    hook = EpochLogger(cfg)
+    name = run_name(cfg, hook.reporter.trial if hook.reporter else None)
+    with tracker.run(name, tags, resume_id) as run_id:
         log.info("MLflow run %s in experiment %s (%s)", run_id, tracker.experiment_id, tracker.uri)
         model = OmegaConf.to_container(cfg.model, resolve=True)
         write_state(cfg.trainer.checkpoint_dir, {"run_id": run_id, "config_hash": key, "model": model})
         if resume_id is None:
             log_config(cfg, skip=() if is_cnn(cfg) else ("optimizer", "trainer"))
-        hook = EpochLogger(cfg)
         start = time.perf_counter()
         estimator.fit(data, hook)
         seconds = time.perf_counter() - start
@@ -198,6 +209,12 @@ def run(cfg: DictConfig) -> float:
         test = estimator.predict(data, test_index)
         log_metrics({"test_galaxies_per_s": len(test_index) / (time.perf_counter() - start)})
         log_predictions(test, "test")
+        set_description(run_description(test.metrics(), estimator.n_trainable_params()))
+        estimator.model_name = model_name(name)  # the Models tab lists it under the run's name
         estimator.log_model()
-        log.info("test σ_MAD %.4f  bias %+.4f  η %.3f", *(test.metrics()[k] for k in ("sigma_mad", "bias", "eta")))
+        print(run_summary(
+            run_name=name, run_id=run_id, experiment=tracker.experiment_name, experiment_id=tracker.experiment_id,
+            tracking_uri=tracker.uri, test_metrics=test.metrics(), n_test=len(test_index), data_dir=str(data.path),
+            checkpoint_dir=cfg.trainer.checkpoint_dir if is_cnn(cfg) else None,
+        ))  # fmt: skip
         return val["best_val_sigma_mad"]

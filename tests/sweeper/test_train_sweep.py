@@ -3,6 +3,9 @@ its Optuna trial, reports val σ_MAD each epoch, and logs a child run under the 
 
 from __future__ import annotations
 
+import statistics
+
+from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
 
@@ -26,4 +29,37 @@ def test_photoz_train_sweep(workspace, tiny_dataset) -> None:
         child = children[trial.user_attrs["mlflow_run_id"]]
         assert child.data.tags["trial_state"] == "COMPLETE"
         assert child.data.params["model.depth"] == str(trial.params["model.depth"])
+        depth, lr = trial.params["model.depth"], trial.params["optimizer.lr"]
+        mantissa, exponent = f"{lr:.1e}".split("e")  # what differs between trials comes first
+        assert child.info.run_name == f"t{trial.number}-sequential-d{depth}-lr{mantissa}e{int(exponent)}"
+        where = f"source_run_id = '{child.info.run_id}'"
+        (model,) = MlflowClient(workspace.tracking_uri).search_logged_models([child.info.experiment_id], filter_string=where)
+        assert model.name == child.info.run_name.replace(".", "_")  # MLflow refuses '.' in model names
         assert float(child.data.params["optimizer.lr"]) == trial.params["optimizer.lr"]
+
+
+def test_no_trial_is_pruned_at_its_final_epoch(workspace, tiny_dataset) -> None:
+    """max_epochs=1 with a pruner that may stop any trial from epoch 1 on: every trial trained
+    fully, so each keeps its test metrics and logged model, even one the pruner would have cut."""
+    workspace.run_ok(
+        "hydra/sweeper=photoz", "optimizer.lr=choice(1e-2, 1e-4, 1e-6)", "hydra.sweeper.sampler=grid",
+        "hydra.sweeper.n_trials=3", "hydra.sweeper.study_name=last", "hydra.sweeper.plots=false",
+        "+hydra.sweeper.pruner_options.median.n_startup_trials=1",
+        "+hydra.sweeper.pruner_options.median.n_warmup_steps=0",
+        "data=directory", f"data.path={tiny_dataset.path}", "model.depth=1", "model.width=8",
+        "trainer.max_epochs=1", "trainer.batch_size=8", "trainer.progress=false", "tracking.experiment=last",
+        module="photoz.train", timeout=400,
+    )  # fmt: skip
+    study = workspace.study("last")
+    values = [t.intermediate_values[1] for t in study.trials]
+    # the median rule would have pruned a trial worse than the median of those before it
+    assert any(v > statistics.median(values[:k]) for k, v in enumerate(values) if k), values
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+    runs = {r.info.run_id: r for r in workspace.mlflow_runs("last")}
+    for trial in study.trials:
+        run = runs[trial.user_attrs["mlflow_run_id"]]
+        assert run.info.status == "FINISHED" and "test_sigma_mad" in run.data.metrics
+        assert run.data.metrics["best_val_sigma_mad"] == trial.value
+        where = f"source_run_id = '{run.info.run_id}'"
+        models = MlflowClient(workspace.tracking_uri).search_logged_models([run.info.experiment_id], filter_string=where)
+        assert len(models) == 1, trial.number

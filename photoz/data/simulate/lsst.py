@@ -1,4 +1,4 @@
-"""LSST numbers for simulated cutouts (REFERENCES.md: Ivezić et al. 2019 Table 2, surveycodex).
+"""LSST numbers for simulated cutouts (Ivezić et al. 2019 Table 2, surveycodex; docs/references.md).
 
 PSF. The table's FWHM is LSST's FWHM_eff; the drawn Kolmogorov has the geometric FWHM
 0.822 FWHM_eff + 0.052 (see psf_fwhm_geom), so its noise area is the one the m5 figures assume.

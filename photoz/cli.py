@@ -1,0 +1,93 @@
+"""Run a `@hydra.main` entry point so that a user mistake is one stderr line and exit status 2.
+
+Hydra reports a bad override (`model=foo`, `trainer.max_epoch=3`, `model.depth=x`) in 8 to 20
+lines, lists every option of the group and suggests `+key=value` for a misspelt key. `run_main`
+asks Hydra to raise instead (HYDRA_FULL_ERROR=1 for this process) and prints one line naming the
+bad option or key and the valid choices. A PhotozError that reaches it (a multirun job's user
+mistake, re-raised by Hydra's basic sweeper) is one line too (exit_on_user_error). Anything else
+keeps its full traceback. With HYDRA_FULL_ERROR=1 set by the user, Hydra's own reporting is left
+alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from hydra.errors import HydraException, MissingConfigException, OverrideParseException
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+
+from photoz.errors import exit_on_user_error
+
+FULL_ERROR = "HYDRA_FULL_ERROR"
+SCHEMA_SUFFIX = "_schema"  # internal structured configs, never a user's choice
+
+
+def _first(text: str) -> str:
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def _missing_option(err: MissingConfigException) -> str:
+    """`model=foo`: the group, the bad option and the valid ones."""
+    group, _, option = str(err.missing_cfg_file or "").rpartition("/")
+    if not group or err.options is None:
+        return f"{_first(str(err))}; check the config name"
+    options = sorted(o for o in err.options if not o.endswith(SCHEMA_SUFFIX))
+    return f"{group}={option} is not an option of '{group}'; choose one of: {', '.join(options)}"
+
+
+def _valid_keys(cause: OmegaConfBaseException) -> list[str]:
+    kind = getattr(cause, "object_type", None)
+    if kind is not None and dataclasses.is_dataclass(kind):
+        return [f.name for f in dataclasses.fields(kind)]
+    node = getattr(cause, "parent_node", None)
+    return [str(k) for k in node.keys() if k != "hydra"] if hasattr(node, "keys") else []
+
+
+def _unknown_key(cause: OmegaConfBaseException) -> str:
+    """`trainer.max_epoch=3`: the key and the keys that block has (no `+key` hint: it would be ignored)."""
+    full_key = str(getattr(cause, "full_key", "") or getattr(cause, "key", ""))
+    block, _, key = full_key.rpartition(".")
+    keys = _valid_keys(cause)
+    where = f"'{block}'" if block else "the config"
+    close = difflib.get_close_matches(key, keys, n=1)
+    hint = f"; did you mean {block + '.' if block else ''}{close[0]}?" if close else ""
+    listed = f"; the keys of {where}: {', '.join(keys)}" if keys else ""
+    return f"{full_key} is not a key of {where}{hint}{listed}"
+
+
+def describe(err: HydraException) -> str:
+    """The one line for a mistake Hydra or OmegaConf raised while composing the config."""
+    if isinstance(err, MissingConfigException):
+        return _missing_option(err)
+    if isinstance(err, OverrideParseException):
+        return f"cannot parse the override {err.override!r} ({_first(err.message)}); check its quotes and brackets"
+    cause = err.__cause__
+    if isinstance(cause, (ConfigKeyError, ConfigAttributeError)):
+        return _unknown_key(cause)
+    detail = f": {_first(str(cause))}" if isinstance(cause, OmegaConfBaseException) else ""
+    return f"{_first(str(err))}{detail}"
+
+
+def run_main(main: Callable[[], Any]) -> None:
+    """Call a `@hydra.main` function; a Hydra composition mistake or a PhotozError is one line, exit 2."""
+    if os.environ.get(FULL_ERROR) == "1":  # the user wants Hydra's full tracebacks
+        main()
+        return
+    previous = os.environ.get(FULL_ERROR)
+    os.environ[FULL_ERROR] = "1"
+    try:
+        exit_on_user_error(main)()
+    except HydraException as err:
+        print(f"photoz: error: {describe(err)}", file=sys.stderr)
+        sys.exit(2)
+    finally:
+        if previous is None:
+            del os.environ[FULL_ERROR]
+        else:
+            os.environ[FULL_ERROR] = previous

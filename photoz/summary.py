@@ -1,0 +1,84 @@
+"""What `python -m photoz.train` prints when it ends: where everything it made is, and how to see it.
+
+    photoz: finished run sequential-d4-w32-lr2e-3 (3f2a...) in MLflow experiment lsst_sim-1a2b3c4d5e
+      test (2000 galaxies): σ_MAD 0.0306  bias +0.0069 ± 0.0025  η 21.4 %  RAIL outliers 8.75 %
+      data set:    /home/me/photoz/data/lsst_sim-1a2b3c4d5e
+      checkpoints: /home/me/photoz/outputs/2026-12-02/06-14-07/checkpoints
+      browse:      mlflow ui --backend-store-uri sqlite:////home/me/photoz/mlruns/mlflow.db
+                   then open http://127.0.0.1:5000/#/experiments/1/runs (the runs table)
+      predict:     python -m photoz.predict run=3f2a... tracking.uri=sqlite:////home/me/photoz/mlruns/mlflow.db
+                   (its own data set; input=<dir> for another)
+
+η and the outlier rate are printed in percent, as everywhere in photoz.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+UI_ADDRESS = "http://127.0.0.1:5000"  # where `mlflow ui` serves by default
+
+
+def runs_table_url(tracking_uri: str, experiment_id: str) -> str:
+    """The MLflow UI page listing the experiment's runs (MLflow 3 opens an experiment on a GenAI
+    overview without runs; the runs table is #/experiments/<id>/runs)."""
+    base = tracking_uri.rstrip("/") if tracking_uri.startswith(("http://", "https://")) else UI_ADDRESS
+    return f"{base}/#/experiments/{experiment_id}/runs"
+
+
+def ui_command(tracking_uri: str) -> str | None:
+    """The command that serves the UI for this store, None when the store is already a server."""
+    if tracking_uri.startswith(("http://", "https://")):
+        return None
+    return f"mlflow ui --backend-store-uri {shlex.quote(tracking_uri)}"
+
+
+def format_test_metrics(metrics: dict[str, float]) -> str:
+    """σ_MAD, bias ± its error, η and the RAIL outlier rate, η and outliers in percent."""
+    bias_err = f" ± {metrics['bias_err']:.4f}" if "bias_err" in metrics else ""
+    return (
+        f"σ_MAD {metrics['sigma_mad']:.4f}  bias {metrics['bias']:+.4f}{bias_err}  "
+        f"η {100 * metrics['eta']:.1f} %  RAIL outliers {100 * metrics['outlier_rate']:.2f} %"
+    )
+
+
+def run_description(test_metrics: dict[str, float], n_trainable_params: int) -> str:
+    """Markdown for the run's description (tag mlflow.note.content, shown atop the run's page): the
+    curated metrics, under the MLflow metric names to pick as runs-table columns (docs/mlflow.md)."""
+    bias_err = f" ± {test_metrics['bias_err']:.4f}" if "bias_err" in test_metrics else ""
+    return "\n".join([
+        "| test_sigma_mad | test_bias | test_eta | n_trainable_params |",
+        "|---|---|---|---|",
+        f"| {test_metrics['sigma_mad']:.4f} | {test_metrics['bias']:+.4f}{bias_err} | "
+        f"{100 * test_metrics['eta']:.1f} % | {n_trainable_params:,} |",
+    ])  # fmt: skip
+
+
+def run_summary(
+    *,
+    run_name: str,
+    run_id: str,
+    experiment: str,
+    experiment_id: str,
+    tracking_uri: str,
+    test_metrics: dict[str, float],
+    n_test: int,
+    data_dir: str,
+    checkpoint_dir: str | None,
+) -> str:
+    """The end-of-run summary (see the module docstring); checkpoint_dir None for baselines."""
+    lines = [
+        f"photoz: finished run {run_name} ({run_id}) in MLflow experiment {experiment}",
+        f"  test ({n_test} galaxies): {format_test_metrics(test_metrics)}",
+        f"  data set:    {data_dir}",
+    ]
+    if checkpoint_dir:
+        lines.append(f"  checkpoints: {checkpoint_dir}")
+    command, url = ui_command(tracking_uri), runs_table_url(tracking_uri, experiment_id)
+    if command:
+        lines += [f"  browse:      {command}", f"               then open {url} (the runs table)"]
+    else:
+        lines.append(f"  browse:      {url} (the runs table)")
+    store = shlex.quote(f"tracking.uri={tracking_uri}")
+    lines.append(f"  predict:     python -m photoz.predict run={run_id} {store}  (its own data set; input=<dir> for another)")
+    return "\n".join(lines)

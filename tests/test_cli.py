@@ -1,0 +1,71 @@
+"""Hydra mistakes as a user makes them, through the real entry points in a subprocess: one
+`photoz: error:` line naming the bad option or key and the valid choices, exit status 2, no
+traceback, in single runs and in multirun; internal *_schema configs are never offered."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MODELS = "googlenet, googlenet_pasquet, knn, random_forest, sequential, template_fit"
+
+
+def run(tmp_path: Path, module: str, *args: str) -> subprocess.CompletedProcess:
+    flags = [a for a in args if a.startswith("-")]  # -m, --help go before the overrides
+    cmd = [sys.executable, "-m", module, *flags, f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'multi'}",
+           f"tracking.uri=sqlite:///{tmp_path}/mlflow.db", *(a for a in args if a not in flags)]  # fmt: skip
+    return subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+
+def one_line(res: subprocess.CompletedProcess) -> str:
+    assert res.returncode == 2, res.stderr[-3000:]
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("photoz: error: "), res.stderr[-3000:]
+    return lines[0]
+
+
+@pytest.mark.parametrize("mode", [[], ["-m"]])
+@pytest.mark.parametrize("option", ["foo", "cnn_schema"])
+def test_a_bad_model_is_one_line_with_the_valid_choices(tmp_path: Path, mode: list[str], option: str) -> None:
+    line = one_line(run(tmp_path, "photoz.train", *mode, f"model={option}" + (",knn" if mode else "")))
+    assert f"model={option} is not an option" in line and line.endswith(f"choose one of: {MODELS}")
+    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "multi" / "0").exists()  # no job started
+
+
+def test_a_bad_model_in_an_optuna_sweep_is_one_line(tmp_path: Path) -> None:
+    line = one_line(run(tmp_path, "photoz.train", "-m", "sweep=depth_lr", "model=googlenet_schema"))
+    assert "model=googlenet_schema is not an option" in line and "_schema" not in line.split("choose one of:")[1]
+    assert not (tmp_path / "sweeps").exists()
+
+
+@pytest.mark.parametrize("mode", [[], ["-m"]])
+def test_a_misspelt_key_is_one_line_naming_the_right_one(tmp_path: Path, mode: list[str]) -> None:
+    line = one_line(run(tmp_path, "photoz.train", *mode, "trainer.max_epoch=3"))
+    assert "trainer.max_epoch is not a key of 'trainer'; did you mean trainer.max_epochs?" in line
+    assert "max_epochs, batch_size, patience" in line and "+trainer" not in line
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["model.depth=four"], "model.depth=four"),
+        (["model.depth=["], "cannot parse the override 'model.depth=['"),
+        (["optimizer=sgd_schema"], "optimizer=sgd_schema is not an option of 'optimizer'; choose one of: adamw, sgd"),
+        (["data=lsst_sim_schema"], "choose one of: catalog, directory, lsst_sim"),
+    ],
+)
+def test_other_composition_mistakes_are_one_line(tmp_path: Path, args: list[str], fragment: str) -> None:
+    assert fragment in one_line(run(tmp_path, "photoz.train", *args))
+
+
+def test_every_entry_point_reports_a_misspelt_key_in_one_line(tmp_path: Path) -> None:
+    line = one_line(run(tmp_path, "photoz.predict", "run=abc", "inptu=x"))
+    assert "inptu is not a key of the config; did you mean input?" in line and "hydra" not in line
+
+
+def test_help_lists_no_internal_schema(tmp_path: Path) -> None:
+    res = run(tmp_path, "photoz.train", "--help")
+    assert res.returncode == 0 and f"model: {MODELS}" in res.stdout and "_schema" not in res.stdout
