@@ -34,7 +34,7 @@ from photoz.tracking import (
     resolve_uri,
 )
 from photoz.training import distributed
-from photoz.training.checkpoint import read_state, write_state
+from photoz.training.checkpoint import Checkpoints, read_state, write_state
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +90,13 @@ def _describe(model: dict) -> str:
     return " ".join(f"{k}={model[k]}" for k in keys if k in model)
 
 
-def resolve_resume(cfg: DictConfig, tracker: Tracker, key: str) -> str | None:
+def resolve_resume(cfg: DictConfig, tracker: Tracker, key: str, bands: list[str] | None = None) -> str | None:
     """Set trainer.checkpoint_dir; with trainer.resume, return the MLflow run id to continue.
 
     The checkpoint dir is trainer.checkpoint_dir (default <hydra run dir>/checkpoints); if it holds
     no state.json, resume falls back to the latest unfinished MLflow run with this config's hash.
+    Everything that could refuse the resume (other model or bands, a tampered last.pt) is checked
+    here, before the run is reopened, so a refusal leaves the interrupted run as it was.
     """
     t = cfg.trainer
     t.checkpoint_dir = to_absolute_path(t.checkpoint_dir) if t.checkpoint_dir else str(_default_checkpoint_dir())
@@ -119,6 +121,12 @@ def resolve_resume(cfg: DictConfig, tracker: Tracker, key: str) -> str | None:
             f"checkpoint in {t.checkpoint_dir} is from another model ({_describe(state['model'])}), "
             f"not {_describe(model)}; resume with the model settings it was trained with, or drop trainer.resume"
         )
+    if bands is not None and state.get("bands", bands) != bands:
+        raise ConfigError(
+            f"checkpoint in {t.checkpoint_dir} was trained on bands {state['bands']}, but this data set has {bands}; "
+            "resume on the data set it was trained on, or drop trainer.resume"
+        )
+    Checkpoints(t.checkpoint_dir).load_last()  # a tampered or torn last.pt is refused now, unloaded
     try:
         tracker.client.get_run(state["run_id"])
     except Exception:  # MLflow raises MlflowException with a store-specific message
@@ -161,7 +169,7 @@ def run(cfg: DictConfig) -> float:
     tracker = Tracker(cfg)
     tracker.use_experiment(experiment_name(cfg, data.path))
     key = config_hash(cfg)
-    resume_id = resolve_resume(cfg, tracker, key)
+    resume_id = resolve_resume(cfg, tracker, key, data.bands)
     estimator = build_estimator(cfg)
     tags = {
         "model": cfg.model.name,
@@ -176,7 +184,7 @@ def run(cfg: DictConfig) -> float:
     with tracker.run(run_name(cfg), tags, resume_id) as run_id:
         log.info("MLflow run %s in experiment %s (%s)", run_id, tracker.experiment_id, tracker.uri)
         model = OmegaConf.to_container(cfg.model, resolve=True)
-        write_state(cfg.trainer.checkpoint_dir, {"run_id": run_id, "config_hash": key, "model": model})
+        write_state(cfg.trainer.checkpoint_dir, {"run_id": run_id, "config_hash": key, "model": model, "bands": data.bands})
         if resume_id is None:
             log_config(cfg, skip=() if is_cnn(cfg) else ("optimizer", "trainer"))
         hook = EpochLogger(cfg)
