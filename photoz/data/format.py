@@ -7,7 +7,7 @@
 
 Everything that reads or writes a data set goes through this module. Writes go to a hidden temp
 directory beside the target and are renamed into place, so a killed writer leaves nothing that
-passes validation.
+passes validation; overwrite replaces only a complete photoz data set (photoz.data.target).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,11 @@ from typing import Any
 import numpy as np
 from astropy.table import Table
 
+from photoz.data.target import DATASET_FILES, check_target, make_temp, remove_stale_temps
 from photoz.errors import DataError
 
 FORMAT_VERSION = 1
-IMAGES, CATALOG, META = "images.npy", "catalog.fits", "meta.json"
+IMAGES, CATALOG, META = DATASET_FILES  # "images.npy", "catalog.fits", "meta.json"
 SPLITS = ("train", "val", "test")
 _CHUNK = 4096  # images per chunk when scanning or hashing
 
@@ -92,20 +92,12 @@ class DatasetWriter:
         self.path = Path(path)
         if n <= 0:
             raise DataError(f"{self.path}: cannot write a data set of {n} images; need at least 1")
-        if self.path.exists() and not overwrite:
-            raise DataError(
-                f"{self.path} already exists and holds other data; choose another directory "
-                "or set data.overwrite=true to replace it"
-            )
-        if self.path.exists() and not _replaceable(self.path):
-            raise DataError(
-                f"{self.path} is not a photoz data set (no {IMAGES}, {CATALOG} or {META}); "
-                "refusing to replace it even with overwrite, choose another directory"
-            )
+        check_target(self.path, overwrite)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(self.path)
         self.bands = list(bands)
         self.overwrite = overwrite
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.tmp-", dir=self.path.parent))
+        self.tmp = make_temp(self.path)
         self.images = np.lib.format.open_memmap(
             self.tmp / IMAGES, mode="w+", dtype=np.float32, shape=(n, len(bands), *shape)
         )
@@ -139,7 +131,8 @@ class DatasetWriter:
             raise DataError(str(err).replace(str(self.tmp), str(self.path))) from None
         old = None
         if self.path.exists():
-            old = self.path.with_name(f".{self.path.name}.old-{os.getpid()}")
+            check_target(self.path, True)  # nothing moved in while we were writing
+            old = make_temp(self.path, "old")
             self.path.rename(old)
         self.tmp.rename(self.path)
         if old is not None:
@@ -165,11 +158,6 @@ def write_dataset(
         for start in range(0, len(images), _CHUNK):
             w.images[start : start + _CHUNK] = images[start : start + _CHUNK]
         return w.finish(catalog, {k: v for k, v in meta.items() if k != "bands"})
-
-
-def _replaceable(path: Path) -> bool:
-    """Only an empty directory or (the remains of) a data set may be replaced by overwrite."""
-    return path.is_dir() and (not any(path.iterdir()) or any((path / n).exists() for n in (IMAGES, CATALOG, META)))
 
 
 def _load_parts(path: Path) -> tuple[np.ndarray, Table, dict[str, Any]]:

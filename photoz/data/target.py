@@ -1,0 +1,91 @@
+"""Where a data set writer may write, and the temp folders it writes into.
+
+- Overwrite replaces only what photoz wrote: an empty folder, or a complete photoz data set
+  (exactly images.npy, catalog.fits and a meta.json with a generator) that holds nothing else.
+  Anything else is refused with one line naming what is in the way.
+- A writer's temp folder is `.<name>.tmp-<host>-<pid>-<random>` beside the target (a replaced set
+  briefly becomes `.<name>.old-<host>-<pid>-<random>`). Before it starts, a writer removes those of
+  its own target whose process is gone (same host, pid not running); a live writer's are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+from photoz.errors import DataError
+
+DATASET_FILES = ("images.npy", "catalog.fits", "meta.json")
+_KINDS = ("tmp", "old")
+
+
+def _in_the_way(path: Path) -> list[str]:
+    """What in `path` is not a complete photoz data set (empty list: safe to replace)."""
+    entries = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir())
+    if not entries:
+        return []
+    others = [e for e in entries if e not in DATASET_FILES]
+    missing = [n for n in DATASET_FILES if n not in entries]
+    if others or missing:
+        return others + [f"no {n}" for n in missing]
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+    except (ValueError, OSError):
+        return ["meta.json that is not JSON"]
+    if not isinstance(meta, dict) or not isinstance(meta.get("generator"), dict):
+        return ["meta.json without a photoz generator"]
+    return []
+
+
+def check_target(path: Path, overwrite: bool, flag: str = "data.overwrite") -> None:
+    """DataError unless a data set may be written at `path` (absent, or replaceable with `flag`=true)."""
+    if not path.exists():
+        return
+    if not overwrite:
+        output = flag.replace("overwrite", "output")
+        raise DataError(f"{path} already exists; choose another {output}= or set {flag}=true to replace it")
+    if not path.is_dir():
+        raise DataError(f"{path} is a file, not a photoz data set; refusing to replace it, choose another directory")
+    blocking = _in_the_way(path)
+    if blocking:
+        shown = ", ".join(blocking[:5]) + (f" and {len(blocking) - 5} more" if len(blocking) > 5 else "")
+        raise DataError(
+            f"{path} is not a photoz data set ({shown}); refusing to replace it even with overwrite, "
+            "move those away or choose another directory"
+        )
+
+
+def _tag() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-"
+
+
+def make_temp(path: Path, kind: str = "tmp") -> Path:
+    """A fresh hidden folder beside `path` named after this host and process."""
+    return Path(tempfile.mkdtemp(prefix=f".{path.name}.{kind}-{_tag()}", dir=path.parent))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Remove temp folders of `path` left by dead writers on this host; returns what was removed."""
+    host, removed = socket.gethostname(), []
+    for kind in _KINDS:
+        prefix = f".{path.name}.{kind}-{host}-"
+        for tmp in path.parent.glob(f".{path.name}.{kind}-*"):
+            pid = tmp.name[len(prefix) :].split("-", 1)[0]
+            if tmp.name.startswith(prefix) and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                shutil.rmtree(tmp, ignore_errors=True)
+                removed.append(tmp)
+    return removed
