@@ -85,13 +85,14 @@ class SweepRunner:
         study.set_user_attr(PRUNER_ATTR, {"name": opt["pruner"], "options": pruner_options})
         study_dir.mkdir(parents=True, exist_ok=True)
         self._use_sweep_dir(study_dir)
-        studies.fail_dead_trials(study, self._grace_s())
+        dead = studies.fail_dead_trials(study, self._grace_s())
         from hydra_plugins.photoz_sweeper._parent_run import ParentRun
 
         tags = {"photoz.study": name, "photoz.role": "study", "photoz.storage": url}
         parent = ParentRun.open(self.config, study, created, tags)
         if parent is not None:
             parent.log_params(self._study_params(space, n_trials))
+            parent.fail_dead(study, dead)
         log.info("study %s (%s): %d of %d trials done", name, url, studies.n_counted(study), n_trials)
         status = "FAILED"
         try:
@@ -143,7 +144,9 @@ class SweepRunner:
     ) -> None:
         failures, batch_size, error = 0, self._batch_size(), None
         while True:
-            studies.fail_dead_trials(study, self._grace_s())
+            dead = studies.fail_dead_trials(study, self._grace_s())
+            if parent is not None:
+                parent.fail_dead(study, dead)
             n_left = n_trials - studies.n_counted(study, running=True)
             if n_left <= 0:
                 return

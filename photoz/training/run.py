@@ -147,6 +147,7 @@ class EpochLogger:
             from photoz.sweep import trial_reporter
 
             self.reporter = trial_reporter(cfg)
+            self.reporter.record_run()  # created inside the MLflow run: link it to the trial now
 
     def __call__(self, epoch: int, metrics: dict[str, float]) -> None:
         self.epochs += 1
