@@ -4,7 +4,8 @@ Local default: a SQLite store at tracking.uri (relative paths taken from where t
 with every experiment's artifacts under tracking.artifact_root/<experiment> (an explicit artifact
 location, else MLflow drops them in ./mlruns of whatever folder the process runs in). One
 experiment per data set. A run that raises ends FAILED with the error as tag `error`; a pruned
-Optuna trial ends KILLED with tag trial_state=PRUNED; Ctrl-C ends KILLED (resumable).
+Optuna trial ends KILLED with tag trial_state=PRUNED; Ctrl-C or SIGTERM ends KILLED (resumable).
+While it runs, a run carries its host, pid and a heartbeat (photoz.liveness).
 
 mlflow is imported where it is used, so the path checks here fail fast without loading it.
 """
@@ -23,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from photoz.errors import ConfigError
 from photoz.estimators.base import Predictions
+from photoz.liveness import Heartbeat, owner_tags
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -161,15 +163,20 @@ class Tracker:
             experiment_id=self.experiment_id,
             run_name=None if run_id else run_name,
             parent_run_id=parent,
-            tags=tags,
+            tags={**tags, **owner_tags()},  # who runs it, for liveness (photoz.liveness)
         )
+        if run_id is not None:
+            mlflow.set_tags(owner_tags())  # a reopened run belongs to this process now
+        heartbeat = Heartbeat(self.client, active.info.run_id)
         try:
             yield active.info.run_id
         except BaseException as err:
+            heartbeat.stop()
             status, extra = _outcome(err)
             mlflow.set_tags(extra)
             mlflow.end_run(status)
             raise
+        heartbeat.stop()
         mlflow.end_run("FINISHED")
 
 
@@ -177,7 +184,7 @@ def _outcome(err: BaseException) -> tuple[str, dict[str, str]]:
     if type(err).__name__ == "TrialPruned":
         return "KILLED", {"trial_state": "PRUNED"}
     if isinstance(err, KeyboardInterrupt):
-        return "KILLED", {"error": "interrupted (KeyboardInterrupt); continue with trainer.resume=true"}
+        return "KILLED", {"error": f"interrupted ({type(err).__name__}); continue with trainer.resume=true"}
     return "FAILED", {"error": f"{type(err).__name__}: {err}"[:MAX_PARAM_CHARS]}
 
 

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from photoz.errors import DataError
+from photoz.liveness import pid_alive
 
 DATASET_FILES = ("images.npy", "catalog.fits", "meta.json")
 _KINDS = ("tmp", "old")
@@ -68,16 +69,6 @@ def make_temp(path: Path, kind: str = "tmp") -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{path.name}.{kind}-{_tag()}", dir=path.parent))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
-
-
 def remove_stale_temps(path: Path) -> list[Path]:
     """Remove temp folders of `path` left by dead writers on this host; returns what was removed."""
     host, removed = socket.gethostname(), []
@@ -85,7 +76,7 @@ def remove_stale_temps(path: Path) -> list[Path]:
         prefix = f".{path.name}.{kind}-{host}-"
         for tmp in path.parent.glob(f".{path.name}.{kind}-*"):
             pid = tmp.name[len(prefix) :].split("-", 1)[0]
-            if tmp.name.startswith(prefix) and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            if tmp.name.startswith(prefix) and pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
                 shutil.rmtree(tmp, ignore_errors=True)
                 removed.append(tmp)
     return removed

@@ -24,6 +24,7 @@ from photoz.data.format import SPLITS, Dataset
 from photoz.data.source import open_dataset
 from photoz.errors import ConfigError, DataError
 from photoz.estimators import REGISTRY, build_estimator
+from photoz.liveness import still_alive
 from photoz.tracking import (
     Tracker,
     experiment_name,
@@ -128,12 +129,18 @@ def resolve_resume(cfg: DictConfig, tracker: Tracker, key: str, bands: list[str]
         )
     Checkpoints(t.checkpoint_dir).load_last()  # a tampered or torn last.pt is refused now, unloaded
     try:
-        tracker.client.get_run(state["run_id"])
+        previous = tracker.client.get_run(state["run_id"])
     except Exception:  # MLflow raises MlflowException with a store-specific message
         raise ConfigError(
             f"the run {state['run_id']} that wrote {t.checkpoint_dir} is not in {tracker.uri}; "
             "resume with the tracking.uri it was logged to"
         ) from None
+    alive = still_alive(previous)
+    if alive:
+        raise ConfigError(
+            f"run {state['run_id']} is still training into {t.checkpoint_dir} ({alive}); "
+            "let it finish or stop it (Ctrl-C or kill), then resume"
+        )
     return state["run_id"]
 
 
