@@ -22,7 +22,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, read_write
 from optuna.trial import TrialState
 
-from hydra_plugins.photoz_sweeper import _outputs as outputs, _study as studies
+from hydra_plugins.photoz_sweeper import _binding as binding, _outputs as outputs, _study as studies
 from hydra_plugins.photoz_sweeper._search_space import SearchSpace, parse_search_space
 from photoz.errors import ConfigError, PhotozError
 from photoz.sweep import PRUNER_ATTR, PRUNERS, build_pruner, open_storage
@@ -79,7 +79,9 @@ class SweepRunner:
         cwd = Path(self.config.hydra.runtime.cwd)
         study_dir = cwd / "sweeps" / name
         url = studies.storage_url(opt["storage"], study_dir, cwd)
+        data = binding.data_identity(self.config)  # before the storage is written
         study, created = studies.open_study(open_storage(url), name, opt["direction"])
+        binding.bind(study, data, binding.space_identity(space.distributions))
         study.sampler = self._sampler(space, opt["seed"])
 
         study.set_user_attr(PRUNER_ATTR, {"name": opt["pruner"], "options": pruner_options})
@@ -93,7 +95,7 @@ class SweepRunner:
         if parent is not None:
             parent.log_params(self._study_params(space, n_trials))
             parent.fail_dead(study, dead)
-        log.info("study %s (%s): %d of %d trials done", name, url, studies.n_counted(study), n_trials)
+        log.info("%s study %s in %s: %d of %d trials done", "new" if created else "resuming", name, url, studies.n_counted(study), n_trials)
         status = "FAILED"
         try:
             self._loop(study, space, url, parent, n_trials)
