@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from photoz.errors import ConfigError
 from photoz.estimators.base import Predictions
 from photoz.liveness import Heartbeat, owner_tags
+from photoz.store import check_writable, store_lock
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -51,6 +52,7 @@ def resolve_uri(uri: str) -> str:
             f"tracking.uri={uri}: cannot create {path.parent} ({err.strerror or _first_line(err)}); "
             "point tracking.uri at a writable place, e.g. tracking.uri=sqlite:///mlruns/mlflow.db"
         ) from None
+    check_writable(prefix + str(path), uri)
     return prefix + str(path)
 
 
@@ -114,9 +116,10 @@ class Tracker:
         self.cfg = cfg
         self.uri = resolve_uri(cfg.tracking.uri)
         mlflow.set_tracking_uri(self.uri)
-        self.client = MlflowClient(self.uri)
         try:
-            self.client.search_experiments(max_results=1)  # creates / migrates the store
+            with store_lock(self.uri):  # one process at a time creates a fresh store's tables
+                self.client = MlflowClient(self.uri)
+                self.client.search_experiments(max_results=1)  # creates / migrates the store
         except Exception as err:  # SQLAlchemy, HTTP and MLflow each raise their own kind
             raise ConfigError(
                 f"tracking.uri={cfg.tracking.uri}: cannot open the MLflow store ({_first_line(err)}); "
@@ -136,7 +139,13 @@ class Tracker:
             )
         if found is None:
             location = artifact_location(self.cfg.tracking.artifact_root, name)
-            self.experiment_id = self.client.create_experiment(name, artifact_location=location)
+            try:
+                self.experiment_id = self.client.create_experiment(name, artifact_location=location)
+            except Exception:  # another process created it at the same moment: use theirs
+                again = self.client.get_experiment_by_name(name)
+                if again is None:
+                    raise
+                self.experiment_id = again.experiment_id
         else:
             self.experiment_id = found.experiment_id
         return self.experiment_id
