@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from astropy.table import Table
 
-from photoz.data.target import DATASET_FILES, check_target, make_temp, remove_stale_temps
+from photoz.data.target import DATASET_FILES, check_target, make_temp, no_space, remove_stale_temps, reserve
 from photoz.errors import DataError
 
 FORMAT_VERSION = 1
@@ -98,9 +98,15 @@ class DatasetWriter:
         self.bands = list(bands)
         self.overwrite = overwrite
         self.tmp = make_temp(self.path)
-        self.images = np.lib.format.open_memmap(
-            self.tmp / IMAGES, mode="w+", dtype=np.float32, shape=(n, len(bands), *shape)
-        )
+        try:
+            self.images = np.lib.format.open_memmap(
+                self.tmp / IMAGES, mode="w+", dtype=np.float32, shape=(n, len(bands), *shape)
+            )
+            reserve(self.tmp / IMAGES, self.path)
+        except (DataError, OSError) as err:
+            self.images = None  # type: ignore[assignment]
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise err if isinstance(err, DataError) else no_space(err, self.path) from None
         self.done = False
 
     def __enter__(self) -> DatasetWriter:
@@ -113,6 +119,20 @@ class DatasetWriter:
 
     def finish(self, catalog: Table, meta: dict[str, Any]) -> Dataset:
         """Write catalog and metadata, validate the whole set, then rename it into place."""
+        try:
+            self._write_tables(catalog, meta)
+        except OSError as err:  # a full disk: one line, and __exit__ removes the temp dir
+            raise no_space(err, self.path) from None
+        self.images = None  # type: ignore[assignment]  # close the memmap before renaming
+        try:
+            validate_dataset(self.tmp, checksum=False)  # the checksum was computed just above
+        except DataError as err:  # name the target, not the temp dir that is about to vanish
+            raise DataError(str(err).replace(str(self.tmp), str(self.path))) from None
+        self._rename()
+        self.done = True
+        return read_dataset(self.path, validate=False)
+
+    def _write_tables(self, catalog: Table, meta: dict[str, Any]) -> None:
         self.images.flush()
         catalog.write(self.tmp / CATALOG, format="fits")
         meta = {
@@ -124,11 +144,8 @@ class DatasetWriter:
             "checksum": images_checksum(self.images, self.tmp / CATALOG),
         }
         (self.tmp / META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        self.images = None  # type: ignore[assignment]  # close the memmap before renaming
-        try:
-            validate_dataset(self.tmp, checksum=False)  # the checksum was computed just above
-        except DataError as err:  # name the target, not the temp dir that is about to vanish
-            raise DataError(str(err).replace(str(self.tmp), str(self.path))) from None
+
+    def _rename(self) -> None:
         old = None
         if self.path.exists():
             check_target(self.path, True)  # nothing moved in while we were writing
@@ -137,8 +154,6 @@ class DatasetWriter:
         self.tmp.rename(self.path)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-        self.done = True
-        return read_dataset(self.path, validate=False)
 
 
 def write_dataset(

@@ -80,3 +80,22 @@ def remove_stale_temps(path: Path) -> list[Path]:
                 shutil.rmtree(tmp, ignore_errors=True)
                 removed.append(tmp)
     return removed
+
+
+def reserve(file: Path, where: Path) -> None:
+    """Allocate every block of `file` now, so a full disk is one DataError here and not a SIGBUS
+    later, when the memmapped images are written; `where` is the target named in the message."""
+    size = file.stat().st_size
+    try:
+        with open(file, "r+b") as f:
+            os.posix_fallocate(f.fileno(), 0, size)
+    except OSError as err:
+        raise DataError(
+            f"{where}: cannot reserve {size / 1e6:.1f} MB in {where.parent} ({err.strerror or err}); "
+            "free some space or choose another directory"
+        ) from None
+
+
+def no_space(err: OSError, where: Path) -> DataError:
+    """The one-line DataError for a failed write (disk full, quota, read-only) while building `where`."""
+    return DataError(f"{where}: writing the data set failed ({err.strerror or err}); free some space or choose another directory")

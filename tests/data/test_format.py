@@ -289,3 +289,26 @@ def test_a_writer_removes_stale_temp_folders_of_its_target_only(tmp_path: Path) 
     write_dataset(tmp_path / "ds", images, cat, meta)
     assert not stale.exists() and not stale_old.exists()
     assert live.exists() and other_host.exists() and other_target.exists()
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing_behind(tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    small = tmp_path / "small"
+    small.mkdir()
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(small)], capture_output=True)
+    if mount.returncode != 0:  # not allowed to mount here: a fault-injecting allocation instead
+
+        def full(fd: int, offset: int, length: int) -> None:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(os, "posix_fallocate", full)
+    try:
+        images, cat, meta = parts(n=2000)  # 1.5 MB of images for a 256 kB disk
+        with pytest.raises(DataError, match="No space left on device") as err:
+            write_dataset(small / "ds", images, cat, meta)
+        assert "\n" not in str(err.value) and "free some space" in str(err.value)
+        assert list(small.iterdir()) == []  # no temp folder, no partial set
+    finally:
+        if mount.returncode == 0:
+            subprocess.run(["umount", str(small)], check=True)
