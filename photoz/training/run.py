@@ -81,6 +81,15 @@ def check_data(cfg: DictConfig, data: Dataset) -> None:
         )
 
 
+def check_network(cfg: DictConfig, data: Dataset) -> None:
+    """The CNN's config builds a network for these stamps and trainer.device exists (ConfigError)."""
+    from photoz.models.build import build_model
+    from photoz.training.runtime import choose_runtime
+
+    build_model(cfg.model, len(data.bands), int(data.images.shape[2]))
+    choose_runtime(cfg.trainer)
+
+
 def _default_checkpoint_dir() -> Path:
     base = Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path.cwd()
     return base / "checkpoints"
@@ -174,6 +183,8 @@ def run(cfg: DictConfig) -> float:
     if not distributed.is_main():  # torchrun rank > 0: train in lock-step with rank 0, log nothing
         build_estimator(cfg).fit(data, lambda epoch, metrics: None)
         return float("nan")
+    if is_cnn(cfg):  # checks that need no training: refused before any MLflow run starts
+        check_network(cfg, data)
     tracker = Tracker(cfg)
     tracker.use_experiment(experiment_name(cfg, data.path))
     key = config_hash(cfg)
