@@ -55,6 +55,8 @@ def read_model_files(folder: str | os.PathLike, where: str) -> tuple[dict[str, A
         config = json.loads(cfg.read_text())
         if not isinstance(config, dict) or config.get("format") != FORMAT:
             raise ValueError(f"format is not {FORMAT!r}")
+        if not {"model", "bands", "stamp"} <= config.keys():
+            raise ValueError("the config lacks model, bands or stamp")
         state = load_file(str(weights), device="cpu")
     except (ValueError, OSError, SafetensorError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
