@@ -4,8 +4,9 @@
   (exactly images.npy, catalog.fits and a meta.json with a generator) that holds nothing else.
   Anything else is refused with one line naming what is in the way.
 - A writer's temp folder is `.<name>.tmp-<host>-<pid>-<random>` beside the target (a replaced set
-  briefly becomes `.<name>.old-<host>-<pid>-<random>`). Before it starts, a writer removes those of
-  its own target whose process is gone (same host, pid not running); a live writer's are kept.
+  briefly becomes `.<name>.old-<host>-<pid>-<random>`; photoz.predict's table `.<name>.tmp-<host>-<pid>-0`).
+  Before it starts, a writer removes those of its own target whose process is gone (same host,
+  pid not running); a live writer's are kept.
 """
 
 from __future__ import annotations
@@ -69,6 +70,11 @@ def make_temp(path: Path, kind: str = "tmp") -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{path.name}.{kind}-{_tag()}", dir=path.parent))
 
 
+def temp_file(path: Path) -> Path:
+    """The hidden temp file name of this process for a single-file output `path`."""
+    return path.with_name(f".{path.name}.tmp-{_tag()}0")
+
+
 def remove_stale_temps(path: Path) -> list[Path]:
     """Remove temp folders of `path` left by dead writers on this host; returns what was removed."""
     host, removed = socket.gethostname(), []
@@ -77,7 +83,7 @@ def remove_stale_temps(path: Path) -> list[Path]:
         for tmp in path.parent.glob(f".{path.name}.{kind}-*"):
             pid = tmp.name[len(prefix) :].split("-", 1)[0]
             if tmp.name.startswith(prefix) and pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
-                shutil.rmtree(tmp, ignore_errors=True)
+                shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
                 removed.append(tmp)
     return removed
 
