@@ -2,19 +2,22 @@
 
 Hydra checks every composed config against these dataclasses, so a misspelt key
 (`trainer.max_epoch=3`) or a wrong type (`trainer.batch_size=big`) fails at composition with
-Hydra's own message. Ranges Hydra cannot express (lr > 0, max_epochs >= 1, ...) are checked by
+Hydra's own message; a key forced in with `+` (`+trainer.max_epoch=3`), which Hydra lets past the
+schema, is refused by `check_known_keys` (called by `validate`). Ranges Hydra cannot express (lr > 0, max_epochs >= 1, ...) are checked by
 `validate`, which raises a one-line ConfigError. `register_schemas` also registers the data,
 model and estimator schemas so that every entry point composes against all of them.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 from photoz.errors import ConfigError
 
@@ -122,10 +125,26 @@ def _check(ok: bool, key: str, value: Any, need: str) -> None:
         raise ConfigError(f"{key}={value} is invalid: {need}; fix it on the command line, e.g. {key}=...")
 
 
+def check_known_keys(cfg: DictConfig, prefix: str = "") -> None:
+    """ConfigError for the first key that its node's schema (a dataclass) does not declare."""
+    schema = OmegaConf.get_type(cfg)
+    known = {f.name for f in dataclasses.fields(schema)} if dataclasses.is_dataclass(schema) else None
+    for key in cfg.keys():
+        if known is not None and key not in known:
+            close = difflib.get_close_matches(str(key), sorted(known), n=1)
+            hint = f"did you mean {prefix}{close[0]}? " if close else ""
+            where = prefix.rstrip(".") or "the config"
+            raise ConfigError(f"unknown config key {prefix}{key}: {where} has no {str(key)!r}; {hint}remove it or fix the spelling")
+        node = cfg._get_node(key)
+        if isinstance(node, DictConfig) and not node._is_missing() and not node._is_none():
+            check_known_keys(node, f"{prefix}{key}.")
+
+
 def validate(cfg: DictConfig) -> None:
-    """Range checks that the schemas cannot express; raise ConfigError naming the key."""
+    """Unknown keys and range checks that the schemas cannot express; raise ConfigError naming the key."""
     from photoz.estimators import REGISTRY
 
+    check_known_keys(cfg)
     t, o = cfg.trainer, cfg.optimizer
     if cfg.model.name not in REGISTRY:
         raise ConfigError(f"unknown model.name={cfg.model.name}; choose model=<one of {', '.join(REGISTRY)}>")

@@ -23,6 +23,12 @@ class ConfigError(PhotozError):
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def first_line(err: BaseException, limit: int = 300) -> str:
+    """The first line of an exception's message (its type if empty), for a one-line error."""
+    text = str(err).strip()
+    return (text.splitlines()[0] if text else type(err).__name__)[:limit]
+
+
 def exit_on_user_error(func: F) -> F:
     """Turn a PhotozError raised by an entry point into one stderr line and exit status 2."""
 

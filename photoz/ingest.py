@@ -6,6 +6,7 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
+from photoz.config import check_known_keys
 from photoz.data.ingest import ingest, register_schemas
 from photoz.errors import exit_on_user_error
 
@@ -16,6 +17,7 @@ register_schemas()
 @exit_on_user_error
 def main(cfg: DictConfig) -> None:
     """Write the data set and print where it is and how many galaxies per split it holds."""
+    check_known_keys(cfg)  # +key=... forced past the schema
     ds = ingest(cfg)
     counts = ", ".join(f"{s} {len(ds.split_index(s))}" for s in ("train", "val", "test"))
     print(f"wrote {ds.path}: {len(ds)} galaxies, bands {''.join(ds.bands)}, stamps {ds.images.shape[2:]} ({counts})")

@@ -23,6 +23,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from tqdm import tqdm
 
+from photoz.data.target import remove_stale_temps, temp_file
 from photoz.errors import ConfigError, PhotozError, exit_on_user_error
 from photoz.estimators.base import Estimator, Predictions
 
@@ -84,7 +85,8 @@ class FitsTableStream:
 
     def __init__(self, path: Path, n_rows: int, dtype: np.dtype, header: dict[str, object]) -> None:
         self.path, self.n_rows, self.dtype, self.written = path, n_rows, dtype, 0
-        self.tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        remove_stale_temps(path)  # tables left by killed predicts of this output
+        self.tmp = temp_file(path)
         hdr = fits.BinTableHDU(np.zeros(1, dtype)).header
         hdr["NAXIS2"] = n_rows
         hdr["EXTNAME"] = "PHOTOZ"

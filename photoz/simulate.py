@@ -9,7 +9,7 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
-from photoz.config import register_schemas
+from photoz.config import check_known_keys, register_schemas
 from photoz.data.source import SIMULATED, open_dataset
 from photoz.errors import ConfigError, exit_on_user_error
 
@@ -20,6 +20,7 @@ register_schemas()
 @exit_on_user_error
 def main(cfg: DictConfig) -> None:
     """Simulate or reuse the set and print its path and split sizes."""
+    check_known_keys(cfg)  # +key=... forced past the schema
     if cfg.data.name not in SIMULATED:
         raise ConfigError(f"data={cfg.data.name} is not simulated; use data=lsst_sim or data=catalog")
     ds = open_dataset(cfg.data)

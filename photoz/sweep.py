@@ -81,6 +81,11 @@ class Reporter:
         if not last and self.trial.should_prune():
             raise optuna.TrialPruned(f"trial {self.trial.number} pruned at epoch {epoch} (value {value:.4g})")
 
+    def record_run(self) -> None:
+        """Link the trial to the active MLflow run now (at run start), so a job killed before its
+        first report still has a run the sweeper can end FAILED."""
+        self._record_mlflow_run()
+
     def _record_mlflow_run(self) -> None:
         """Remember the job's MLflow run in the trial, so best.yaml and the sweeper can find it."""
         if self._run_recorded:

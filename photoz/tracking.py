@@ -4,7 +4,8 @@ Local default: a SQLite store at tracking.uri (relative paths taken from where t
 with every experiment's artifacts under tracking.artifact_root/<experiment> (an explicit artifact
 location, else MLflow drops them in ./mlruns of whatever folder the process runs in). One
 experiment per data set. A run that raises ends FAILED with the error as tag `error`; a pruned
-Optuna trial ends KILLED with tag trial_state=PRUNED; Ctrl-C ends KILLED (resumable).
+Optuna trial ends KILLED with tag trial_state=PRUNED; Ctrl-C or SIGTERM ends KILLED (resumable).
+While it runs, a run carries its host, pid and a heartbeat (photoz.liveness).
 
 mlflow is imported where it is used, so the path checks here fail fast without loading it.
 """
@@ -24,6 +25,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from photoz.errors import ConfigError
 from photoz.estimators.base import Predictions
+from photoz.liveness import Heartbeat, owner_tags
+from photoz.store import check_writable, store_lock
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -51,6 +54,7 @@ def resolve_uri(uri: str) -> str:
             f"tracking.uri={uri}: cannot create {path.parent} ({err.strerror or _first_line(err)}); "
             "point tracking.uri at a writable place, e.g. tracking.uri=sqlite:///mlruns/mlflow.db"
         ) from None
+    check_writable(prefix + str(path), uri)
     return prefix + str(path)
 
 
@@ -114,9 +118,10 @@ class Tracker:
         self.cfg = cfg
         self.uri = resolve_uri(cfg.tracking.uri)
         mlflow.set_tracking_uri(self.uri)
-        self.client = MlflowClient(self.uri)
         try:
-            self.client.search_experiments(max_results=1)  # creates / migrates the store
+            with store_lock(self.uri):  # one process at a time creates a fresh store's tables
+                self.client = MlflowClient(self.uri)
+                self.client.search_experiments(max_results=1)  # creates / migrates the store
         except Exception as err:  # SQLAlchemy, HTTP and MLflow each raise their own kind
             raise ConfigError(
                 f"tracking.uri={cfg.tracking.uri}: cannot open the MLflow store ({_first_line(err)}); "
@@ -136,7 +141,13 @@ class Tracker:
             )
         if found is None:
             location = artifact_location(self.cfg.tracking.artifact_root, name)
-            self.experiment_id = self.client.create_experiment(name, artifact_location=location)
+            try:
+                self.experiment_id = self.client.create_experiment(name, artifact_location=location)
+            except Exception:  # another process created it at the same moment: use theirs
+                again = self.client.get_experiment_by_name(name)
+                if again is None:
+                    raise
+                self.experiment_id = again.experiment_id
         else:
             self.experiment_id = found.experiment_id
         return self.experiment_id
@@ -163,15 +174,20 @@ class Tracker:
             experiment_id=self.experiment_id,
             run_name=None if run_id else run_name,
             parent_run_id=parent,
-            tags=tags,
+            tags={**tags, **owner_tags()},  # who runs it, for liveness (photoz.liveness)
         )
+        if run_id is not None:
+            mlflow.set_tags(owner_tags())  # a reopened run belongs to this process now
+        heartbeat = Heartbeat(self.client, active.info.run_id)
         try:
             yield active.info.run_id
         except BaseException as err:
+            heartbeat.stop()
             status, extra = _outcome(err)
             mlflow.set_tags(extra)
             mlflow.end_run(status)
             raise
+        heartbeat.stop()
         mlflow.end_run("FINISHED")
 
 
@@ -179,7 +195,7 @@ def _outcome(err: BaseException) -> tuple[str, dict[str, str]]:
     if type(err).__name__ == "TrialPruned":
         return "KILLED", {"trial_state": "PRUNED"}
     if isinstance(err, KeyboardInterrupt):
-        return "KILLED", {"error": "interrupted (KeyboardInterrupt); continue with trainer.resume=true"}
+        return "KILLED", {"error": f"interrupted ({type(err).__name__}); continue with trainer.resume=true"}
     return "FAILED", {"error": f"{type(err).__name__}: {err}"[:MAX_PARAM_CHARS]}
 
 

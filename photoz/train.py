@@ -11,6 +11,7 @@ optuna.TrialPruned, propagates to Hydra's sweeper/launcher, which records it.
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import hydra
@@ -32,15 +33,25 @@ def train(cfg: DictConfig) -> float:
     return run(cfg)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (kill, a scheduler's time limit): handled like Ctrl-C, the run ends KILLED."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated("SIGTERM")
+
+
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float:
+    signal.signal(signal.SIGTERM, _on_sigterm)
     if HydraConfig.get().mode == RunMode.MULTIRUN:
         return train(cfg)
     try:
         return exit_on_user_error(train)(cfg)
-    except KeyboardInterrupt:  # the MLflow run is already marked KILLED and last.pt is on disk
-        print("photoz: interrupted; continue with the same command plus trainer.resume=true", file=sys.stderr)
-        sys.exit(130)
+    except KeyboardInterrupt as err:  # the MLflow run is already marked KILLED and last.pt is on disk
+        what = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+        print(f"photoz: {what}; continue with the same command plus trainer.resume=true", file=sys.stderr)
+        sys.exit(143 if isinstance(err, Terminated) else 130)
 
 
 if __name__ == "__main__":

@@ -67,3 +67,40 @@ def test_out_of_range_values_name_the_key(override: str, key: str) -> None:
     cfg = compose_cfg(override)
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         validate(cfg)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["+trainer.max_epoch=3"], "unknown config key trainer.max_epoch: trainer has no 'max_epoch'; did you mean trainer.max_epochs?"),
+        (["+tracking.urii=x"], "unknown config key tracking.urii"),
+        (["+trial.study=x"], "unknown config key trial.study"),
+        (["+seeed=1"], "unknown config key seeed: the config has no 'seeed'; did you mean seed?"),
+        (["+data.n_galaxie=3"], "unknown config key data.n_galaxie"),
+        (["data=directory", "data.path=x", "+data.overwite=true"], "unknown config key data.overwite"),
+        (["data=catalog", "data.catalog_path=x", "+data.mag_col=m"], "unknown config key data.mag_col"),
+        (["+model.dpth=2"], "did you mean model.depth?"),
+        (["model=googlenet", "+model.stem=3"], "unknown config key model.stem"),
+        (["model=template_fit", "+model.priorband=x"], "unknown config key model.priorband"),
+        (["model=random_forest", "+model.n_trees=3"], "unknown config key model.n_trees"),
+        (["model=knn", "+model.n_neighbours=3"], "did you mean model.n_neighbors?"),
+        (["+optimizer.betas2=1"], "unknown config key optimizer.betas2"),
+        (["optimizer=sgd", "+optimizer.momentun=1"], "did you mean optimizer.momentum?"),
+    ],
+)
+def test_keys_forced_in_with_plus_are_refused_for_every_schema(overrides: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("?", r"\?").replace(".", r"\.")) as err:
+        validate(compose_cfg(*overrides))
+    assert "\n" not in str(err.value)
+
+
+def test_plus_key_through_the_entry_points_is_one_line_and_exit_2(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    for module, override in (("photoz.train", "+trainer.max_epoch=3"), ("photoz.ingest", "+output_dir=x")):
+        cmd = [sys.executable, "-m", module, override, f"hydra.run.dir={tmp_path / module}"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("photoz: error: unknown config key"), proc.stderr
+    assert not (tmp_path / "data").exists()  # refused before simulating anything

@@ -108,3 +108,18 @@ def test_without_input_it_predicts_the_runs_own_data_set(logged) -> None:
             predict(_cfg(run=run_id, output=out, **{"tracking.uri": logged["uri"]}))
     finally:
         client.set_tag(run_id, "data", str(logged["data"].path))
+
+
+def test_a_table_left_by_a_killed_predict_is_removed(tmp_path: Path) -> None:
+    import socket
+
+    from photoz.predict import FitsTableStream
+
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout)
+    stale = tmp_path / f".z.fits.tmp-{socket.gethostname()}-{dead}-0"
+    stale.write_bytes(b"half a table")
+    stream = FitsTableStream(tmp_path / "z.fits", 1, np.dtype([("id", ">i8")]), {})
+    stream.write(np.zeros(1, stream.dtype))
+    stream.close()
+    assert not stale.exists() and Table.read(tmp_path / "z.fits", hdu="PHOTOZ")["id"][0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["z.fits"]

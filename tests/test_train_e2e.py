@@ -130,6 +130,9 @@ def test_resume_continues_the_interrupted_run(tiny: Dataset, store: Path, tmp_pa
     ckpt = tmp_path / "a" / "checkpoints"
     other = train(tmp_path / "c", store, *common, "model=googlenet", "trainer.resume=true", f"trainer.checkpoint_dir={ckpt}")
     assert_one_error_line(other, "from another model")
+    gri = make_tiny_dataset(tmp_path / "gri", n=24, bands=list("gri"))  # same model, other bands
+    bands = train(tmp_path / "d", store, *common, f"data.path={gri.path}", "trainer.resume=true", f"trainer.checkpoint_dir={ckpt}")
+    assert_one_error_line(bands, "was trained on bands ['u', 'g', 'r', 'i', 'z', 'y'], but this data set has ['g', 'r', 'i']")
     (still,) = runs_of(store, "resume")
     assert still.info.status == "FINISHED"
 
@@ -158,9 +161,17 @@ def _nan_pixel_copy(tiny: Dataset, target: Path) -> Path:
         (["data.path=MISSING_DIR"], "no such data set directory"),
         (["data.path=NAN_COPY"], "non-finite pixels"),
         (["tracking.uri=sqlite:///A_FILE/mlflow.db"], "cannot create"),
+        (["tracking.uri=sqlite:////proc/self/mlflow.db"], "the MLflow store cannot be written"),
+        (["model.depth=0"], "model.depth=0 must be >= 1"),
+        (["trainer.device=cuda"], "sees no CUDA GPU"),
     ],
 )
 def test_bad_input_is_one_clear_line(tiny: Dataset, store: Path, tmp_path: Path, overrides: list[str], fragment: str) -> None:
+    if "trainer.device=cuda" in overrides:
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("this machine has a CUDA GPU: trainer.device=cuda is valid here")
     afile = tmp_path / "afile"
     afile.write_text("not a folder")
     paths = {"MISSING_DIR": str(tmp_path / "nope"), "A_FILE": str(afile)}

@@ -22,7 +22,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, read_write
 from optuna.trial import TrialState
 
-from hydra_plugins.photoz_sweeper import _outputs as outputs, _study as studies
+from hydra_plugins.photoz_sweeper import _binding as binding, _outputs as outputs, _study as studies
 from hydra_plugins.photoz_sweeper._search_space import SearchSpace, parse_search_space
 from photoz.errors import ConfigError, PhotozError
 from photoz.sweep import PRUNER_ATTR, PRUNERS, build_pruner, open_storage
@@ -80,20 +80,23 @@ class SweepRunner:
         cwd = Path(self.config.hydra.runtime.cwd)
         study_dir = cwd / "sweeps" / name
         url = studies.storage_url(opt["storage"], study_dir, cwd)
+        data = binding.data_identity(self.config)  # before the storage is written
         study, created = studies.open_study(open_storage(url), name, opt["direction"])
+        binding.bind(study, data, binding.space_identity(space.distributions))
         study.sampler = self._sampler(space, opt["seed"])
 
         study.set_user_attr(PRUNER_ATTR, {"name": opt["pruner"], "options": pruner_options})
         study_dir.mkdir(parents=True, exist_ok=True)
         self._use_sweep_dir(study_dir)
-        studies.fail_dead_trials(study, self._grace_s())
+        dead = studies.fail_dead_trials(study, self._grace_s())
         from hydra_plugins.photoz_sweeper._parent_run import ParentRun
 
         tags = {"photoz.study": name, "photoz.role": "study", "photoz.storage": url}
         parent = ParentRun.open(self.config, study, created, tags)
         if parent is not None:
             parent.log_params(self._study_params(space, n_trials))
-        log.info("study %s (%s): %d of %d trials done", name, url, studies.n_counted(study), n_trials)
+            parent.fail_dead(study, dead)
+        log.info("%s study %s in %s: %d of %d trials done", "new" if created else "resuming", name, url, studies.n_counted(study), n_trials)
         status = "FAILED"
         try:
             self._loop(study, space, url, parent, n_trials)
@@ -144,7 +147,9 @@ class SweepRunner:
     ) -> None:
         failures, batch_size, error = 0, self._batch_size(), None
         while True:
-            studies.fail_dead_trials(study, self._grace_s())
+            dead = studies.fail_dead_trials(study, self._grace_s())
+            if parent is not None:
+                parent.fail_dead(study, dead)
             n_left = n_trials - studies.n_counted(study, running=True)
             if n_left <= 0:
                 return

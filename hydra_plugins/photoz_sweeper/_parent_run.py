@@ -79,6 +79,16 @@ class ParentRun:
             self.client.set_tag(run_id, "trial_state", frozen.state.name)
             self.client.set_tag(run_id, "trial_number", str(frozen.number))
 
+    def fail_dead(self, study: optuna.Study, numbers: list[int]) -> None:
+        """End FAILED the child runs of trials that fail_dead_trials marked FAIL (their process died,
+        e.g. kill -9, so the run itself could not end); runs that did end are left as they are."""
+        for trial in study.get_trials(deepcopy=False):
+            run_id = trial.user_attrs.get(RUN_ID_ATTR) if trial.number in numbers else None
+            if run_id and _active(self.client, run_id) and self.client.get_run(run_id).info.status == "RUNNING":
+                self.client.set_tag(run_id, "error", f"its process died; the sweeper marked trial {trial.number} FAIL")
+                self.record_trial(trial)
+                self.client.set_terminated(run_id, status="FAILED")
+
     def log_progress(self, summary: dict[str, Any]) -> None:
         """Counts and the best trial so far, as metrics (step = trials counted) and tags."""
         step = summary["n_complete"] + summary["n_pruned"]

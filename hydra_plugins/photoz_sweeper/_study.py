@@ -22,6 +22,7 @@ from optuna.trial import TrialState
 
 from hydra_plugins.photoz_sweeper._search_space import SearchSpace
 from photoz.errors import ConfigError
+from photoz.liveness import pid_alive
 from photoz.sweep import is_rdb_url
 
 log = logging.getLogger(__name__)
@@ -132,16 +133,6 @@ def claim(study: optuna.Study, trial: optuna.trial.Trial) -> None:
     storage.set_trial_system_attr(trial._trial_id, HEARTBEAT_ATTR, time.time())
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def fail_dead_trials(study: optuna.Study, grace_s: float) -> list[int]:
     """Mark FAIL the RUNNING trials whose sweeper died: its pid is gone (same host) or its
     heartbeat is older than `grace_s`. Returns their numbers."""
@@ -149,7 +140,7 @@ def fail_dead_trials(study: optuna.Study, grace_s: float) -> list[int]:
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         owner = trial.system_attrs.get(OWNER_ATTR)
         beat = trial.system_attrs.get(HEARTBEAT_ATTR, trial.datetime_start.timestamp())
-        gone = owner is not None and owner["host"] == host and not _pid_alive(int(owner["pid"]))
+        gone = owner is not None and owner["host"] == host and not pid_alive(int(owner["pid"]))
         if gone or now - beat > grace_s:
             try:
                 study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)

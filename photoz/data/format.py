@@ -7,7 +7,7 @@
 
 Everything that reads or writes a data set goes through this module. Writes go to a hidden temp
 directory beside the target and are renamed into place, so a killed writer leaves nothing that
-passes validation.
+passes validation; overwrite replaces only a complete photoz data set (photoz.data.target).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,11 @@ from typing import Any
 import numpy as np
 from astropy.table import Table
 
+from photoz.data.target import DATASET_FILES, check_target, make_temp, no_space, remove_stale_temps, reserve
 from photoz.errors import DataError
 
 FORMAT_VERSION = 1
-IMAGES, CATALOG, META = "images.npy", "catalog.fits", "meta.json"
+IMAGES, CATALOG, META = DATASET_FILES  # "images.npy", "catalog.fits", "meta.json"
 SPLITS = ("train", "val", "test")
 _CHUNK = 4096  # images per chunk when scanning or hashing
 
@@ -92,23 +92,21 @@ class DatasetWriter:
         self.path = Path(path)
         if n <= 0:
             raise DataError(f"{self.path}: cannot write a data set of {n} images; need at least 1")
-        if self.path.exists() and not overwrite:
-            raise DataError(
-                f"{self.path} already exists and holds other data; choose another directory "
-                "or set data.overwrite=true to replace it"
-            )
-        if self.path.exists() and not _replaceable(self.path):
-            raise DataError(
-                f"{self.path} is not a photoz data set (no {IMAGES}, {CATALOG} or {META}); "
-                "refusing to replace it even with overwrite, choose another directory"
-            )
+        check_target(self.path, overwrite)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(self.path)
         self.bands = list(bands)
         self.overwrite = overwrite
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.tmp-", dir=self.path.parent))
-        self.images = np.lib.format.open_memmap(
-            self.tmp / IMAGES, mode="w+", dtype=np.float32, shape=(n, len(bands), *shape)
-        )
+        self.tmp = make_temp(self.path)
+        try:
+            self.images = np.lib.format.open_memmap(
+                self.tmp / IMAGES, mode="w+", dtype=np.float32, shape=(n, len(bands), *shape)
+            )
+            reserve(self.tmp / IMAGES, self.path)
+        except (DataError, OSError) as err:
+            self.images = None  # type: ignore[assignment]
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise err if isinstance(err, DataError) else no_space(err, self.path) from None
         self.done = False
 
     def __enter__(self) -> DatasetWriter:
@@ -121,6 +119,20 @@ class DatasetWriter:
 
     def finish(self, catalog: Table, meta: dict[str, Any]) -> Dataset:
         """Write catalog and metadata, validate the whole set, then rename it into place."""
+        try:
+            self._write_tables(catalog, meta)
+        except OSError as err:  # a full disk: one line, and __exit__ removes the temp dir
+            raise no_space(err, self.path) from None
+        self.images = None  # type: ignore[assignment]  # close the memmap before renaming
+        try:
+            validate_dataset(self.tmp, checksum=False)  # the checksum was computed just above
+        except DataError as err:  # name the target, not the temp dir that is about to vanish
+            raise DataError(str(err).replace(str(self.tmp), str(self.path))) from None
+        self._rename()
+        self.done = True
+        return read_dataset(self.path, validate=False)
+
+    def _write_tables(self, catalog: Table, meta: dict[str, Any]) -> None:
         self.images.flush()
         catalog.write(self.tmp / CATALOG, format="fits")
         meta = {
@@ -132,20 +144,16 @@ class DatasetWriter:
             "checksum": images_checksum(self.images, self.tmp / CATALOG),
         }
         (self.tmp / META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        self.images = None  # type: ignore[assignment]  # close the memmap before renaming
-        try:
-            validate_dataset(self.tmp, checksum=False)  # the checksum was computed just above
-        except DataError as err:  # name the target, not the temp dir that is about to vanish
-            raise DataError(str(err).replace(str(self.tmp), str(self.path))) from None
+
+    def _rename(self) -> None:
         old = None
         if self.path.exists():
-            old = self.path.with_name(f".{self.path.name}.old-{os.getpid()}")
+            check_target(self.path, True)  # nothing moved in while we were writing
+            old = make_temp(self.path, "old")
             self.path.rename(old)
         self.tmp.rename(self.path)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-        self.done = True
-        return read_dataset(self.path, validate=False)
 
 
 def write_dataset(
@@ -165,11 +173,6 @@ def write_dataset(
         for start in range(0, len(images), _CHUNK):
             w.images[start : start + _CHUNK] = images[start : start + _CHUNK]
         return w.finish(catalog, {k: v for k, v in meta.items() if k != "bands"})
-
-
-def _replaceable(path: Path) -> bool:
-    """Only an empty directory or (the remains of) a data set may be replaced by overwrite."""
-    return path.is_dir() and (not any(path.iterdir()) or any((path / n).exists() for n in (IMAGES, CATALOG, META)))
 
 
 def _load_parts(path: Path) -> tuple[np.ndarray, Table, dict[str, Any]]:

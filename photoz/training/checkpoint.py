@@ -5,6 +5,8 @@
     <checkpoint_dir>/state.json  MLflow run id, config hash and model config: which run to continue
 
 Files are written to a temp name and renamed, so an interrupted save never leaves a torn file.
+They are read with torch's `weights_only=True` loader (tensors, numbers, strings and containers,
+no arbitrary classes), so a tampered checkpoint cannot run code: it is refused with one line.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from photoz.errors import PhotozError
 
 LAST, BEST, STATE = "last.pt", "best.pt", "state.json"
 
@@ -40,12 +44,27 @@ class Checkpoints:
         _atomic_save({"model": model_state, "epoch": epoch, "val_sigma_mad": val_sigma_mad}, self.dir / BEST)
 
     def load_last(self) -> dict[str, Any] | None:
-        path = self.dir / LAST
-        return torch.load(path, map_location="cpu", weights_only=False) if path.is_file() else None
+        return _safe_load(self.dir / LAST)
 
     def load_best(self) -> dict[str, Any] | None:
-        path = self.dir / BEST
-        return torch.load(path, map_location="cpu", weights_only=True) if path.is_file() else None
+        return _safe_load(self.dir / BEST)
+
+
+def _safe_load(path: Path) -> dict[str, Any] | None:
+    """The checkpoint at `path` (None if absent), read without unpickling arbitrary objects."""
+    if not path.is_file():
+        return None
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # UnpicklingError, RuntimeError (not a zip), EOFError (torn), ...
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise PhotozError(
+            f"{path} is not a photoz checkpoint of tensors and numbers ({first[:200]}); it was not loaded: "
+            "delete it (or the whole folder) and start without trainer.resume"
+        ) from None
+    if not isinstance(payload, dict) or "model" not in payload:
+        raise PhotozError(f"{path} is not a photoz checkpoint (no model weights); delete it and start without trainer.resume")
+    return payload
 
 
 def write_state(directory: str | os.PathLike, state: dict[str, Any]) -> None:

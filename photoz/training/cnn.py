@@ -4,6 +4,8 @@ The network that gets trained, checkpointed and logged to MLflow is a PhotozNet:
 normalisation (fitted on train) followed by the backbone from photoz.models. A logged model
 therefore takes raw nJy cutouts; its logits become z_phot, z_err and the PDF through
 photoz.models.head_predict (`CNNEstimator.load(uri).predict(...)`, used by photoz.predict).
+It is logged as safetensors weights + a JSON config (photoz.training.model_files) with an MLflow
+"model from code" (photoz.training.pyfunc); `load` rebuilds the network from photoz's own code.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import copy
 import dataclasses
 import logging
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,10 +31,12 @@ from photoz.training import distributed
 from photoz.training.batches import BatchSource
 from photoz.training.checkpoint import Checkpoints
 from photoz.training.loop import fit, predict_outputs
+from photoz.training.model_files import ModelFileError, read_model_files, write_model_files
 from photoz.training.normalise import ArcsinhNormalise, noise_scale
 from photoz.training.runtime import Runtime, choose_runtime
 
 log = logging.getLogger(__name__)
+PYFUNC_CODE = Path(__file__).with_name("pyfunc.py")  # photoz.training.pyfunc, not imported here
 
 
 class PhotozNet(nn.Module):
@@ -42,7 +47,7 @@ class PhotozNet(nn.Module):
         super().__init__()
         self.normalise = ArcsinhNormalise(scale)
         self.backbone = backbone
-        self.model_cfg = dict(model_cfg)  # pickled with the module: what load() needs to rebuild
+        self.model_cfg = dict(model_cfg)  # saved as JSON beside the weights: what load() rebuilds from
         self.bands = list(bands)
         self.stamp = tuple(stamp)
 
@@ -122,7 +127,7 @@ class CNNEstimator(Estimator):
         return n_trainable_params(self.net)
 
     def log_model(self) -> None:
-        """mlflow.pytorch.log_model of the whole PhotozNet (fp32, CPU) with its tensor signature."""
+        """Log the PhotozNet (fp32) as weights + config with its tensor signature; no pickle."""
         import mlflow
         from mlflow.models import infer_signature
 
@@ -130,20 +135,37 @@ class CNNEstimator(Estimator):
         example = np.zeros((2, len(net.bands), *net.stamp), dtype=np.float32)
         with torch.inference_mode():
             signature = infer_signature(example, net(torch.from_numpy(example)).numpy())
-        mlflow.pytorch.log_model(
-            net,
-            name=self.model_name,
-            signature=signature,
-            serialization_format="pickle",  # a PhotozNet with its attributes; needs photoz to load
-            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", f"mlflow=={mlflow.__version__}"],
-            metadata={"photoz_model": net.model_cfg, "bands": net.bands, "stamp": list(net.stamp)},
-        )
+        config = {"model": net.model_cfg, "bands": net.bands, "stamp": list(net.stamp)}
+        with tempfile.TemporaryDirectory() as tmp:
+            mlflow.pyfunc.log_model(
+                name=self.model_name,
+                python_model=str(PYFUNC_CODE),  # "model from code": imports photoz, unpickles nothing
+                artifacts=write_model_files(tmp, net.state_dict(), config),
+                signature=signature,
+                pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", f"mlflow=={mlflow.__version__}", "safetensors", "photoz"],
+                metadata={"photoz_model": net.model_cfg, "bands": net.bands, "stamp": list(net.stamp)},
+            )
+
+    @classmethod
+    def from_folder(cls, folder: str | Path, where: str) -> CNNEstimator:
+        """The estimator whose weights + config (photoz.training.model_files) are in `folder`."""
+        config, state = read_model_files(folder, where)
+        model_cfg = OmegaConf.create(config["model"])
+        bands, stamp = list(config["bands"]), tuple(config["stamp"])
+        backbone = build_model(model_cfg, len(bands), int(stamp[0]))
+        net = PhotozNet(backbone, np.ones(len(bands), np.float32), config["model"], bands, stamp)
+        try:
+            net.load_state_dict(state)
+        except RuntimeError as err:
+            raise ModelFileError(f"{where}: the weights do not fit the config's network ({str(err).splitlines()[0]}); retrain it") from None
+        cfg = OmegaConf.create({"model": config["model"], "trainer": OmegaConf.structured(TrainerConfig)})
+        return cls(cfg, net.eval())
 
     @classmethod
     def load(cls, model_uri: str) -> CNNEstimator:
         """The estimator a run logged (runs:/<id>/model); predicts on CPU or trainer defaults."""
         import mlflow
 
-        net = mlflow.pytorch.load_model(model_uri, map_location="cpu")
-        cfg = OmegaConf.create({"model": net.model_cfg, "trainer": OmegaConf.structured(TrainerConfig)})
-        return cls(cfg, net)
+        with tempfile.TemporaryDirectory() as tmp:
+            local = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=tmp)
+            return cls.from_folder(Path(local) / "artifacts", model_uri)

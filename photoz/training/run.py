@@ -26,6 +26,7 @@ from photoz.data.source import open_dataset
 from photoz.errors import ConfigError, DataError
 from photoz.estimators import REGISTRY, build_estimator
 from photoz.summary import run_description, run_summary
+from photoz.liveness import still_alive
 from photoz.tracking import (
     Tracker,
     experiment_name,
@@ -38,7 +39,7 @@ from photoz.tracking import (
     set_description,
 )
 from photoz.training import distributed
-from photoz.training.checkpoint import read_state, write_state
+from photoz.training.checkpoint import Checkpoints, read_state, write_state
 
 if TYPE_CHECKING:
     import optuna
@@ -89,6 +90,15 @@ def check_data(cfg: DictConfig, data: Dataset) -> None:
         )
 
 
+def check_network(cfg: DictConfig, data: Dataset) -> None:
+    """The CNN's config builds a network for these stamps and trainer.device exists (ConfigError)."""
+    from photoz.models.build import build_model
+    from photoz.training.runtime import choose_runtime
+
+    build_model(cfg.model, len(data.bands), int(data.images.shape[2]))
+    choose_runtime(cfg.trainer)
+
+
 def _default_checkpoint_dir() -> Path:
     base = Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path.cwd()
     return base / "checkpoints"
@@ -99,11 +109,13 @@ def _describe(model: dict) -> str:
     return " ".join(f"{k}={model[k]}" for k in keys if k in model)
 
 
-def resolve_resume(cfg: DictConfig, tracker: Tracker, key: str) -> str | None:
+def resolve_resume(cfg: DictConfig, tracker: Tracker, key: str, bands: list[str] | None = None) -> str | None:
     """Set trainer.checkpoint_dir; with trainer.resume, return the MLflow run id to continue.
 
     The checkpoint dir is trainer.checkpoint_dir (default <hydra run dir>/checkpoints); if it holds
     no state.json, resume falls back to the latest unfinished MLflow run with this config's hash.
+    Everything that could refuse the resume (other model or bands, a tampered last.pt) is checked
+    here, before the run is reopened, so a refusal leaves the interrupted run as it was.
     """
     t = cfg.trainer
     t.checkpoint_dir = to_absolute_path(t.checkpoint_dir) if t.checkpoint_dir else str(_default_checkpoint_dir())
@@ -128,13 +140,25 @@ def resolve_resume(cfg: DictConfig, tracker: Tracker, key: str) -> str | None:
             f"checkpoint in {t.checkpoint_dir} is from another model ({_describe(state['model'])}), "
             f"not {_describe(model)}; resume with the model settings it was trained with, or drop trainer.resume"
         )
+    if bands is not None and state.get("bands", bands) != bands:
+        raise ConfigError(
+            f"checkpoint in {t.checkpoint_dir} was trained on bands {state['bands']}, but this data set has {bands}; "
+            "resume on the data set it was trained on, or drop trainer.resume"
+        )
+    Checkpoints(t.checkpoint_dir).load_last()  # a tampered or torn last.pt is refused now, unloaded
     try:
-        tracker.client.get_run(state["run_id"])
+        previous = tracker.client.get_run(state["run_id"])
     except Exception:  # MLflow raises MlflowException with a store-specific message
         raise ConfigError(
             f"the run {state['run_id']} that wrote {t.checkpoint_dir} is not in {tracker.uri}; "
             "resume with the tracking.uri it was logged to"
         ) from None
+    alive = still_alive(previous)
+    if alive:
+        raise ConfigError(
+            f"run {state['run_id']} is still training into {t.checkpoint_dir} ({alive}); "
+            "let it finish or stop it (Ctrl-C or kill), then resume"
+        )
     return state["run_id"]
 
 
@@ -149,6 +173,7 @@ class EpochLogger:
             from photoz.sweep import trial_reporter
 
             self.reporter = trial_reporter(cfg)
+            self.reporter.record_run()  # created inside the MLflow run: link it to the trial now
 
     def __call__(self, epoch: int, metrics: dict[str, float]) -> None:
         self.epochs += 1
@@ -168,10 +193,12 @@ def run(cfg: DictConfig) -> float:
     if not distributed.is_main():  # torchrun rank > 0: train in lock-step with rank 0, log nothing
         build_estimator(cfg).fit(data, lambda epoch, metrics: None)
         return float("nan")
+    if is_cnn(cfg):  # checks that need no training: refused before any MLflow run starts
+        check_network(cfg, data)
     tracker = Tracker(cfg)
     tracker.use_experiment(experiment_name(cfg, data.path))
     key = config_hash(cfg)
-    resume_id = resolve_resume(cfg, tracker, key)
+    resume_id = resolve_resume(cfg, tracker, key, data.bands)
     estimator = build_estimator(cfg)
     tags = {
         "model": cfg.model.name,
@@ -188,7 +215,7 @@ def run(cfg: DictConfig) -> float:
     with tracker.run(name, tags, resume_id) as run_id:
         log.info("MLflow run %s in experiment %s (%s)", run_id, tracker.experiment_id, tracker.uri)
         model = OmegaConf.to_container(cfg.model, resolve=True)
-        write_state(cfg.trainer.checkpoint_dir, {"run_id": run_id, "config_hash": key, "model": model})
+        write_state(cfg.trainer.checkpoint_dir, {"run_id": run_id, "config_hash": key, "model": model, "bands": data.bands})
         if resume_id is None:
             log_config(cfg, skip=() if is_cnn(cfg) else ("optimizer", "trainer"))
         start = time.perf_counter()

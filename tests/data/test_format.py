@@ -245,3 +245,70 @@ def test_overwrite_never_replaces_a_foreign_directory(tmp_path: Path) -> None:
     (tmp_path / "also_empty").mkdir()
     write_dataset(tmp_path / "also_empty", images, cat, meta, overwrite=True)
     assert read_dataset(tmp_path / "also_empty").images.tobytes() == images.tobytes()
+
+
+def test_overwrite_replaces_only_a_complete_photoz_set_holding_nothing_else(tmp_path: Path) -> None:
+    images, cat, meta = parts()
+    thesis = tmp_path / "work"  # the audit's case: a stray meta.json beside a thesis and a folder
+    (thesis / "sub").mkdir(parents=True)
+    (thesis / "thesis.tex").write_text("precious")
+    (thesis / "meta.json").write_text('{"bands": ["g"]}')
+    with pytest.raises(DataError, match=r"is not a photoz data set \(sub/, thesis.tex, no images.npy, no catalog.fits\)"):
+        write_dataset(thesis, images, cat, meta, overwrite=True)
+    assert (thesis / "thesis.tex").read_text() == "precious" and (thesis / "sub").is_dir()
+    full = tmp_path / "full"  # a complete set plus one user file: refused too
+    write_dataset(full, images, cat, meta)
+    (full / "notes.txt").write_text("mine")
+    with pytest.raises(DataError, match=r"\(notes.txt\)"):
+        write_dataset(full, parts(seed=2)[0], cat, meta, overwrite=True)
+    assert (full / "notes.txt").exists()
+    (full / "notes.txt").unlink()
+    (full / "meta.json").write_text('{"bands": ["g", "r", "i"]}')  # three files, but not photoz's meta
+    with pytest.raises(DataError, match="without a photoz generator"):
+        write_dataset(full, images, cat, meta, overwrite=True)
+    with pytest.raises(DataError, match="is a file"):
+        (tmp_path / "afile").write_text("x")
+        write_dataset(tmp_path / "afile", images, cat, meta, overwrite=True)
+
+
+def test_a_writer_removes_stale_temp_folders_of_its_target_only(tmp_path: Path) -> None:
+    import socket
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)  # a process that has exited
+    host = socket.gethostname()
+    stale = tmp_path / f".ds.tmp-{host}-{dead_pid}-abc"
+    stale_old = tmp_path / f".ds.old-{host}-{dead_pid}-abc"
+    live = tmp_path / f".ds.tmp-{host}-{os.getppid()}-abc"  # our parent is alive
+    other_host = tmp_path / f".ds.tmp-elsewhere-{dead_pid}-abc"
+    other_target = tmp_path / f".other.tmp-{host}-{dead_pid}-abc"
+    for d in (stale, stale_old, live, other_host, other_target):
+        d.mkdir()
+        (d / "images.npy").write_bytes(b"x" * 100)
+    images, cat, meta = parts()
+    write_dataset(tmp_path / "ds", images, cat, meta)
+    assert not stale.exists() and not stale_old.exists()
+    assert live.exists() and other_host.exists() and other_target.exists()
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing_behind(tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    small = tmp_path / "small"
+    small.mkdir()
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(small)], capture_output=True)
+    if mount.returncode != 0:  # not allowed to mount here: a fault-injecting allocation instead
+
+        def full(fd: int, offset: int, length: int) -> None:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(os, "posix_fallocate", full)
+    try:
+        images, cat, meta = parts(n=2000)  # 1.5 MB of images for a 256 kB disk
+        with pytest.raises(DataError, match="No space left on device") as err:
+            write_dataset(small / "ds", images, cat, meta)
+        assert "\n" not in str(err.value) and "free some space" in str(err.value)
+        assert list(small.iterdir()) == []  # no temp folder, no partial set
+    finally:
+        if mount.returncode == 0:
+            subprocess.run(["umount", str(small)], check=True)

@@ -337,3 +337,47 @@ def test_cli_process_prints_one_line_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr == "photoz: error: cat.fits: redshift at row 2 is -1.0; redshifts must be finite and >= 0\n"
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def _blank_z(tmp_path: Path, name: str) -> None:
+    from astropy.table import MaskedColumn
+
+    cat = make_catalog()
+    cat["redshift"] = MaskedColumn(cat["redshift"], mask=np.arange(N) == 6)
+    write_cube_inputs(tmp_path, make_cube(), cat, name)
+
+
+@pytest.mark.parametrize("name", ["cat.csv", "cat.fits"])
+def test_a_blank_redshift_is_refused_like_nan(tmp_path: Path, name: str) -> None:
+    _blank_z(tmp_path, name)
+    with pytest.raises(DataError, match=rf"{name}: redshift at row 6 is nan \(a blank or NaN cell\)"):
+        lib(*CUBE_ARGS[:2], f"catalog={name}", *CUBE_ARGS[3:])
+    assert not (tmp_path / "out").exists()
+
+
+def test_overwrite_never_deletes_a_users_folder(tmp_path: Path, run) -> None:
+    write_cube_inputs(tmp_path, make_cube(), make_catalog())
+    (tmp_path / "out" / "sub").mkdir(parents=True)
+    (tmp_path / "out" / "thesis.tex").write_text("precious")
+    (tmp_path / "out" / "meta.json").write_text("{}")
+    code, _, err = run(*CUBE_ARGS, "overwrite=true")
+    assert code == 2 and err.count("\n") == 1 and "out is not a photoz data set (sub/, thesis.tex, no images.npy" in err
+    assert (tmp_path / "out" / "thesis.tex").read_text() == "precious"
+    (tmp_path / "out" / "thesis.tex").unlink()
+    (tmp_path / "out" / "sub").rmdir()
+    (tmp_path / "out" / "meta.json").unlink()
+    assert run(*CUBE_ARGS, "overwrite=true")[0] == 0  # an empty folder may be replaced
+    assert run(*CUBE_ARGS, "overwrite=true")[0] == 0  # and so may the set photoz wrote there
+    assert len(read_dataset(tmp_path / "out")) == N
+
+
+def test_a_truncated_cube_and_a_non_table_catalogue_are_one_line(tmp_path: Path, run) -> None:
+    write_cube_inputs(tmp_path, make_cube(), make_catalog())
+    whole = (tmp_path / "cube.fits").read_bytes()
+    (tmp_path / "cube.fits").write_bytes(whole[: len(whole) // 2])
+    code, _, err = run(*CUBE_ARGS)
+    assert code == 2 and err.count("\n") == 1 and "cube.fits is truncated" in err, err
+    (tmp_path / "cube.fits").write_bytes(whole)
+    code, _, err = run(*CUBE_ARGS[:2], "catalog=cube.fits", *CUBE_ARGS[3:])
+    assert code == 2 and err.count("\n") == 1 and "cube.fits cannot be read as a table" in err, err
+    assert not (tmp_path / "out").exists()

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from astropy.table import Table
+from astropy.io import fits
+from astropy.table import MaskedColumn, Table
 from simconf import sim_cfg
 
 from photoz.data.schema import CatalogData
 from photoz.data.source import open_dataset
-from photoz.errors import DataError
+from photoz.errors import ConfigError, DataError
 
 BANDS = list("ugrizy")
 
@@ -82,3 +83,38 @@ def test_changed_catalogue_is_a_different_data_set(tmp_path: Path) -> None:
     table = mock()
     table["redshift"][0] = 0.9
     assert render(tmp_path, table).path != first.path
+
+
+def _masked(table: Table, name: str, row: int) -> Table:
+    """`name` with cell `row` masked: a blank CSV cell / a FITS null once written."""
+    table[name] = MaskedColumn(table[name], mask=np.arange(len(table)) == row)
+    return table
+
+
+@pytest.mark.parametrize("fmt", ["csv", "fits"])
+def test_a_blank_redshift_is_refused_like_nan_not_read_as_zero(tmp_path: Path, fmt: str) -> None:
+    with pytest.raises(DataError, match=r"mock\.\w+: redshift at row 2 is nan \(a blank or NaN cell\)") as err:
+        render(tmp_path, _masked(mock(), "redshift", 2), fmt)
+    assert "\n" not in str(err.value)
+
+
+def test_a_blank_magnitude_is_a_non_detection(tmp_path: Path) -> None:
+    ds = render(tmp_path, _masked(mock(), "mag_g_lsst", 4), "csv")
+    assert "\n104,0." in (tmp_path / "mock.csv").read_text() and ",," in (tmp_path / "mock.csv").read_text()  # a blank cell
+    true_g = np.ma.filled(np.ma.asarray(ds.catalog["true_mag_g"], float), np.nan)
+    assert np.isnan(true_g[4]) and np.isfinite(np.delete(true_g, 4)).all()
+    assert abs(ds.catalog["flux_g"][4]) < 4 * ds.catalog["flux_err_g"][4]  # zero flux: noise only
+
+
+def test_catalogue_mistakes_name_the_users_file(tmp_path: Path) -> None:
+    table = mock()
+    table["id"][7] = table["id"][3]
+    with pytest.raises(DataError, match=r"mock\.fits: id 103 appears at rows \[3, 7\]"):
+        render(tmp_path, table)
+    image = tmp_path / "image.fits"  # a FITS image, not a table
+    fits.PrimaryHDU(np.zeros((4, 4))).writeto(image)
+    with pytest.raises(DataError, match="cannot be read as a table") as err:
+        open_dataset(sim_cfg(tmp_path / "out", CatalogData, catalog_path=str(image)))
+    assert "\n" not in str(err.value)
+    with pytest.raises(ConfigError, match="data=catalog needs the table to render"):
+        open_dataset(sim_cfg(tmp_path / "out", CatalogData))

@@ -27,6 +27,8 @@ def main(cfg: DictConfig) -> float:
     tracker.use_experiment(cfg.tracking.experiment)
     value = float("nan")
     with tracker.run(run_name=f"trial_{number}", tags={"trial_number": str(number)}):
+        if reporter is not None:
+            reporter.record_run()  # as photoz.train does at run start
         for epoch in range(cfg.epochs):
             if number == cfg.hang_at_trial:
                 Path(to_absolute_path("hang.marker")).write_text(str(number))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import optuna
 import pytest
 
+QUAD = ("x=interval(-2, 2)", "y=range(0, 4)", "hydra.sweeper.plots=false")
+
 
 @pytest.mark.parametrize(
     ("args", "message"),
@@ -37,3 +39,25 @@ def test_bad_sweep_leaves_storage_untouched(workspace, args: list[str], message:
     assert "Traceback" not in result.stderr
     assert journal.read_bytes() == before
     assert sorted(p.name for p in journal.parent.iterdir()) == ["journal.log"]
+
+
+def test_a_study_is_bound_to_its_data_and_search_space(workspace, tmp_path) -> None:
+    from tinydata import make_tiny_dataset
+
+    sets = {n: make_tiny_dataset(tmp_path / f"set{n}", n=n) for n in (24, 30)}
+    data = lambda n: ["+data.name=directory", f"+data.path={sets[n].path}"]  # noqa: E731
+    workspace.run_ok(*QUAD, "hydra.sweeper.n_trials=1", *data(24))
+    before = workspace.journal("quad").read_bytes()
+    cases = [
+        ((*QUAD, "hydra.sweeper.n_trials=2", *data(30)), f"another data set (content checksum): {sets[24].meta['checksum'][:12]}, not {sets[30].meta['checksum'][:12]}"),
+        (("x=interval(-2, 2)", "y=range(0, 5)", "hydra.sweeper.plots=false", "hydra.sweeper.n_trials=2", *data(24)), "another search space"),
+    ]
+    for args, message in cases:
+        result = workspace.run(*args)
+        assert result.returncode == 2, result.stderr[-3000:]
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith("photoz: error: study 'quad' was made for") and message in last, result.stderr[-3000:]
+        assert workspace.journal("quad").read_bytes() == before  # nothing written, nothing mixed in
+    again = workspace.run_ok(*QUAD, "hydra.sweeper.n_trials=2", *data(24))  # same data and space: resumes
+    assert f"resuming study quad in {workspace.journal('quad')}" in again.stdout + again.stderr
+    assert len(workspace.study("quad").trials) == 2

@@ -93,6 +93,11 @@ def test_resume_after_a_killed_sweep(workspace) -> None:
     assert workspace.epochs()[0] == [0, 1, 2]  # trial 0 kept, not run again
     parents = [r for r in workspace.mlflow_runs() if r.data.tags.get("photoz.role") == "study"]
     assert len(parents) == 1
+    runs = {r.info.run_id: r for r in workspace.mlflow_runs()}
+    dead = runs[study.trials[1].user_attrs["mlflow_run_id"]]  # killed with -9: the sweeper closed it
+    assert dead.info.status == "FAILED" and dead.data.tags["trial_state"] == "FAIL"
+    assert "its process died" in dead.data.tags["error"]
+    assert {runs[t.user_attrs["mlflow_run_id"]].info.status for t in study.trials if t.number != 1} == {"FINISHED"}
 
 
 def test_two_workers_share_one_study(workspace) -> None:

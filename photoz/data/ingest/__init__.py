@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 import photoz
 from photoz.data.format import Dataset, DatasetWriter
+from photoz.data.target import check_target
 from photoz.data.ingest.catalog import build_catalog, read_table
 from photoz.data.ingest.photometry import Aperture
 from photoz.data.ingest.schema import FORMATS, IngestConfig, register_schemas
@@ -51,8 +52,7 @@ def _check_config(cfg: Any) -> None:
             cfg.columns[key].format(band="x")
         except (KeyError, IndexError, ValueError):
             raise ConfigError(f"columns.{key}={cfg.columns[key]!r} may only use the {{band}} placeholder") from None
-    if Path(cfg.output).exists() and not cfg.overwrite:
-        raise DataError(f"{cfg.output} already exists; choose another output= or set overwrite=true to replace it")
+    check_target(Path(cfg.output), cfg.overwrite, "overwrite")
 
 
 def _open_source(cfg: Any, table: Table) -> ImageSource:

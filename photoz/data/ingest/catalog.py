@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-import zipfile
 from pathlib import Path
 
 import numpy as np
 from astropy.table import Table
 
+from photoz.data.columns import check_redshifts, check_unique_ids, float_column
 from photoz.data.format import SPLITS
 from photoz.data.ingest.schema import ColumnsConfig, SplitConfig
-from photoz.errors import ConfigError, DataError
+from photoz.errors import ConfigError, DataError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,10 @@ def read_table(path: str | Path, columns: ColumnsConfig, npz_key: str = "labels"
                     raise DataError(f"{path} has no array {npz_key!r} (it holds {npz.files}); set npz_labels_key")
                 return table_from_array(npz[npz_key], f"{path}[{npz_key}]", columns.redshift)
         return Table.read(path)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        raise DataError(f"{path} cannot be read as a table ({err}); check the file and its format") from None
+    except DataError:
+        raise
+    except Exception as err:  # astropy raises many types for a file that holds no table
+        raise DataError(f"{path} cannot be read as a table ({first_line(err)}); check the file and its format") from None
 
 
 def random_split(n: int, fractions: SplitConfig, seed: int) -> np.ndarray:
@@ -78,21 +80,13 @@ def build_catalog(
             f"{source} has no column {columns.redshift!r} (it has {', '.join(table.colnames[:12])}); "
             "set columns.redshift=<name of the spec-z column>"
         )
-    z = np.asarray(table[columns.redshift], dtype=float)
-    bad = np.flatnonzero(~np.isfinite(z) | (z < 0))
-    if bad.size:
-        raise DataError(
-            f"{source}: {columns.redshift} at row {bad[0]} is {z[bad[0]]}; redshifts must be finite and >= 0"
-        )
+    z = float_column(table, columns.redshift, source)
+    check_redshifts(z, source, columns.redshift)
     if columns.id in table.colnames:
         ids = np.asarray(table[columns.id])
         if not np.issubdtype(ids.dtype, np.integer):
             raise DataError(f"{source}: column {columns.id!r} holds {ids.dtype} values; ids must be integers")
-        uniq, counts = np.unique(ids, return_counts=True)
-        if (counts > 1).any():
-            dup = uniq[counts > 1][0]
-            rows = np.flatnonzero(ids == dup)[:2].tolist()
-            raise DataError(f"{source}: id {dup} appears at rows {rows}; ids must be unique")
+        check_unique_ids(ids, source, columns.id)
     else:
         log.warning("%s has no id column %r; numbering galaxies 0..%d", source, columns.id, n - 1)
         ids = np.arange(n)
@@ -108,7 +102,7 @@ def build_catalog(
         for out_name, pattern in ((f"flux_{b}", columns.flux), (f"flux_err_{b}", columns.flux_err)):
             name = pattern.format(band=b)
             if name in table.colnames:
-                out[out_name] = np.asarray(table[name], dtype=float) * columns.flux_to_njy
+                out[out_name] = float_column(table, name, source) * columns.flux_to_njy
                 mapped.add(name)
     for name in table.colnames:
         if name not in mapped and name not in out.colnames:

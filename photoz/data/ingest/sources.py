@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.pool
 import string
+import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 from astropy.table import Table
+from astropy.utils.exceptions import AstropyUserWarning
 
 from photoz.errors import ConfigError, DataError
 
@@ -44,18 +46,30 @@ class FitsCube(ImageSource):
         self.path, self.layout = path, layout
         if not Path(path).is_file():
             raise DataError(f"{path}: no such FITS file; check the images= path")
-        try:
-            self.hdul = fits.open(path, memmap=True)
-            self.hdu = self.hdul[int(hdu) if hdu.isdigit() else hdu]
-        except KeyError:
-            raise DataError(f"{path} has no HDU {hdu!r}; set hdu= to the index or EXTNAME of the cube") from None
-        except OSError as err:
-            raise DataError(f"{path} cannot be read as FITS ({err}); check the file") from None
-        shape = self.hdu.shape if self.hdu.is_image else ()
-        if len(shape) != 4:
-            raise DataError(f"{path}[{hdu}] has shape {shape}; expected a 4-D {layout} cube (set hdu= or layout=)")
+        with warnings.catch_warnings():  # astropy's "may have been truncated": checked and reported below
+            warnings.simplefilter("ignore", AstropyUserWarning)
+            try:
+                self.hdul = fits.open(path, memmap=True)
+                self.hdu = self.hdul[int(hdu) if hdu.isdigit() else hdu]
+            except KeyError:
+                raise DataError(f"{path} has no HDU {hdu!r}; set hdu= to the index or EXTNAME of the cube") from None
+            except OSError as err:
+                raise DataError(f"{path} cannot be read as FITS ({err}); check the file") from None
+            shape = self.hdu.shape if self.hdu.is_image else ()
+            if len(shape) != 4:
+                raise DataError(f"{path}[{hdu}] has shape {shape}; expected a 4-D {layout} cube (set hdu= or layout=)")
+            self._check_size(shape)
         self.n = shape[0]
         self.shape = tuple(shape[1:]) if layout == "NCHW" else (shape[3], shape[1], shape[2])
+
+    def _check_size(self, shape: tuple[int, ...]) -> None:
+        """DataError if the file ends before the cube's last byte (a cut or half-copied file)."""
+        index = next(i for i, h in enumerate(self.hdul) if h is self.hdu)
+        end = self.hdul.fileinfo(index)["datLoc"] + int(np.prod(shape)) * abs(self.hdu.header["BITPIX"]) // 8
+        size = Path(self.path).stat().st_size
+        if end > size:
+            self.hdul.close()
+            raise DataError(f"{self.path} is truncated: its {shape} cube needs {end} bytes but the file has {size}; copy or write it again")
 
     def chunks(self, size: int) -> Iterator[tuple[int, np.ndarray]]:
         try:

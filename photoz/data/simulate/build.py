@@ -34,6 +34,8 @@ _TAG_POPULATION, _TAG_SPLIT, _TAG_NOISE = 1, 2, 3
 
 def check_config(cfg: DictConfig) -> list[str]:
     """Refuse out-of-range values with one ConfigError line; return the bands."""
+    if cfg.name == "catalog" and (OmegaConf.is_missing(cfg, "catalog_path") or not cfg.catalog_path):
+        raise ConfigError("data=catalog needs the table to render: add data.catalog_path=<FITS, CSV or parquet file>")
     bands = check_bands(list(cfg.bands))
     if cfg.stamp_size < 8:
         raise ConfigError(f"data.stamp_size={cfg.stamp_size} is too small; use at least 8 pixels (default 32)")

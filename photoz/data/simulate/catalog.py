@@ -16,9 +16,10 @@ from astropy.table import Table
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig
 
+from photoz.data.columns import check_redshifts, check_unique_ids, float_column
 from photoz.data.simulate.population import draw_morphology
 from photoz.data.simulate.lsst import NJY_ZP
-from photoz.errors import DataError
+from photoz.errors import DataError, first_line
 
 # config key -> (truth column, lowest allowed, highest allowed)
 _SHAPE_COLUMNS = {"hlr_column": ("true_hlr", 1e-4, 10.0), "q_column": ("true_q", 0.01, 1.0), "bt_column": ("true_bt", 0.0, 1.0)}
@@ -32,7 +33,7 @@ def read_catalog(cfg: DictConfig) -> tuple[Path, Table]:
     try:
         table = Table.read(path)
     except Exception as err:  # astropy raises many types for unreadable tables
-        raise DataError(f"{path} cannot be read as a table ({err}); give a FITS, CSV or parquet file")
+        raise DataError(f"{path} cannot be read as a table ({first_line(err)}); give a FITS, CSV or parquet file") from None
     if len(table) == 0:
         raise DataError(f"{path} has no rows; it needs one row per galaxy")
     return path, table
@@ -46,16 +47,14 @@ def catalog_truth(cfg: DictConfig, bands: list[str], rng: np.random.Generator) -
     zcol = cfg.redshift_column
     if zcol not in table.colnames:
         raise DataError(f"{path} has no redshift column {zcol!r}; name it with data.redshift_column=<column>")
-    z = np.asarray(table[zcol], float)
-    bad = np.flatnonzero(~np.isfinite(z) | (z < 0))
-    if bad.size:
-        raise DataError(f"{path}: {zcol} at row {bad[0]} is {z[bad[0]]}; redshifts must be finite and >= 0")
+    z = float_column(table, zcol, path)
+    check_redshifts(z, path, zcol)
     mags = np.empty((len(table), len(bands)))
     for j, band in enumerate(bands):
         col = str(cfg.mag_column).replace("{band}", band)
         if col not in table.colnames:
             raise DataError(f"{path} has no magnitude column {col!r} for band {band}; set data.mag_column (e.g. 'mag_{{band}}')")
-        mags[:, j] = np.ma.filled(np.ma.asarray(table[col], float), np.nan)
+        mags[:, j] = float_column(table, col, path)  # blank is NaN: a non-detection
     detected = np.isfinite(mags) & (mags < cfg.nondetection_mag)
     none = np.flatnonzero(~detected.any(1))
     if none.size:
@@ -68,18 +67,20 @@ def catalog_truth(cfg: DictConfig, bands: list[str], rng: np.random.Generator) -
     truth = draw_morphology(rng, i_mag, z)
     for key, (name, low, high) in _SHAPE_COLUMNS.items():
         if cfg[key] in table.colnames:
-            values = np.ma.filled(np.ma.asarray(table[cfg[key]], float), np.nan)
+            values = float_column(table, cfg[key], path)
             bad = np.flatnonzero(~((values >= low) & (values <= high)))
             if bad.size:
                 raise DataError(f"{path}: {cfg[key]} at row {bad[0]} is {values[bad[0]]}; it must lie in [{low}, {high}]")
             truth[name] = values
     if cfg.beta_column in table.colnames:
-        truth["true_beta"] = np.deg2rad(np.asarray(table[cfg.beta_column], float))
+        beta = np.deg2rad(float_column(table, cfg.beta_column, path))
+        truth["true_beta"] = np.where(np.isfinite(beta), beta, truth["true_beta"])  # blank: drawn
     if cfg.hlr_column in table.colnames:
         truth["true_bulge_hlr"] = 0.5 * truth["true_hlr"]
     truth["true_sed"] = np.nan  # colours come from the catalogue, not a template
     truth.add_column(z, name="redshift", index=0)
     ids = np.asarray(table[cfg.id_column], np.int64) if cfg.id_column in table.colnames else np.arange(1, len(z) + 1)
+    check_unique_ids(ids, path, cfg.id_column)  # named against the user's table, not the set being built
     truth.add_column(ids, name="id", index=0)
     for j, band in enumerate(bands):
         truth[f"true_mag_{band}"] = np.where(detected[:, j], mags[:, j], np.nan)
