@@ -17,9 +17,11 @@ import pytest
 import torch
 from astropy.table import Table
 from mlflow.tracking import MlflowClient
+
 from tinydata import make_tiny_dataset
 
 from photoz.errors import PhotozError
+from photoz.tracking import run_model_uri
 from photoz.training.checkpoint import Checkpoints
 from photoz.training.cnn import CNNEstimator
 
@@ -96,7 +98,7 @@ def test_tampered_model_files_do_not_run(trained, tmp_path: Path) -> None:
         torch.save({"w": Payload(marker)}, weights)
         _one_error_line(_predict(trained, tmp_path / "b"), "not a valid photoz model")
         mlflow.set_tracking_uri(trained["uri"])
-        uri = f"runs:/{trained['run']}/model"
+        uri = run_model_uri(MlflowClient(trained["uri"]), trained["run"])  # the model is named after its run
         weights.write_bytes(pickle.dumps(Payload(marker)))
         with pytest.raises(PhotozError, match="not a valid photoz model"):
             CNNEstimator.load(uri)
