@@ -82,6 +82,10 @@ class Predictions:
 class Estimator(ABC):
     """Common interface of `model=sequential|googlenet|template_fit|random_forest|knn`."""
 
+    @classmethod
+    def check_installed(cls, name: str) -> None:
+        """ConfigError if model `name` needs an optional extra that is not installed."""
+
     @abstractmethod
     def fit(self, data: Dataset, on_epoch: EpochHook) -> None:
         """Fit on data's train split, report val metrics through on_epoch."""
