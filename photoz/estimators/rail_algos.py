@@ -49,7 +49,7 @@ class BPZEstimator(RailEstimator):
 
 
 class KNNEstimator(RailEstimator):
-    """RAIL's KNearNeigh: k nearest training neighbours in colour (+ magnitude) space, PDF a sum
+    """RAIL's KNearNeigh: k nearest training neighbours in colour space, PDF a sum
     of Gaussians of width σ at their redshifts; k and σ tuned on a held-out part of the train split."""
 
     informer = "rail.estimation.algos.k_nearneigh:KNearNeighInformer"
