@@ -72,6 +72,17 @@ def test_each_rail_estimator_trains_predicts_and_logs(trained) -> None:
         est = estimator_class(name).load(f"runs:/{runs[name].info.run_id}/model")
         local = client.download_artifacts(runs[name].info.run_id, "predictions/test_predictions.fits", str(trained["tmp"]))
         np.testing.assert_allclose(est.predict(data, data.split_index("test")).z_phot, Table.read(local)["z_phot"], rtol=1e-6)
+    # and its MLflow pyfunc face (mlflow models serve) takes fluxes
+    import mlflow
+    import pandas as pd
+
+    mlflow.set_tracking_uri(f"sqlite:///{trained['tmp'] / 'mlflow.db'}")
+    pyfunc = mlflow.pyfunc.load_model(f"runs:/{runs['rail_knn'].info.run_id}/model")
+    test = data.split_index("test")
+    flux, err = data.fluxes(test)
+    frame = pd.DataFrame({**{f"flux_{b}": flux[:, j] for j, b in enumerate(data.bands)},
+                          **{f"flux_err_{b}": err[:, j] for j, b in enumerate(data.bands)}})
+    np.testing.assert_allclose(pyfunc.predict(frame)["z_phot"], est.predict(data, test).z_phot, rtol=1e-6)
 
 
 def test_compare_lists_the_rail_estimators(trained) -> None:

@@ -33,6 +33,7 @@ from typing import Any
 import joblib
 import mlflow
 import numpy as np
+import pandas as pd
 from omegaconf import OmegaConf
 
 from photoz.data.format import Dataset
@@ -51,12 +52,17 @@ class RailError(PhotozError):
 
 
 def import_rail(path: str, model: str) -> type:
-    """The RAIL stage class at "module:Class"; a ConfigError naming the extra if RAIL is missing."""
+    """The RAIL stage class at "module:Class"; a ConfigError naming the extra if RAIL is missing.
+    RAIL's stages log every step through structlog to stdout: only warnings and errors are kept."""
     module, cls = path.split(":")
     try:
-        return getattr(import_module(module), cls)
+        found = getattr(import_module(module), cls)
     except ImportError as err:
         raise ConfigError(f"model={model} needs LSST DESC RAIL ({err.name or err}); install it with {INSTALL_HINT}") from None
+    import structlog  # a dependency of RAIL's stages
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    return found
 
 
 def one_sigma_limits(flux_err: np.ndarray) -> np.ndarray:
@@ -114,7 +120,7 @@ class RailEstimator(CatalogEstimator):
             raise ConfigError(f"model.ref_band={mc.ref_band!r} is not among the data set's bands {bands}")
         return {
             "hdf5_groupname": "",
-            "logging_level": logging.WARNING,  # RAIL logs every step to stdout otherwise
+            "logging_level": logging.WARNING,
             "output_mode": "return",
             "bands": [f"mag_{b}_lsst" for b in bands],
             "err_bands": [f"mag_err_{b}_lsst" for b in bands],
@@ -227,9 +233,7 @@ class RailPyfunc(mlflow.pyfunc.PythonModel):
         est = estimator_class(self.meta["model"]["name"])(OmegaConf.create({"model": self.meta["model"], "seed": self.meta["seed"]}))
         self.est = est.restore(self.meta["bands"], self.meta["state"], context.artifacts["rail_model"])
 
-    def predict(self, context, model_input, params=None):
-        import pandas as pd
-
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         bands = self.est.bands
         flux = model_input[[f"flux_{b}" for b in bands]].to_numpy(float)
         err = model_input[[f"flux_err_{b}" for b in bands]].to_numpy(float)
