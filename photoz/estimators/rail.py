@@ -152,14 +152,13 @@ class RailEstimator(CatalogEstimator):
         if train.size < 2:
             raise DataError(f"{data.path}: the train split has {train.size} rows; {self.model_cfg.name} needs more")
         self.bands = data.bands
-        self.mag_limits = one_sigma_limits(data.fluxes(train)[1])
+        flux, err = data.fluxes(train)
+        self.mag_limits = one_sigma_limits(err)
         stage = self._stage(self.informer_cls, "inform")
+        table = self.table(flux, err, np.asarray(data.catalog["redshift"], float)[train])
         try:
-            flux, err = data.fluxes(train)
             with joblib.parallel_config(backend="threading"):  # XGBoost frees the GIL; no process pool to start
-                self.rail_model = stage.inform(self.table(flux, err, np.asarray(data.catalog["redshift"], float)[train])).data
-        except PhotozError:
-            raise
+                self.rail_model = stage.inform(table).data
         except Exception as err:  # RAIL and its back ends raise any type
             raise RailError(f"RAIL's {stage.name} failed on the train split of {data.path}: {_first_line(err)}") from None
         self.report_validation(data, on_epoch)
