@@ -1,6 +1,7 @@
 """`python -m photoz.predict`: apply a logged estimator to every galaxy of a data set.
 
     python -m photoz.predict run=<mlflow run id> [input=<data set dir>] [output=out.fits] [pdf=true]
+    python -m photoz.predict run=<id> format=qp     # a qp.Ensemble (HDF5) for RAIL
 
 Without input= it predicts the data set the run trained on (the run's tag `data`).
 
@@ -26,8 +27,10 @@ from tqdm import tqdm
 from photoz.data.target import remove_stale_temps, temp_file
 from photoz.errors import ConfigError, PhotozError, exit_on_user_error
 from photoz.estimators.base import Estimator, Predictions
+from photoz.qpio import QpStream
 
 POINT_COLUMNS = ("z_spec", "z_phot", "z_err", "z_q16", "z_q50", "z_q84")
+FORMATS = {"fits": "fits", "qp": "hdf5"}  # format= -> default output suffix
 
 
 def resolve_model(cfg: DictConfig) -> tuple[str, str]:
@@ -125,8 +128,9 @@ def _rows(pred: Predictions, dtype: np.dtype) -> np.ndarray:
 
 
 def predict_dataset(estimator: Estimator, data, output: Path, batch_size: int, with_pdf: bool,
-                    header: dict[str, object]) -> float:
-    """Predict all rows of `data` in batches into the FITS table `output`; returns galaxies/s."""
+                    header: dict[str, object], fmt: str = "fits") -> float:
+    """Predict all rows of `data` in batches into `output` (a FITS table, or with fmt="qp" a qp
+    HDF5 file, photoz.qpio); returns galaxies/s."""
     if batch_size < 1:
         raise ConfigError(f"batch_size={batch_size}; need a positive number of galaxies per batch")
     n = len(data)
@@ -137,10 +141,12 @@ def predict_dataset(estimator: Estimator, data, output: Path, batch_size: int, w
             pred = estimator.predict(data, np.arange(s, min(s + batch_size, n)))
             if with_pdf and pred.pdf is None:
                 raise ConfigError("pdf=true but this estimator gives no PDF; drop pdf=true")
-            if stream is None:
+            if stream is None and fmt == "qp":
+                stream = QpStream(output, n)
+            elif stream is None:
                 extra = {"PDF_ZMAX": float(pred.z_grid[-1] + pred.z_grid[0]), "PDF_NBIN": len(pred.z_grid)} if with_pdf else {}
                 stream = FitsTableStream(output, n, _row_dtype(pred, with_pdf), {**header, **extra})
-            stream.write(_rows(pred, stream.dtype))
+            stream.write(pred if fmt == "qp" else _rows(pred, stream.dtype))
         stream.close()
     except BaseException:
         if stream is not None:
@@ -154,16 +160,18 @@ def predict(cfg: DictConfig) -> Path:
     from photoz.data.format import read_dataset
     from photoz.estimators import estimator_class
 
+    if cfg.format not in FORMATS:
+        raise ConfigError(f"format={cfg.format}; choose one of {', '.join(FORMATS)}")
     name, model_uri = resolve_model(cfg)
     estimator = estimator_class(name).load(model_uri)
     data = read_dataset(hydra.utils.to_absolute_path(str(cfg.input)) if cfg.input else run_dataset(cfg, model_uri))
     if cfg.output:
         output = Path(hydra.utils.to_absolute_path(str(cfg.output)))
     else:
-        output = Path(HydraConfig.get().runtime.output_dir) / "predictions.fits"
+        output = Path(HydraConfig.get().runtime.output_dir) / f"predictions.{FORMATS[cfg.format]}"
     output.parent.mkdir(parents=True, exist_ok=True)
     header = {"MODEL": name, "MODELURI": model_uri, "DATASET": str(data.path)}
-    rate = predict_dataset(estimator, data, output, int(cfg.batch_size), bool(cfg.pdf), header)
+    rate = predict_dataset(estimator, data, output, int(cfg.batch_size), bool(cfg.pdf), header, str(cfg.format))
     print(f"photoz: wrote {len(data)} galaxies to {output} ({rate:.0f} galaxies/s, model {name})")
     return output
 

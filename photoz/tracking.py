@@ -241,11 +241,13 @@ def log_config(cfg: DictConfig, skip: tuple[str, ...] = ()) -> None:
 
 
 def log_predictions(pred: Predictions, split: str) -> None:
-    """`split` metrics (prefixed), the prediction table (FITS and CSV) and the plots of the active run."""
+    """`split` metrics (prefixed), the prediction table (FITS and CSV, and qp HDF5 where qp is
+    installed) and the plots of the active run."""
     import matplotlib.pyplot as plt
     import mlflow
 
     from photoz.plots import prediction_figures
+    from photoz.qpio import qp_available, write_qp
 
     mlflow.log_metrics(pred.metrics(f"{split}_"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -254,6 +256,8 @@ def log_predictions(pred: Predictions, split: str) -> None:
             path = Path(tmp) / f"{split}_predictions.{fmt}"
             table.write(path, format=fmt if fmt == "fits" else "ascii.csv")
             mlflow.log_artifact(str(path), "predictions")
+        if qp_available():  # the [rail] extra: the same predictions as a qp.Ensemble (docs/rail.md)
+            mlflow.log_artifact(str(write_qp(pred, Path(tmp) / f"{split}_predictions.hdf5")), "predictions")
     for name, fig in prediction_figures(pred, title=split).items():
         mlflow.log_figure(fig, f"plots/{split}_{name}.png")
         plt.close(fig)

@@ -23,13 +23,14 @@ COLUMNS = [
     ("sigma_mad", "test_sigma_mad", "σ_MAD", "{:.4f}"),
     ("bias", "test_bias", "bias", "{:+.4f}"),
     ("eta", "test_eta", "η", "{:.2%}"),
+    ("sigma_iqr", "test_sigma_iqr", "σ_IQR", "{:.4f}"),  # RAIL's width and outlier rate
     ("outlier_rate", "test_outlier_rate", "outliers", "{:.2%}"),
     ("n_params", "n_trainable_params", "trainable params", "{:,.0f}"),
     ("train_seconds", "train_seconds", "train s", "{:.1f}"),
     ("galaxies_per_s", "test_galaxies_per_s", "galaxies/s", "{:,.0f}"),
     ("val_sigma_mad", None, "val σ_MAD", "{:.4f}"),
 ]
-LATEX_HEADERS = {"σ_MAD": r"$\sigma_\mathrm{MAD}$", "η": r"$\eta$",
+LATEX_HEADERS = {"σ_MAD": r"$\sigma_\mathrm{MAD}$", "η": r"$\eta$", "σ_IQR": r"$\sigma_\mathrm{IQR}$",
                  "val σ_MAD": r"val $\sigma_\mathrm{MAD}$"}
 
 

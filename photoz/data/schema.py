@@ -49,6 +49,7 @@ class CatalogData(LsstSimData):
     q_column: str = "q"
     beta_column: str = "beta"
     bt_column: str = "bt"
+    split_column: str = "split"
 
 
 @dataclass

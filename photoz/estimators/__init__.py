@@ -20,6 +20,10 @@ REGISTRY = {
     "template_fit": "photoz.estimators.template_fit:TemplateFitEstimator",
     "random_forest": "photoz.estimators.catalog_ml:RandomForestEstimator",
     "knn": "photoz.estimators.catalog_ml:KNNEstimator",
+    "rail_flexzboost": "photoz.estimators.rail_algos:FlexZBoostEstimator",  # the [rail] extra
+    "rail_bpz": "photoz.estimators.rail_algos:BPZEstimator",
+    "rail_knn": "photoz.estimators.rail_algos:KNNEstimator",
+    "rail_cmnn": "photoz.estimators.rail_algos:CMNNEstimator",
 }
 
 
@@ -27,7 +31,9 @@ def estimator_class(name: str) -> type[Estimator]:
     if name not in REGISTRY:
         raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(REGISTRY)}")
     module, cls = REGISTRY[name].split(":")
-    return getattr(import_module(module), cls)
+    found = getattr(import_module(module), cls)
+    found.check_installed(name)
+    return found
 
 
 def build_estimator(cfg: DictConfig) -> Estimator:

@@ -84,6 +84,10 @@ class Estimator(ABC):
 
     model_name: str = "model"  # the name log_model logs under; photoz.train sets the run's name
 
+    @classmethod
+    def check_installed(cls, name: str) -> None:
+        """ConfigError if model `name` needs an optional extra that is not installed."""
+
     @abstractmethod
     def fit(self, data: Dataset, on_epoch: EpochHook) -> None:
         """Fit on data's train split, report val metrics through on_epoch."""

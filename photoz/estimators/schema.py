@@ -8,6 +8,7 @@ so a typo'd key or a wrong type is a Hydra error at composition time, before any
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Dict
 
 from hydra.core.config_store import ConfigStore
 
@@ -69,9 +70,31 @@ class KNNSchema(SklearnSchema):
     weights: str = "distance"  # uniform | distance
 
 
+@dataclass
+class RailSchema(GridSchema):
+    """A RAIL estimator (photoz.estimators.rail): photometry conversion and the stages' own config."""
+
+    ref_band: str = "i"  # RAIL's ref_band: the magnitude used beside the colours (and BPZ's prior)
+    detection_snr: float = 1.0  # a band below this S/N (or flux <= 0) is a non-detection
+    nondetect_val: float = 99.0  # RAIL's sentinel magnitude for non-detections (replaced by the 1σ limit)
+    rail_nzbins: int = 301  # points of RAIL's own z grid on [0, z_max]; its PDF is then read at n_bins centres
+    inform: Dict[str, Any] = field(default_factory=dict)  # config of RAIL's informer stage (its key names)
+    estimate: Dict[str, Any] = field(default_factory=dict)  # config of RAIL's estimator stage
+
+
+@dataclass
+class RailBPZSchema(RailSchema):
+    """RAIL's BPZ_lite: one zero-point error for every band (RAIL's zp_errors)."""
+
+    zp_error: float = 0.01  # magnitudes added in quadrature to every band's error
+
+
 def register_schemas() -> None:
-    """Store the baseline schemas as top-level configs template_fit_schema, random_forest_schema, knn_schema."""
+    """Store the baseline schemas as top-level configs (<name>_schema: template_fit, random_forest,
+    knn, rail, rail_bpz), so no option list shows them."""
     cs = ConfigStore.instance()
     cs.store(name="template_fit_schema", node=TemplateFitSchema)
     cs.store(name="random_forest_schema", node=RandomForestSchema)
     cs.store(name="knn_schema", node=KNNSchema)
+    cs.store(name="rail_schema", node=RailSchema)
+    cs.store(name="rail_bpz_schema", node=RailBPZSchema)

@@ -24,7 +24,7 @@ from photoz.config import validate
 from photoz.data.format import SPLITS, Dataset
 from photoz.data.source import open_dataset
 from photoz.errors import ConfigError, DataError
-from photoz.estimators import REGISTRY, build_estimator
+from photoz.estimators import REGISTRY, build_estimator, estimator_class
 from photoz.summary import run_description, run_summary
 from photoz.liveness import still_alive
 from photoz.tracking import (
@@ -185,6 +185,7 @@ class EpochLogger:
 def run(cfg: DictConfig) -> float:
     """Train cfg.model on cfg.data, log everything to MLflow; return val σ_MAD of the final model."""
     validate(cfg)
+    estimator_class(cfg.model.name)  # an unknown model or a missing extra fails before any data is built
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     resolve_uri(cfg.tracking.uri)  # an unwritable store fails now, not after simulating the data

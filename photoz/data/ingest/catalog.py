@@ -9,8 +9,8 @@ import numpy as np
 from astropy.table import Table
 
 from photoz.data.columns import check_redshifts, check_unique_ids, float_column
-from photoz.data.format import SPLITS
 from photoz.data.ingest.schema import ColumnsConfig, SplitConfig
+from photoz.data.splits import checked_labels, random_labels
 from photoz.errors import ConfigError, DataError, first_line
 
 log = logging.getLogger(__name__)
@@ -46,22 +46,11 @@ def read_table(path: str | Path, columns: ColumnsConfig, npz_key: str = "labels"
 
 
 def random_split(n: int, fractions: SplitConfig, seed: int) -> np.ndarray:
-    """Seeded train/val/test labels in the given fractions (largest-remainder rounding, exact total)."""
+    """Seeded train/val/test labels in the given fractions (photoz.data.splits: largest remainder)."""
     frac = np.array([fractions.train, fractions.val, fractions.test], float)
     if (frac < 0).any() or abs(frac.sum() - 1) > 1e-6:
         raise ConfigError(f"split fractions {frac.tolist()} must be >= 0 and sum to 1; fix split.train/val/test")
-    counts = np.floor(frac * n).astype(int)  # largest remainders get the leftover galaxies
-    counts[np.argsort(counts - frac * n, kind="stable")[: n - counts.sum()]] += 1
-    labels = np.repeat(np.array(SPLITS), counts)
-    return labels[np.random.default_rng(seed).permutation(n)]
-
-
-def _checked_split(values: np.ndarray, source: str, column: str) -> np.ndarray:
-    split = np.char.lower(np.char.strip(np.asarray(values).astype(str)))
-    bad = np.flatnonzero(~np.isin(split, SPLITS))
-    if bad.size:
-        raise DataError(f"{source}: {column} at row {bad[0]} is {str(values[bad[0]])!r}; expected one of {SPLITS}")
-    return split.astype("U5")
+    return random_labels(n, frac, np.random.default_rng(seed))
 
 
 def build_catalog(
@@ -93,7 +82,7 @@ def build_catalog(
     if columns.split is not None:
         if columns.split not in table.colnames:
             raise DataError(f"{source} has no split column {columns.split!r}; fix columns.split or set it to null")
-        labels = _checked_split(table[columns.split], source, columns.split)
+        labels = checked_labels(table[columns.split], source, columns.split)
     else:
         labels = random_split(n, split, seed)
     out = Table({"id": ids.astype(np.int64), "redshift": z, "split": labels})

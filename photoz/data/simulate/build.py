@@ -25,6 +25,7 @@ from photoz.data.simulate.lsst import LSST, NJY_ZP, PIXEL_SCALE, check_bands, ex
 from photoz.data.simulate.population import draw_population
 from photoz.data.simulate.render import Renderer, shape_array
 from photoz.data.simulate.sed import bulge_disk_fluxes
+from photoz.data.splits import random_labels
 from photoz.errors import ConfigError, DataError
 
 SIM_VERSION = 2  # bump when the physics changes: it is part of the cache key
@@ -87,11 +88,9 @@ def make_truth(cfg: DictConfig, bands: list[str]) -> tuple[Table, np.ndarray, np
 
 
 def assign_split(cfg: DictConfig, n: int) -> np.ndarray:
-    """Seeded random train/val/test labels with the configured fractions (rounded)."""
-    n_train = int(round(cfg.split.train * n))
-    n_val = min(int(round(cfg.split.val * n)), n - n_train)
-    labels = np.array(["train"] * n_train + ["val"] * n_val + ["test"] * (n - n_train - n_val), dtype="U5")
-    return np.random.default_rng([cfg.seed, _TAG_SPLIT]).permutation(labels)
+    """Seeded random train/val/test labels with the configured fractions (photoz.data.splits)."""
+    fractions = [cfg.split[s] for s in SPLITS]
+    return random_labels(n, fractions, np.random.default_rng([cfg.seed, _TAG_SPLIT]))
 
 
 _RENDERER: Renderer | None = None
@@ -144,14 +143,16 @@ def simulate(cfg: DictConfig, path: Path) -> Dataset:
 
 
 def _catalog(cfg: DictConfig, truth: Table, bands: list[str], flux: np.ndarray, err: np.ndarray) -> Table:
-    cat = Table({"id": truth["id"], "redshift": truth["redshift"], "split": assign_split(cfg, len(truth))})
+    split = truth["split"] if "split" in truth.colnames else assign_split(cfg, len(truth))  # a catalogue's own
+    cat = Table({"id": truth["id"], "redshift": truth["redshift"], "split": split})
     for j, band in enumerate(bands):
         cat[f"flux_{band}"], cat[f"flux_err_{band}"] = flux[:, j], err[:, j]
     with np.errstate(invalid="ignore", divide="ignore"):
         for j, band in enumerate(bands):
             cat[f"mag_{band}"] = np.where(flux[:, j] > 0, NJY_ZP - 2.5 * np.log10(flux[:, j]), np.nan)
     for name in truth.colnames[2:]:
-        cat[name] = truth[name]
+        if name != "split":
+            cat[name] = truth[name]
     return cat
 
 

@@ -4,7 +4,7 @@ Any table astropy reads (FITS, CSV, ECSV, parquet, …). Magnitudes come from th
 `data.mag_column` with `{band}` replaced; NaN or >= `data.nondetection_mag` is a non-detection,
 rendered as zero flux in that band. Sizes (arcsec), axis ratios, position angles (degrees) and
 bulge-to-total ratios come from their columns when present and from the default population model
-otherwise. Both components share the catalogue's colours (bulge flux = bt × band flux).
+otherwise. A `data.split_column` column (default `split`), when present, is the split as it is. Both components share the catalogue's colours (bulge flux = bt × band flux).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from hydra.utils import to_absolute_path
 from omegaconf import DictConfig
 
 from photoz.data.columns import check_redshifts, check_unique_ids, float_column
+from photoz.data.format import SPLITS
 from photoz.data.simulate.population import draw_morphology
+from photoz.data.splits import checked_labels
 from photoz.data.simulate.lsst import NJY_ZP
 from photoz.errors import DataError, first_line
 
@@ -37,6 +39,18 @@ def read_catalog(cfg: DictConfig) -> tuple[Path, Table]:
     if len(table) == 0:
         raise DataError(f"{path} has no rows; it needs one row per galaxy")
     return path, table
+
+
+def catalog_split(values, path: Path, column: str) -> np.ndarray:
+    """The catalogue's own train/val/test labels; DataError for another label or an empty split."""
+    labels = checked_labels(np.ma.filled(np.ma.asarray(values).astype(str), ""), str(path), f"split column {column!r}")
+    missing = [s for s in SPLITS if not (labels == s).any()]
+    if missing:
+        raise DataError(
+            f"{path}: split column {column!r} has no {'/'.join(missing)} rows; training needs train, val and "
+            "test rows: label some, or rename the column (then data.split fractions apply)"
+        )
+    return labels
 
 
 def catalog_truth(cfg: DictConfig, bands: list[str], rng: np.random.Generator) -> tuple[Table, np.ndarray, np.ndarray]:
@@ -77,6 +91,8 @@ def catalog_truth(cfg: DictConfig, bands: list[str], rng: np.random.Generator) -
         truth["true_beta"] = np.where(np.isfinite(beta), beta, truth["true_beta"])  # blank: drawn
     if cfg.hlr_column in table.colnames:
         truth["true_bulge_hlr"] = 0.5 * truth["true_hlr"]
+    if cfg.split_column in table.colnames:
+        truth["split"] = catalog_split(table[cfg.split_column], path, cfg.split_column)
     truth["true_sed"] = np.nan  # colours come from the catalogue, not a template
     truth.add_column(z, name="redshift", index=0)
     ids = np.asarray(table[cfg.id_column], np.int64) if cfg.id_column in table.colnames else np.arange(1, len(z) + 1)

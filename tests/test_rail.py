@@ -1,0 +1,164 @@
+"""RAIL's estimators through photoz.train, qp output read back by qp and scored by RAIL's own
+metrics, and the one-line errors (no extra, a RAIL failure). Needs the [rail] extra."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.table import Table
+from mlflow.tracking import MlflowClient
+from tinydata import make_tiny_dataset
+
+pytest.importorskip("rail.estimation.algos.flexzboost", reason='the [rail] extra is not installed: pip install -e ".[rail]"')
+qp = pytest.importorskip("qp", reason='the [rail] extra is not installed: pip install -e ".[rail]"')
+
+from photoz.config import compose  # noqa: E402
+from photoz.estimators import estimator_class  # noqa: E402
+from photoz.training.run import run  # noqa: E402
+
+# tiny-set settings: seconds per estimator (the yaml defaults are sized for 16,000 galaxies)
+SMALL = {
+    "rail_flexzboost": ["model.inform.max_basis=5", "model.inform.nbump=2", "model.inform.nsharp=2",
+                        "model.inform.regression_params.max_depth=2", "model.inform.regression_params.n_estimators=10",
+                        "model.inform.retrain_full=false"],
+    "rail_bpz": [],
+    "rail_knn": ["model.inform.nneigh_max=5", "model.inform.ngrid_sigma=3"],
+    "rail_cmnn": ["model.estimate.min_n=5"],
+    "knn": ["model.n_neighbors=5", "model.n_jobs=1"],
+}
+N, N_TRAIN = 60, 36  # tinydata: 60 % train, 20 % val, 20 % test
+
+
+def common(tmp: Path, data_path: Path) -> list[str]:
+    return ["data=directory", f"data.path={data_path}", f"tracking.uri=sqlite:///{tmp / 'mlflow.db'}",
+            f"tracking.artifact_root={tmp / 'artifacts'}", "tracking.experiment=rail", "trainer.progress=false",
+            f"trainer.checkpoint_dir={tmp / 'ckpt'}"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Every RAIL estimator and photoz's knn trained by photoz.train's run() on one tiny set."""
+    tmp = tmp_path_factory.mktemp("rail")
+    data = make_tiny_dataset(tmp / "set", n=N)
+    for name, over in SMALL.items():
+        run(compose(*common(tmp, data.path), f"model={name}", *over))
+    client = MlflowClient(f"sqlite:///{tmp / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("rail").experiment_id])
+    return {"tmp": tmp, "data": data, "client": client, "runs": {r.data.tags["model"]: r for r in runs}}
+
+
+def test_each_rail_estimator_trains_predicts_and_logs(trained) -> None:
+    client, runs, data = trained["client"], trained["runs"], trained["data"]
+    assert set(runs) == set(SMALL)
+    for name, r in runs.items():
+        assert r.info.status == "FINISHED", (name, r.data.tags.get("error"))
+        m = r.data.metrics
+        assert {"val_sigma_mad", "best_val_sigma_mad", "test_sigma_mad", "test_sigma_iqr", "test_outlier_rate",
+                "train_seconds", "test_galaxies_per_s", "n_trainable_params"} <= set(m), name
+        files = {f.path for f in client.list_artifacts(r.info.run_id, "predictions")}
+        assert {"predictions/test_predictions.fits", "predictions/test_predictions.hdf5"} <= files, name
+        assert client.list_artifacts(r.info.run_id, "model"), name
+    params = {name: runs[name].data.metrics["n_trainable_params"] for name in runs}
+    assert params["rail_bpz"] == 0  # the HDFN prior: nothing fitted
+    assert params["rail_knn"] == N_TRAIN * 5 + N_TRAIN + 2  # KD-tree (5 colours), redshifts, σ and k
+    assert params["rail_cmnn"] == N_TRAIN * 5 * 2 + N_TRAIN  # colours, their errors, redshifts
+    assert params["rail_flexzboost"] > 2
+    # the logged model predicts what the run logged (the path photoz.predict takes)
+    for name in ("rail_flexzboost", "rail_knn"):
+        est = estimator_class(name).load(f"runs:/{runs[name].info.run_id}/model")
+        local = client.download_artifacts(runs[name].info.run_id, "predictions/test_predictions.fits", str(trained["tmp"]))
+        np.testing.assert_allclose(est.predict(data, data.split_index("test")).z_phot, Table.read(local)["z_phot"], rtol=1e-6)
+    # and its MLflow pyfunc face (mlflow models serve) takes fluxes
+    import mlflow
+    import pandas as pd
+
+    mlflow.set_tracking_uri(f"sqlite:///{trained['tmp'] / 'mlflow.db'}")
+    pyfunc = mlflow.pyfunc.load_model(f"runs:/{runs['rail_knn'].info.run_id}/model")
+    test = data.split_index("test")
+    flux, err = data.fluxes(test)
+    frame = pd.DataFrame({**{f"flux_{b}": flux[:, j] for j, b in enumerate(data.bands)},
+                          **{f"flux_err_{b}": err[:, j] for j, b in enumerate(data.bands)}})
+    np.testing.assert_allclose(pyfunc.predict(frame)["z_phot"], est.predict(data, test).z_phot, rtol=1e-6)
+
+
+def test_compare_lists_the_rail_estimators(trained) -> None:
+    tmp = trained["tmp"]
+    proc = subprocess.run([sys.executable, "-m", "photoz.compare", f"tracking.uri=sqlite:///{tmp / 'mlflow.db'}",
+                           "tracking.experiment=rail", f"output={tmp / 'compare'}", "log_run=false",
+                           f"hydra.run.dir={tmp / 'hydra-compare'}"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = Table.read(tmp / "compare" / "comparison.csv")
+    assert set(SMALL) <= set(rows["model"])
+
+
+def test_qp_file_gives_rails_metrics_equal_to_photoz(trained) -> None:
+    from rail.evaluation.metrics.pointestimates import PointBias, PointOutlierRate, PointSigmaIQR, PointSigmaMAD
+
+    client = trained["client"]
+    for name in ("rail_bpz", "knn"):  # a RAIL estimator and a photoz one: every run writes qp
+        r = trained["runs"][name]
+        path = client.download_artifacts(r.info.run_id, "predictions/test_predictions.hdf5", str(trained["tmp"] / name))
+        ens = qp.read(path)
+        assert ens.npdf == len(trained["data"].split_index("test"))
+        z_phot, z_spec = ens.ancil["z_phot"].ravel(), ens.ancil["redshift"].ravel()
+        m = r.data.metrics
+        assert PointSigmaMAD(z_phot, z_spec).evaluate() == pytest.approx(m["test_sigma_mad"], rel=1e-9)
+        assert PointSigmaIQR(z_phot, z_spec).evaluate() == pytest.approx(m["test_sigma_iqr"], rel=1e-9)
+        assert PointBias(z_phot, z_spec).evaluate() == pytest.approx(m["test_bias_median"], rel=1e-9, abs=1e-12)
+        assert PointOutlierRate(z_phot, z_spec).evaluate() == pytest.approx(m["test_outlier_rate"], abs=1e-12)
+        table = Table.read(client.download_artifacts(r.info.run_id, "predictions/test_predictions.fits", str(trained["tmp"] / name)))
+        grid = (np.arange(180) + 0.5) * 3.5 / 180
+        mean = (ens.pdf(grid) * grid).sum(1) / ens.pdf(grid).sum(1)  # the PDF itself round-trips
+        np.testing.assert_allclose(mean, table["z_phot"], rtol=1e-6)
+
+
+def test_predict_format_qp_through_the_entry_point(trained) -> None:
+    tmp, r = trained["tmp"], trained["runs"]["rail_bpz"]
+    out = tmp / "zphot.hdf5"
+    proc = subprocess.run([sys.executable, "-m", "photoz.predict", f"run={r.info.run_id}", f"input={trained['data'].path}",
+                           "format=qp", f"output={out}", "batch_size=25", f"tracking.uri=sqlite:///{tmp / 'mlflow.db'}",
+                           f"hydra.run.dir={tmp / 'hydra-predict'}"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ens = qp.read(str(out))
+    assert ens.npdf == N and list(ens.ancil["id"].ravel()) == list(trained["data"].catalog["id"])
+    assert not list(tmp.glob(".zphot.tmp-*"))
+
+
+def test_a_rail_failure_ends_the_run_failed_in_one_line(trained, tmp_path) -> None:
+    from photoz.estimators.rail import RailError
+
+    cfg = compose(*common(tmp_path, trained["data"].path), "model=rail_knn", "model.inform.nneigh_max=500")
+    with pytest.raises(RailError, match="KNearNeighInformer failed") as err:
+        run(cfg)
+    assert "\n" not in str(err.value)
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (failed,) = client.search_runs([client.get_experiment_by_name("rail").experiment_id])
+    assert failed.info.status == "FAILED" and "KNearNeighInformer failed" in failed.data.tags["error"]
+    assert "\n" not in failed.data.tags["error"]
+
+
+def test_unknown_rail_option_is_one_line(trained, tmp_path) -> None:
+    from omegaconf import open_dict
+
+    from photoz.errors import ConfigError
+
+    cfg = compose("model=rail_knn")
+    with open_dict(cfg):
+        cfg.model.inform.nneigh = 3  # a typo of nneigh_min: RAIL itself would ignore it
+    with pytest.raises(ConfigError, match="model.inform.nneigh is not an option of RAIL's KNearNeighInformer"):
+        estimator_class("rail_knn")(cfg)
+
+
+def test_without_the_extra_model_rail_is_one_line(trained, tmp_path) -> None:
+    code = ("import runpy, sys; sys.modules['rail'] = None; "  # as if pz-rail-* were not installed
+            "runpy.run_module('photoz.train', run_name='__main__')")
+    proc = subprocess.run([sys.executable, "-c", code, "model=rail_flexzboost", *common(tmp_path, trained["data"].path),
+                           f"hydra.run.dir={tmp_path / 'hydra'}"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    (line,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("photoz: error:")]
+    assert 'model=rail_flexzboost needs LSST DESC RAIL' in line and 'pip install -e ".[rail]"' in line
+    assert not (tmp_path / "mlflow.db").exists()  # refused before any data set or MLflow run
