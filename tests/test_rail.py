@@ -18,6 +18,7 @@ qp = pytest.importorskip("qp", reason='the [rail] extra is not installed: pip in
 
 from photoz.config import compose  # noqa: E402
 from photoz.estimators import estimator_class  # noqa: E402
+from photoz.tracking import run_model_uri  # noqa: E402
 from photoz.training.run import run  # noqa: E402
 
 # tiny-set settings: seconds per estimator (the yaml defaults are sized for 16,000 galaxies)
@@ -61,7 +62,7 @@ def test_each_rail_estimator_trains_predicts_and_logs(trained) -> None:
                 "train_seconds", "test_galaxies_per_s", "n_trainable_params"} <= set(m), name
         files = {f.path for f in client.list_artifacts(r.info.run_id, "predictions")}
         assert {"predictions/test_predictions.fits", "predictions/test_predictions.hdf5"} <= files, name
-        assert client.list_artifacts(r.info.run_id, "model"), name
+        assert client.search_logged_models([r.info.experiment_id], filter_string=f"source_run_id = '{r.info.run_id}'"), name
     params = {name: runs[name].data.metrics["n_trainable_params"] for name in runs}
     assert params["rail_bpz"] == 0  # the HDFN prior: nothing fitted
     assert params["rail_knn"] == N_TRAIN * 5 + N_TRAIN + 2  # KD-tree (5 colours), redshifts, σ and k
@@ -69,7 +70,7 @@ def test_each_rail_estimator_trains_predicts_and_logs(trained) -> None:
     assert params["rail_flexzboost"] > 2
     # the logged model predicts what the run logged (the path photoz.predict takes)
     for name in ("rail_flexzboost", "rail_knn"):
-        est = estimator_class(name).load(f"runs:/{runs[name].info.run_id}/model")
+        est = estimator_class(name).load(run_model_uri(client, runs[name].info.run_id))
         local = client.download_artifacts(runs[name].info.run_id, "predictions/test_predictions.fits", str(trained["tmp"]))
         np.testing.assert_allclose(est.predict(data, data.split_index("test")).z_phot, Table.read(local)["z_phot"], rtol=1e-6)
     # and its MLflow pyfunc face (mlflow models serve) takes fluxes
@@ -77,7 +78,7 @@ def test_each_rail_estimator_trains_predicts_and_logs(trained) -> None:
     import pandas as pd
 
     mlflow.set_tracking_uri(f"sqlite:///{trained['tmp'] / 'mlflow.db'}")
-    pyfunc = mlflow.pyfunc.load_model(f"runs:/{runs['rail_knn'].info.run_id}/model")
+    pyfunc = mlflow.pyfunc.load_model(run_model_uri(client, runs["rail_knn"].info.run_id))
     test = data.split_index("test")
     flux, err = data.fluxes(test)
     frame = pd.DataFrame({**{f"flux_{b}": flux[:, j] for j, b in enumerate(data.bands)},

@@ -195,7 +195,7 @@ class RailEstimator(CatalogEstimator):
             path = Path(tmp) / MODEL_FILE
             default_model_write(self.rail_model, str(path))
             mlflow.pyfunc.log_model(
-                name="model",
+                name=self.model_name,
                 python_model=RailPyfunc(meta),
                 artifacts={"rail_model": str(path)},
                 metadata=meta,
