@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -146,7 +147,11 @@ class SweepRunner:
             studies.fail_dead_trials(study, self._grace_s())
             n_left = n_trials - studies.n_counted(study, running=True)
             if n_left <= 0:
-                return
+                if studies.n_counted(study) >= n_trials:
+                    return
+                # other workers' trials still run: wait, so one that dies is failed and replaced
+                time.sleep(float(self.opt["heartbeat_interval"]))
+                continue
             trials = self._ask(study, min(batch_size, n_left), n_trials)
             if not trials:  # a racing worker took the last places; its trials may still fail
                 continue
