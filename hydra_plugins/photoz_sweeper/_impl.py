@@ -27,6 +27,7 @@ from hydra_plugins.photoz_sweeper import _outputs as outputs, _study as studies
 from hydra_plugins.photoz_sweeper._search_space import SearchSpace, parse_search_space
 from photoz.errors import ConfigError, PhotozError
 from photoz.sweep import PRUNER_ATTR, PRUNERS, build_pruner, open_storage
+from photoz.tracking import resolve_uri
 
 if TYPE_CHECKING:
     from hydra_plugins.photoz_sweeper._parent_run import ParentRun
@@ -80,6 +81,8 @@ class SweepRunner:
         cwd = Path(self.config.hydra.runtime.cwd)
         study_dir = cwd / "sweeps" / name
         url = studies.storage_url(opt["storage"], study_dir, cwd)
+        if self.config.get("tracking") is not None:  # an unreachable MLflow server fails before the study is touched
+            resolve_uri(self.config.tracking.uri)
         study, created = studies.open_study(open_storage(url), name, opt["direction"])
         study.sampler = self._sampler(space, opt["seed"])
 
