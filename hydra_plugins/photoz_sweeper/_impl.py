@@ -153,7 +153,7 @@ class SweepRunner:
                 if studies.n_counted(study) >= n_trials:
                     return
                 # other workers' trials still run: wait, so one that dies is failed and replaced
-                time.sleep(float(self.opt["heartbeat_interval"]))
+                time.sleep(min(5.0, float(self.opt["heartbeat_interval"])))
                 continue
             trials = self._ask(study, min(batch_size, n_left), n_trials)
             if not trials:  # a racing worker took the last places; its trials may still fail
