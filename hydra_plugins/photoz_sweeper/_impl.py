@@ -53,9 +53,7 @@ class SweepRunner:
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
-        self.launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=hydra_context, task_function=task_function, config=config
-        )
+        self._launcher_args = {"hydra_context": hydra_context, "task_function": task_function, "config": config}
 
     def sweep(self, arguments: list[str]) -> dict[str, Any]:
         """Everything a user can get wrong is checked before the storage is opened or written."""
@@ -89,6 +87,8 @@ class SweepRunner:
         study.set_user_attr(PRUNER_ATTR, {"name": opt["pruner"], "options": pruner_options})
         study_dir.mkdir(parents=True, exist_ok=True)
         self._use_sweep_dir(study_dir)
+        # made after hydra.sweep.dir is final: launchers resolve paths from it (submitit's logs)
+        self.launcher = Plugins.instance().instantiate_launcher(**self._launcher_args)
         studies.fail_dead_trials(study, self._grace_s())
         from hydra_plugins.photoz_sweeper._parent_run import ParentRun
 
