@@ -61,7 +61,7 @@ def _rdb_storage(url: str, attempts: int = 3) -> optuna.storages.RDBStorage:
     for attempt in range(attempts - 1):
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
-        except sqlalchemy.exc.IntegrityError:
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):  # duplicate type / table
             time.sleep(1.0 + attempt)
     return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
 
