@@ -8,9 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import optuna
+import pytest
+from hydra import compose, initialize_config_dir
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 from sweeps import Workers
+
+from hydra_plugins.photoz_sweeper._impl import SweepRunner
+from photoz.config import register_schemas
 
 CONF = Path(__file__).parents[2] / "conf"
 
@@ -35,3 +40,19 @@ def test_submitit_local_sweep_runs_two_jobs_at_once(tmp_path, mlflow_server) -> 
     for a, b in (info[0:2], info[2:4]):  # the two runs of one batch were live at the same time
         assert a.start_time < b.end_time and b.start_time < a.end_time
     assert min(i.start_time for i in info[2:]) >= max(i.end_time for i in info[:2])  # batch 2 after batch 1
+
+
+@pytest.mark.parametrize(("overrides", "batch"), [
+    (["hydra/launcher=slurm"], 4),
+    (["hydra/launcher=slurm", "hydra.launcher.array_parallelism=16"], 16),
+    (["hydra/launcher=slurm", "hydra.sweeper.n_jobs=2"], 2),
+    (["hydra/launcher=local"], 1),
+    (["hydra/launcher=local", "hydra.sweeper.n_jobs=3"], 3),
+])  # fmt: skip
+def test_batches_follow_the_launchers_parallelism(overrides: list[str], batch: int) -> None:
+    register_schemas()
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("config", ["hydra/sweeper=photoz", *overrides], return_hydra_config=True)
+    runner = SweepRunner(**cfg.hydra.sweeper)
+    runner.config = cfg
+    assert runner._batch_size() == batch
