@@ -12,7 +12,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 from servers import free_port
-from sweeps import Workers
+from sweep_workers import Workers
 
 from hydra_plugins.photoz_sweeper._study import OWNER_ATTR
 

@@ -12,7 +12,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
-from sweeps import Workers
+from sweep_workers import Workers
 
 from hydra_plugins.photoz_sweeper._impl import SweepRunner
 from photoz.config import register_schemas
