@@ -9,6 +9,7 @@ The run's tag `model` (set by photoz.train) picks the estimator class, whose `lo
 rebuilds it. Galaxies are predicted in batches over the memmapped images and each batch is
 appended to the FITS table on disk, so memory stays at one batch whatever the set's size. The
 table is written to a temp file and renamed into place: a failed run leaves no partial output.
+With shard=i/n (or under torchrun) one process predicts one row range (photoz.shards).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from photoz.data.target import remove_stale_temps, temp_file
 from photoz.errors import ConfigError, PhotozError, exit_on_user_error
 from photoz.estimators.base import Estimator, Predictions
 from photoz.qpio import QpStream
+from photoz.shards import parse_shard, shard_path, shard_rows
 
 POINT_COLUMNS = ("z_spec", "z_phot", "z_err", "z_q16", "z_q50", "z_q84")
 FORMATS = {"fits": "fits", "qp": "hdf5"}  # format= -> default output suffix
@@ -128,17 +130,18 @@ def _rows(pred: Predictions, dtype: np.dtype) -> np.ndarray:
 
 
 def predict_dataset(estimator: Estimator, data, output: Path, batch_size: int, with_pdf: bool,
-                    header: dict[str, object], fmt: str = "fits") -> float:
-    """Predict all rows of `data` in batches into `output` (a FITS table, or with fmt="qp" a qp
-    HDF5 file, photoz.qpio); returns galaxies/s."""
+                    header: dict[str, object], fmt: str = "fits", rows: range | None = None) -> float:
+    """Predict `rows` of `data` (default all) in batches into `output` (a FITS table, or with
+    fmt="qp" a qp HDF5 file, photoz.qpio); returns galaxies/s."""
     if batch_size < 1:
         raise ConfigError(f"batch_size={batch_size}; need a positive number of galaxies per batch")
-    n = len(data)
+    rows = range(len(data)) if rows is None else rows
+    n = len(rows)
     stream = None
     start = time.perf_counter()
     try:
         for s in tqdm(range(0, n, batch_size), desc="predict", unit="batch", total=-(-n // batch_size)):
-            pred = estimator.predict(data, np.arange(s, min(s + batch_size, n)))
+            pred = estimator.predict(data, np.arange(rows.start + s, rows.start + min(s + batch_size, n)))
             if with_pdf and pred.pdf is None:
                 raise ConfigError("pdf=true but this estimator gives no PDF; drop pdf=true")
             if stream is None and fmt == "qp":
@@ -162,6 +165,7 @@ def predict(cfg: DictConfig) -> Path:
 
     if cfg.format not in FORMATS:
         raise ConfigError(f"format={cfg.format}; choose one of {', '.join(FORMATS)}")
+    shard = parse_shard(cfg.shard)
     name, model_uri = resolve_model(cfg)
     estimator = estimator_class(name).load(model_uri)
     data = read_dataset(hydra.utils.to_absolute_path(str(cfg.input)) if cfg.input else run_dataset(cfg, model_uri))
@@ -169,10 +173,12 @@ def predict(cfg: DictConfig) -> Path:
         output = Path(hydra.utils.to_absolute_path(str(cfg.output)))
     else:
         output = Path(HydraConfig.get().runtime.output_dir) / f"predictions.{FORMATS[cfg.format]}"
+    output, rows = shard_path(output, shard), shard_rows(len(data), shard)
     output.parent.mkdir(parents=True, exist_ok=True)
     header = {"MODEL": name, "MODELURI": model_uri, "DATASET": str(data.path)}
-    rate = predict_dataset(estimator, data, output, int(cfg.batch_size), bool(cfg.pdf), header, str(cfg.format))
-    print(f"photoz: wrote {len(data)} galaxies to {output} ({rate:.0f} galaxies/s, model {name})")
+    header.update({"SHARD": f"{shard[0]}/{shard[1]}", "ROW0": rows.start} if shard else {})
+    rate = predict_dataset(estimator, data, output, int(cfg.batch_size), bool(cfg.pdf), header, str(cfg.format), rows)
+    print(f"photoz: wrote {len(rows)} galaxies to {output} ({rate:.0f} galaxies/s, model {name})")
     return output
 
 

@@ -10,6 +10,7 @@ trial PRUNED. Both sides open storages and build pruners here, so they cannot di
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ def open_storage(storage: str) -> optuna.storages.BaseStorage:
     machine or a shared disk). A storage that cannot be opened is a ConfigError."""
     try:
         if is_rdb_url(storage):
-            return optuna.storages.RDBStorage(storage)
+            return _rdb_storage(storage)
         Path(storage).parent.mkdir(parents=True, exist_ok=True)
         backend = optuna.storages.journal.JournalFileBackend(storage)
         return optuna.storages.JournalStorage(backend)
@@ -49,6 +50,20 @@ def open_storage(storage: str) -> optuna.storages.BaseStorage:
             f"cannot open Optuna storage {storage!r} ({reason}); "
             "check hydra.sweeper.storage: the URL, its database driver and that the server is reachable"
         ) from None
+
+
+def _rdb_storage(url: str, attempts: int = 3) -> optuna.storages.RDBStorage:
+    """RDBStorage with a connect timeout for PostgreSQL (an unreachable host fails in seconds, not
+    minutes); retried when workers started together race to create the tables of a new database."""
+    import sqlalchemy.exc
+
+    kwargs = {"connect_args": {"connect_timeout": 10}} if url.startswith("postgresql") else {}
+    for attempt in range(attempts - 1):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):  # duplicate type / table
+            time.sleep(1.0 + attempt)
+    return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
 
 
 def build_pruner(name: str, options: Mapping[str, Any] | None = None) -> optuna.pruners.BasePruner:

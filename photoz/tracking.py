@@ -27,6 +27,7 @@ from photoz.errors import ConfigError
 from photoz.estimators.base import Predictions
 from photoz.liveness import Heartbeat, owner_tags
 from photoz.store import check_writable, store_lock
+from photoz.remote import check_server, is_server, server_keeps_artifacts
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -42,8 +43,12 @@ def _first_line(err: BaseException) -> str:
 
 
 def resolve_uri(uri: str) -> str:
-    """tracking.uri with a relative SQLite path made absolute and its folder created."""
+    """tracking.uri with a relative SQLite path made absolute and its folder created; a tracking
+    server must answer now (photoz.remote)."""
     prefix = "sqlite:///"
+    if is_server(uri):
+        check_server(uri)
+        return uri
     if not uri.startswith(prefix) or uri[len(prefix) :] in ("", ":memory:"):
         return uri
     path = Path(to_absolute_path(uri[len(prefix) :]))
@@ -140,7 +145,8 @@ class Tracker:
                 "or choose another name with tracking.experiment=..."
             )
         if found is None:
-            location = artifact_location(self.cfg.tracking.artifact_root, name)
+            root = self.cfg.tracking.artifact_root
+            location = None if server_keeps_artifacts(self.uri, root) else artifact_location(root, name)
             try:
                 self.experiment_id = self.client.create_experiment(name, artifact_location=location)
             except Exception:  # another process created it at the same moment: use theirs

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from hydra_plugins.photoz_sweeper import _binding as binding, _outputs as output
 from hydra_plugins.photoz_sweeper._search_space import SearchSpace, parse_search_space
 from photoz.errors import ConfigError, PhotozError
 from photoz.sweep import PRUNER_ATTR, PRUNERS, build_pruner, open_storage
+from photoz.tracking import resolve_uri
 
 if TYPE_CHECKING:
     from hydra_plugins.photoz_sweeper._parent_run import ParentRun
@@ -52,9 +54,7 @@ class SweepRunner:
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
-        self.launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=hydra_context, task_function=task_function, config=config
-        )
+        self._launcher_args = {"hydra_context": hydra_context, "task_function": task_function, "config": config}
 
     def sweep(self, arguments: list[str]) -> dict[str, Any]:
         """Everything a user can get wrong is checked before the storage is opened or written."""
@@ -80,6 +80,8 @@ class SweepRunner:
         cwd = Path(self.config.hydra.runtime.cwd)
         study_dir = cwd / "sweeps" / name
         url = studies.storage_url(opt["storage"], study_dir, cwd)
+        if self.config.get("tracking") is not None:  # an unreachable MLflow server fails before the study is touched
+            resolve_uri(self.config.tracking.uri)
         data = binding.data_identity(self.config)  # before the storage is written
         study, created = studies.open_study(open_storage(url), name, opt["direction"])
         binding.bind(study, data, binding.space_identity(space.distributions))
@@ -88,6 +90,8 @@ class SweepRunner:
         study.set_user_attr(PRUNER_ATTR, {"name": opt["pruner"], "options": pruner_options})
         study_dir.mkdir(parents=True, exist_ok=True)
         self._use_sweep_dir(study_dir)
+        # made after hydra.sweep.dir is final: launchers resolve paths from it (submitit's logs)
+        self.launcher = Plugins.instance().instantiate_launcher(**self._launcher_args)
         dead = studies.fail_dead_trials(study, self._grace_s())
         from hydra_plugins.photoz_sweeper._parent_run import ParentRun
 
@@ -152,7 +156,11 @@ class SweepRunner:
                 parent.fail_dead(study, dead)
             n_left = n_trials - studies.n_counted(study, running=True)
             if n_left <= 0:
-                return
+                if studies.n_counted(study) >= n_trials:
+                    return
+                # other workers' trials still run: wait, so one that dies is failed and replaced
+                time.sleep(min(5.0, float(self.opt["heartbeat_interval"])))
+                continue
             trials = self._ask(study, min(batch_size, n_left), n_trials)
             if not trials:  # a racing worker took the last places; its trials may still fail
                 continue

@@ -121,21 +121,10 @@ def test_a_failing_hook_on_rank0_stops_every_rank(ranks: Path) -> None:
 
 def test_torchrun_entry_point_writes_one_mlflow_run(tmp_path: Path) -> None:
     """`torchrun --nproc_per_node 2 -m photoz.train` trains on 2 gloo ranks and only rank 0 logs."""
-    import subprocess
-    import sys
-
     import mlflow
 
-    data = make_tiny_dataset(tmp_path / "tiny")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
-        "-m", "photoz.train", "data=directory", f"data.path={data.path}", "model.depth=2", "model.width=8",
-        "trainer.batch_size=8", "trainer.max_epochs=2", "trainer.device=cpu", "trainer.num_threads=1",
-        "trainer.progress=false", f"tracking.uri={uri}", f"tracking.artifact_root={tmp_path / 'artifacts'}",
-        f"hydra.run.dir={tmp_path / 'run'}",
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    proc = _torchrun_train(tmp_path, uri, "trainer.max_epochs=2")
     assert proc.returncode == 0, proc.stderr[-3000:]
     runs = mlflow.MlflowClient(uri).search_runs(
         [e.experiment_id for e in mlflow.MlflowClient(uri).search_experiments()]
@@ -143,3 +132,40 @@ def test_torchrun_entry_point_writes_one_mlflow_run(tmp_path: Path) -> None:
     assert len(runs) == 1
     assert runs[0].info.status == "FINISHED"
     assert len(mlflow.MlflowClient(uri).get_metric_history(runs[0].info.run_id, "val_sigma_mad")) == 2
+
+
+def _torchrun_train(tmp_path: Path, uri: str, *overrides: str):
+    """`torchrun --nproc_per_node 2 -m photoz.train` on a tiny set (made once in tmp_path), gloo on CPU."""
+    import subprocess
+    import sys
+
+    data = tmp_path / "tiny"
+    if not data.exists():
+        make_tiny_dataset(data)
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
+        "-m", "photoz.train", "data=directory", f"data.path={data}", "model.depth=2", "model.width=8",
+        "trainer.batch_size=8", "trainer.device=cpu", "trainer.num_threads=1", "trainer.progress=false",
+        f"tracking.uri={uri}", f"tracking.artifact_root={tmp_path / 'artifacts'}", f"hydra.run.dir={tmp_path / 'run'}",
+        *overrides,
+    ]  # fmt: skip
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+
+def test_torchrun_resume_continues_the_interrupted_run(tmp_path: Path) -> None:
+    """An interrupted torchrun job rerun with trainer.resume=true continues its run from the
+    checkpoint on both ranks (rank 0 loads it and sends it to rank 1): epochs 1 then 2, one run."""
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    first = _torchrun_train(tmp_path, uri, "trainer.max_epochs=1")
+    assert first.returncode == 0, first.stderr[-3000:]
+    client = mlflow.MlflowClient(uri)
+    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    client.set_terminated(run.info.run_id, "KILLED")  # as after Ctrl-C
+    again = _torchrun_train(tmp_path, uri, "trainer.max_epochs=2", "trainer.resume=true")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "resuming from" in again.stderr + again.stdout
+    (resumed,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert resumed.info.run_id == run.info.run_id and resumed.info.status == "FINISHED"
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "val_sigma_mad")] == [1, 2]
