@@ -126,9 +126,13 @@ def validate(cfg: DictConfig) -> None:
     """Range checks that the schemas cannot express; raise ConfigError naming the key."""
     from photoz.estimators import REGISTRY
 
+    from photoz.estimators.point import check_point_estimate
+
     t, o = cfg.trainer, cfg.optimizer
     if cfg.model.name not in REGISTRY:
         raise ConfigError(f"unknown model.name={cfg.model.name}; choose model=<one of {', '.join(REGISTRY)}>")
+    if "point_estimate" in cfg.model:
+        check_point_estimate(cfg.model.point_estimate)
     _check(t.max_epochs >= 1, "trainer.max_epochs", t.max_epochs, "need at least 1 epoch")
     _check(t.batch_size >= 1, "trainer.batch_size", t.batch_size, "need a positive batch size")
     _check(t.patience >= 0, "trainer.patience", t.patience, "need >= 0 (0 disables early stopping)")

@@ -150,7 +150,7 @@ class TemplateFitEstimator(CatalogEstimator):
         flux, err = data.fluxes(index)
         pdf = self.pdf(flux, err, data.bands)
         z = np.asarray(data.catalog["redshift"], float)[index]
-        return Predictions.from_pdf(np.asarray(data.catalog["id"])[index], z, pdf, self.grid)
+        return Predictions.from_pdf(np.asarray(data.catalog["id"])[index], z, pdf, self.grid, self.point)
 
     def n_trainable_params(self) -> int:
         """0: templates, bandpasses and prior are fixed physics, nothing is fitted to training data."""
@@ -189,5 +189,5 @@ class TemplateFitPyfunc(mlflow.pyfunc.PythonModel):
         flux = model_input[[f"flux_{b}" for b in bands]].to_numpy(float)
         err = model_input[[f"flux_err_{b}" for b in bands]].to_numpy(float)
         pdf = est.pdf(flux, err, bands)
-        pred = Predictions.from_pdf(np.arange(len(flux)), np.zeros(len(flux)), pdf, est.grid)
+        pred = Predictions.from_pdf(np.arange(len(flux)), np.zeros(len(flux)), pdf, est.grid, est.point)
         return pd.DataFrame({"z_phot": pred.z_phot, "z_err": pred.z_err})
