@@ -29,6 +29,9 @@ class LsstSimData:
     mag_limit: float = 25.3
     mag_min: float = 17.0
     aperture_radius: float = 1.0
+    sed_model: str = "realistic"
+    ebv_mean: float = 0.2
+    line_ew_scale: float = 1.0
     split: Dict[str, float] = field(default_factory=lambda: {"train": 0.8, "val": 0.1, "test": 0.1})
     workers: int = 2
     chunk_size: int = 256

@@ -31,7 +31,7 @@ from photoz.estimators.catalog_base import (
     pip_requirements,
 )
 from photoz.estimators.features import ab_magnitudes
-from photoz.sed import band_fluxes, load_sed
+from photoz.sed import band_fluxes, sed_scale
 
 _CHUNK = 1024  # galaxies per vectorised block (bounds memory at chunk × templates × n_bins floats)
 
@@ -39,9 +39,7 @@ _CHUNK = 1024  # galaxies per vectorised block (bounds memory at chunk × templa
 def template_fluxes(name: str, bands: Sequence[str], z: np.ndarray) -> np.ndarray:
     """(len(z), len(bands)) band fluxes (photoz.sed.band_fluxes) of GalSim SED `name` at redshifts z,
     the SED normalised to mean rest-frame f_λ = 1 over 4000–6000 Å so that templates mix alike."""
-    window = np.linspace(400.0, 600.0, 201)  # nm
-    norm = np.mean(load_sed(name)(window) / window)  # GalSim gives photons ∝ λ f_λ
-    return band_fluxes(name, bands, z) / norm
+    return band_fluxes(name, bands, z) / sed_scale(name)
 
 
 @lru_cache(maxsize=8)
