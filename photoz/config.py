@@ -26,9 +26,9 @@ OPTIMIZERS = ("adamw", "sgd")
 
 @dataclass
 class TrainerConfig:
-    max_epochs: int = 12
+    max_epochs: int = 24
     batch_size: int = 128
-    patience: int = 4  # epochs without a better val σ_MAD before stopping; 0 = never stop early
+    patience: int = 6  # epochs without a better val σ_MAD before stopping; 0 = never stop early
     precision: str = "auto"  # auto (bf16 where the hardware has it, else fp32) | bf16 | fp32
     device: str = "auto"  # auto (cuda if available, else cpu) | cpu | cuda | cuda:1 | mps
     resume: bool = False
