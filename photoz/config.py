@@ -29,9 +29,9 @@ OPTIMIZERS = ("adamw", "sgd")
 
 @dataclass
 class TrainerConfig:
-    max_epochs: int = 12
+    max_epochs: int = 24
     batch_size: int = 128
-    patience: int = 4  # epochs without a better val σ_MAD before stopping; 0 = never stop early
+    patience: int = 6  # epochs without a better val σ_MAD before stopping; 0 = never stop early
     precision: str = "auto"  # auto (bf16 where the hardware has it, else fp32) | bf16 | fp32
     device: str = "auto"  # auto (cuda if available, else cpu) | cpu | cuda | cuda:1 | mps
     resume: bool = False
@@ -144,10 +144,14 @@ def validate(cfg: DictConfig) -> None:
     """Unknown keys and range checks that the schemas cannot express; raise ConfigError naming the key."""
     from photoz.estimators import REGISTRY
 
+    from photoz.estimators.point import check_point_estimate
+
     check_known_keys(cfg)
     t, o = cfg.trainer, cfg.optimizer
     if cfg.model.name not in REGISTRY:
         raise ConfigError(f"unknown model.name={cfg.model.name}; choose model=<one of {', '.join(REGISTRY)}>")
+    if "point_estimate" in cfg.model:
+        check_point_estimate(cfg.model.point_estimate)
     _check(t.max_epochs >= 1, "trainer.max_epochs", t.max_epochs, "need at least 1 epoch")
     _check(t.batch_size >= 1, "trainer.batch_size", t.batch_size, "need a positive batch size")
     _check(t.patience >= 0, "trainer.patience", t.patience, "need >= 0 (0 disables early stopping)")

@@ -53,17 +53,49 @@ def load_sed(name: str) -> galsim.SED:
     return galsim.SED(f"{name}.sed", wave_type="Ang", flux_type="flambda")
 
 
-def band_fluxes(sed: str, bands: Sequence[str], z: np.ndarray) -> np.ndarray:
+def sed_scale(name: str) -> float:
+    """Mean rest-frame f_λ of SED `name` over 4000–6000 Å (GalSim units): dividing by it normalises
+    templates alike, so that a mixture of SEDs is the same mixture of their band fluxes."""
+    window = np.linspace(400.0, 600.0, 201)  # nm
+    return float(np.mean(load_sed(name)(window) / window))  # GalSim gives photons ∝ λ f_λ
+
+
+def ab_norm(band: str) -> float:
+    """∫ T(λ)/λ dλ: the band integral of a flat-f_ν (AB) source's photons."""
+    wave, thru = band_table(band)
+    return float(np.trapezoid(thru / wave, wave))
+
+
+def band_fluxes(sed: str, bands: Sequence[str], z: np.ndarray, ebv: float = 0.0, igm: bool = False) -> np.ndarray:
     """(len(z), len(bands)) photon-weighted mean f_ν (relative units) of SED `sed` redshifted to each z:
     ∫ N(λ/(1+z)) T(λ) dλ / ∫ T(λ)/λ dλ, with N the rest-frame photon density (∝ λ f_λ) and T the
-    band's throughput; the denominator is the same integral for a flat-f_ν (AB) source."""
+    band's throughput; the denominator is the same integral for a flat-f_ν (AB) source. `ebv`
+    attenuates N by Calzetti dust in the rest frame, `igm` by Madau's IGM (photoz.attenuation)."""
+    return band_flux_grid(sed, bands, z, (ebv,), igm)[0]
+
+
+def band_flux_grid(sed: str, bands: Sequence[str], z: np.ndarray, ebvs: Sequence[float], igm: bool) -> np.ndarray:
+    """(len(ebvs), len(z), len(bands)) band_fluxes for each dust E(B−V) in `ebvs`."""
+    from photoz.attenuation import calzetti_k, igm_transmission
+
     spec = load_sed(sed)
     z = np.asarray(z, float)
-    out = np.empty((len(z), len(bands)))
+    out = np.empty((len(ebvs), len(z), len(bands)))
     for j, band in enumerate(bands):
         wave, thru = band_table(band)
         rest = wave[None, :] / (1.0 + z[:, None])
-        photons = spec(rest.ravel()).reshape(rest.shape)
-        ab = np.trapezoid(thru / wave, wave)  # AB photons ∝ 1/λ per unit wavelength
-        out[:, j] = np.trapezoid(photons * thru, wave, axis=1) / ab
+        photons = spec(rest.ravel()).reshape(rest.shape) * thru
+        if igm:
+            photons = photons * igm_transmission(wave, z)
+        k = calzetti_k(rest) if any(ebvs) else 0.0
+        for e, ebv in enumerate(ebvs):
+            dimmed = photons * 10.0 ** (-0.4 * k * ebv) if ebv else photons
+            out[e, :, j] = np.trapezoid(dimmed, wave, axis=1) / ab_norm(band)
     return out
+
+
+def throughput(band: str, wave_nm: np.ndarray) -> np.ndarray:
+    """T(λ) / ∫ T(λ)/λ dλ of `band` at observed wavelengths (0 outside the band): how much a
+    spectral line's photons at λ add to band_fluxes."""
+    wave, thru = band_table(band)
+    return np.interp(wave_nm, wave, thru, left=0.0, right=0.0) / ab_norm(band)

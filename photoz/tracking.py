@@ -256,6 +256,11 @@ def log_predictions(pred: Predictions, split: str) -> None:
     from photoz.qpio import qp_available, write_qp
 
     mlflow.log_metrics(pred.metrics(f"{split}_"))
+    if pred.pdf is not None:  # bias of every point estimate, the PDF-predicted biases, PIT KS
+        from photoz.estimators.point import pdf_metrics
+
+        pdf = pred.pdf.astype(float)
+        mlflow.log_metrics({f"{split}_{k}": v for k, v in pdf_metrics(pdf, pred.z_grid, pred.z_spec).items()})
     with tempfile.TemporaryDirectory() as tmp:
         table = pred.to_table()
         for fmt in ("fits", "csv"):  # CSV beside FITS: MLflow's artifact viewer previews CSV

@@ -70,7 +70,14 @@ def test_one_epoch_run_logs_a_complete_record(tiny: Dataset, store: Path, tmp_pa
     table = Table.read(client.download_artifacts(run.info.run_id, "predictions/test_predictions.fits", str(tmp_path)))
     test = tiny.split_index("test")
     assert np.array_equal(table["id"], np.asarray(tiny.catalog["id"])[test])
-    assert set(table.colnames) >= {"z_spec", "z_phot", "z_err", "z_q16", "z_q50", "z_q84"}
+    assert set(table.colnames) >= {"z_spec", "z_phot", "z_err", "z_q16", "z_q50", "z_q84", "z_zstar", "z_mean", "z_median", "z_mode"}
+    np.testing.assert_allclose(table["z_phot"], table["z_zstar"], rtol=1e-6)  # model.point_estimate defaults to zstar
+    for name in ("zstar", "mean", "median", "mode"):
+        measured = point_metrics(np.asarray(table[f"z_{name}"]), np.asarray(table["z_spec"]))["bias"]
+        assert metrics[f"test_bias_of_{name}"] == pytest.approx(measured, rel=1e-6, abs=1e-9), name
+        assert f"test_pdf_bias_of_{name}" in metrics and f"test_bias_err_of_{name}" in metrics
+    assert metrics["test_pdf_bias_of_zstar"] == pytest.approx(0.0, abs=1e-6)  # z* zeroes the PDF's own expected Δz
+    assert 0.0 < metrics["test_pit_ks"] <= 1.0
     recomputed = point_metrics(np.asarray(table["z_phot"]), np.asarray(table["z_spec"]))
     for name in TEST_METRICS:
         assert metrics[f"test_{name}"] == pytest.approx(recomputed[name], rel=1e-9, abs=1e-12), name
@@ -164,6 +171,7 @@ def _nan_pixel_copy(tiny: Dataset, target: Path) -> Path:
         (["tracking.uri=sqlite:////proc/self/mlflow.db"], "the MLflow store cannot be written"),
         (["model.depth=0"], "model.depth=0 must be >= 1"),
         (["trainer.device=cuda"], "sees no CUDA GPU"),
+        (["model.point_estimate=average"], "model.point_estimate='average' is unknown"),
     ],
 )
 def test_bad_input_is_one_clear_line(tiny: Dataset, store: Path, tmp_path: Path, overrides: list[str], fragment: str) -> None:
@@ -182,6 +190,17 @@ def test_bad_input_is_one_clear_line(tiny: Dataset, store: Path, tmp_path: Path,
     res = train(tmp_path, store, "data=directory", f"data.path={tiny.path}", *SMALL_CNN, "tracking.experiment=bad", *overrides)
     assert_one_error_line(res, fragment)
     assert runs_of(store, "bad") == []  # nothing started, so nothing half-logged
+
+
+def test_point_estimate_key_picks_z_phot_for_a_baseline(tiny: Dataset, store: Path, tmp_path: Path) -> None:
+    res = train(tmp_path, store, "data=directory", f"data.path={tiny.path}", "model=random_forest",
+                "model.n_estimators=10", "model.n_jobs=1", "model.point_estimate=median", "tracking.experiment=pe")
+    assert res.returncode == 0, res.stderr[-3000:]
+    (run,) = runs_of(store, "pe")
+    table = Table.read(MlflowClient(uri(store)).download_artifacts(run.info.run_id, "predictions/test_predictions.fits", str(tmp_path)))
+    np.testing.assert_allclose(table["z_phot"], table["z_median"], rtol=1e-6)
+    assert run.data.params["model.point_estimate"] == "median"
+    assert run.data.metrics["test_bias"] == pytest.approx(run.data.metrics["test_bias_of_median"], rel=1e-6)
 
 
 def test_a_run_that_fails_after_starting_ends_failed(tiny: Dataset, store: Path, tmp_path: Path) -> None:

@@ -22,14 +22,17 @@ class LsstSimData:
     output: Optional[str] = None
     overwrite: bool = False
     seed: int = 0
-    n_galaxies: Optional[int] = 20000
+    n_galaxies: Optional[int] = 32000
     bands: List[str] = field(default_factory=lambda: list("ugrizy"))
     stamp_size: int = 32
     depth: str = "y10"
     mag_limit: float = 25.3
     mag_min: float = 17.0
     aperture_radius: float = 1.0
-    split: Dict[str, float] = field(default_factory=lambda: {"train": 0.8, "val": 0.1, "test": 0.1})
+    sed_model: str = "realistic"
+    ebv_mean: float = 0.2
+    line_ew_scale: float = 1.0
+    split: Dict[str, float] = field(default_factory=lambda: {"train": 0.5, "val": 0.0625, "test": 0.4375})
     workers: int = 2
     chunk_size: int = 256
 

@@ -15,6 +15,7 @@ import numpy as np
 from astropy.table import Table
 
 from photoz.data.format import Dataset
+from photoz.estimators.point import check_point_estimate, pdf_quantiles, point_estimates
 from photoz.metrics import point_metrics
 
 # Called once per epoch (once for one-shot baselines) with val metrics such as {"val_sigma_mad": …};
@@ -41,13 +42,15 @@ class Predictions:
     z_grid: np.ndarray | None = None
 
     @classmethod
-    def from_pdf(cls, ids: np.ndarray, z_spec: np.ndarray, pdf: np.ndarray, grid: np.ndarray) -> Predictions:
-        """z_phot = PDF-weighted mean of bin centres; z_err = the PDF's standard deviation."""
+    def from_pdf(cls, ids: np.ndarray, z_spec: np.ndarray, pdf: np.ndarray, grid: np.ndarray, point: str = "zstar") -> Predictions:
+        """z_phot = the `point` estimate of the PDF on bin centres (photoz.estimators.point: zstar,
+        mean, median or mode); z_err = the PDF's standard deviation."""
         pdf = np.asarray(pdf, dtype=np.float64)
         pdf = pdf / pdf.sum(axis=1, keepdims=True)
+        z_phot = point_estimates(pdf, grid)[check_point_estimate(point)]
         mean = pdf @ grid
         std = np.sqrt(np.maximum(pdf @ grid**2 - mean**2, 0.0))
-        return cls(np.asarray(ids), np.asarray(z_spec, float), mean, std, pdf.astype(np.float32), grid)
+        return cls(np.asarray(ids), np.asarray(z_spec, float), z_phot, std, pdf.astype(np.float32), grid)
 
     def metrics(self, prefix: str = "") -> dict[str, float]:
         return {prefix + k: v for k, v in point_metrics(self.z_phot, self.z_spec).items()}
@@ -58,15 +61,13 @@ class Predictions:
             from scipy.stats import norm  # scipy ships with scikit-learn
 
             return self.z_phot[:, None] + self.z_err[:, None] * norm.ppf(qs)[None, :]
-        width = self.z_grid[1] - self.z_grid[0]
-        edges = np.concatenate([[self.z_grid[0] - width / 2], self.z_grid + width / 2])
-        cdf = np.concatenate([np.zeros((len(self.pdf), 1)), np.cumsum(self.pdf, axis=1)], axis=1)
-        return np.stack([[np.interp(q, c, edges) for q in qs] for c in cdf])
+        return pdf_quantiles(self.pdf.astype(np.float64), self.z_grid, qs)
 
     def to_table(self) -> Table:
-        """The prediction table logged to MLflow and written by photoz.predict."""
+        """The prediction table logged to MLflow and written by photoz.predict; with a PDF it also
+        carries every point estimate (z_zstar, z_mean, z_median, z_mode)."""
         q = self.quantiles()
-        return Table(
+        table = Table(
             {
                 "id": self.ids,
                 "z_spec": self.z_spec,
@@ -77,6 +78,10 @@ class Predictions:
                 "z_q84": q[:, 2],
             }
         )
+        if self.pdf is not None and self.z_grid is not None:
+            for name, values in point_estimates(self.pdf.astype(np.float64), self.z_grid).items():
+                table[f"z_{name}"] = values
+        return table
 
 
 class Estimator(ABC):

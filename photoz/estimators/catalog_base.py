@@ -29,6 +29,7 @@ class CatalogEstimator(Estimator):
         self.model_cfg = cfg.model
         self.seed = int(cfg.get("seed", 0) or 0)
         self.grid = z_grid(int(cfg.model.n_bins), float(cfg.model.z_max))
+        self.point = str(cfg.model.get("point_estimate", "zstar"))  # models logged before the key: zstar
         self.bands: list[str] | None = None  # set by fit (or load); predict checks data against it
 
     def check_bands(self, data: Dataset) -> None:

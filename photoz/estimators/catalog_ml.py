@@ -93,7 +93,8 @@ class _SklearnEstimator(CatalogEstimator):
         z, w = self.samples(self.features(data, index))
         pdf = smoothed_histogram(z, self.grid, float(self.model_cfg.pdf_smoothing), w)
         cat = data.catalog
-        return Predictions.from_pdf(np.asarray(cat["id"])[index], np.asarray(cat["redshift"], float)[index], pdf, self.grid)
+        z_spec = np.asarray(cat["redshift"], float)[index]
+        return Predictions.from_pdf(np.asarray(cat["id"])[index], z_spec, pdf, self.grid, self.point)
 
     def log_model(self) -> None:
         """mlflow.sklearn model (features → z; feature order in the metadata) with the bands and

@@ -22,6 +22,7 @@ class GridSchema:
     name: str = "???"
     n_bins: int = 180  # PDF bins on [0, z_max], as the CNN heads (conf/model/sequential.yaml)
     z_max: float = 3.5  # covers the default simulated set (z < 3.5)
+    point_estimate: str = "zstar"  # zstar | mean | median | mode of the PDF (photoz.estimators.point)
 
 
 @dataclass
@@ -41,7 +42,9 @@ class TemplateFitSchema(GridSchema):
     n_interp: int = 2  # mixtures between each neighbouring template pair
     pairs: bool = True  # also fit non-negative sums of the first template (E: bulge) and each other (disk)
     sys_err: float = 0.02  # fractional flux error added in quadrature (template mismatch, calibration)
-    prior: str = "smail"  # none | smail (magnitude-dependent n(z|m))
+    ebv_grid: list[float] = field(default_factory=list)  # extra Calzetti E(B−V) copies of every template
+    igm: bool = True  # Madau 1995 IGM on the templates (as BPZ and LePhare apply it)
+    prior: str = "benitez"  # none | benitez (BPZ's HDF-N n(z, type | m)) | smail (z^β exp(−(z/z0)^α), z0 linear in m)
     prior_band: str = "i"
     prior_alpha: float = 1.0  # n(z|m) ∝ z^β exp(−(z/z0)^α), z0 = slope·m + offset
     prior_beta: float = 2.0

@@ -31,33 +31,53 @@ from photoz.estimators.catalog_base import (
     pip_requirements,
 )
 from photoz.estimators.features import ab_magnitudes
-from photoz.sed import band_fluxes, load_sed
+from photoz.sed import band_flux_grid, sed_scale
 
 _CHUNK = 1024  # galaxies per vectorised block (bounds memory at chunk × templates × n_bins floats)
 
 
-def template_fluxes(name: str, bands: Sequence[str], z: np.ndarray) -> np.ndarray:
-    """(len(z), len(bands)) band fluxes (photoz.sed.band_fluxes) of GalSim SED `name` at redshifts z,
-    the SED normalised to mean rest-frame f_λ = 1 over 4000–6000 Å so that templates mix alike."""
-    window = np.linspace(400.0, 600.0, 201)  # nm
-    norm = np.mean(load_sed(name)(window) / window)  # GalSim gives photons ∝ λ f_λ
-    return band_fluxes(name, bands, z) / norm
+def template_fluxes(name: str, bands: Sequence[str], z: np.ndarray, ebvs: Sequence[float] = (0.0,), igm: bool = False) -> np.ndarray:
+    """(len(ebvs), len(z), len(bands)) band fluxes (photoz.sed.band_flux_grid) of GalSim SED `name`
+    at redshifts z, reddened by each Calzetti E(B−V) in `ebvs` (and Madau IGM with `igm`), the SED
+    normalised to mean rest-frame f_λ = 1 over 4000–6000 Å so that templates mix alike."""
+    return band_flux_grid(name, bands, z, tuple(ebvs), igm) / sed_scale(name)
 
 
 @lru_cache(maxsize=8)
-def model_flux_grid(bands: tuple[str, ...], templates: tuple[str, ...], n_interp: int, grid: tuple[float, ...]) -> np.ndarray:
-    """(T, Z, C) model fluxes: base templates and `n_interp` mixtures between each neighbouring
-    pair (SEDs are normalised alike, so a mixture of SEDs is the same mixture of band fluxes)."""
+def model_flux_grid(bands: tuple[str, ...], templates: tuple[str, ...], n_interp: int, grid: tuple[float, ...],
+                    ebvs: tuple[float, ...] = (0.0,), igm: bool = False) -> np.ndarray:
+    """(T, Z, C) model fluxes: for each E(B−V) in `ebvs`, the base templates and `n_interp` mixtures
+    between each neighbouring pair (SEDs are normalised alike, so a mixture of SEDs is the same
+    mixture of band fluxes). The first model is the first template without dust (the pairs' bulge)."""
     z = np.asarray(grid)
-    base = [template_fluxes(name, bands, z) for name in templates]
+    reddened = np.stack([template_fluxes(name, bands, z, ebvs, igm) for name in templates], axis=1)  # (E, T, Z, C)
     out = []
-    for a, b in zip(base[:-1], base[1:]):
-        out.append(a)
-        out.extend((1 - w) * a + w * b for w in np.arange(1, n_interp + 1) / (n_interp + 1))
-    out.append(base[-1])
+    for base in reddened:
+        for a, b in zip(base[:-1], base[1:]):
+            out.append(a)
+            out.extend((1 - w) * a + w * b for w in np.arange(1, n_interp + 1) / (n_interp + 1))
+        out.append(base[-1])
     grid_flux = np.stack(out)
     grid_flux.setflags(write=False)  # shared through the cache
     return grid_flux
+
+
+# Benítez 2000 (ApJ 536, 571) Table 1, HDF-N I814 prior: per type (E/S0, Sbc+Scd, Irr)
+# f_t, k_t (type fractions), alpha_t, z0_t, k_mt (redshift distribution)
+BENITEZ = ((0.35, 0.147, 2.46, 0.431, 0.091), (0.50, 0.450, 1.81, 0.390, 0.0636), (None, 0.0, 0.91, 0.063, 0.123))
+
+
+def benitez_prior(mag: np.ndarray, grid: np.ndarray, mag_range: tuple[float, float]) -> np.ndarray:
+    """(n, Z) BPZ prior summed over types: Σ_t p(t|m) p(z|t, m), p(t|m) = f_t exp(−k_t (m − 20))
+    (Irr takes the rest), p(z|t, m) ∝ z^α_t exp(−(z/z_mt)^α_t), z_mt = z0_t + k_mt (m − 20)."""
+    m = np.clip(mag, *mag_range)[:, None] - 20.0
+    fractions = [f * np.exp(-k * m) for f, k, *_ in BENITEZ[:2]]
+    fractions.append(np.clip(1.0 - sum(fractions), 0.0, 1.0))
+    out = np.zeros((len(m), len(grid)))
+    for frac, (_, _, alpha, z0, k_m) in zip(fractions, BENITEZ):
+        p = grid[None, :] ** alpha * np.exp(-((grid[None, :] / (z0 + k_m * m)) ** alpha))
+        out += frac * p / p.sum(axis=1, keepdims=True)
+    return out / out.sum(axis=1, keepdims=True)
 
 
 def smail_prior(mag: np.ndarray, grid: np.ndarray, alpha: float, beta: float, slope: float, offset: float,
@@ -114,17 +134,22 @@ class TemplateFitEstimator(CatalogEstimator):
 
     def _models(self, bands: list[str]) -> np.ndarray:
         mc = self.model_cfg
-        return model_flux_grid(tuple(bands), tuple(mc.templates), int(mc.n_interp), tuple(self.grid))
+        ebvs = (0.0, *(float(e) for e in mc.ebv_grid))
+        if min(ebvs) < 0:
+            raise ConfigError(f"model.ebv_grid={list(mc.ebv_grid)} has a negative E(B-V); give values >= 0, e.g. model.ebv_grid=[0.1,0.2,0.3]")
+        return model_flux_grid(tuple(bands), tuple(mc.templates), int(mc.n_interp), tuple(self.grid), ebvs, bool(mc.igm))
 
     def _prior(self, flux: np.ndarray, bands: list[str]) -> np.ndarray | None:
         mc = self.model_cfg
         if mc.prior == "none":
             return None
-        if mc.prior != "smail":
-            raise ConfigError(f"model.prior={mc.prior!r}; choose none or smail")
+        if mc.prior not in ("smail", "benitez"):
+            raise ConfigError(f"model.prior={mc.prior!r}; choose none, benitez or smail")
         if mc.prior_band not in bands:
             raise ConfigError(f"model.prior_band={mc.prior_band!r} is not among the data set's bands {bands}")
         mag = ab_magnitudes(flux[:, bands.index(mc.prior_band)])
+        if mc.prior == "benitez":
+            return benitez_prior(mag, self.grid, tuple(mc.prior_mag_range))
         return smail_prior(mag, self.grid, mc.prior_alpha, mc.prior_beta, mc.prior_z0_slope,
                            mc.prior_z0_offset, tuple(mc.prior_mag_range))
 
@@ -150,7 +175,7 @@ class TemplateFitEstimator(CatalogEstimator):
         flux, err = data.fluxes(index)
         pdf = self.pdf(flux, err, data.bands)
         z = np.asarray(data.catalog["redshift"], float)[index]
-        return Predictions.from_pdf(np.asarray(data.catalog["id"])[index], z, pdf, self.grid)
+        return Predictions.from_pdf(np.asarray(data.catalog["id"])[index], z, pdf, self.grid, self.point)
 
     def n_trainable_params(self) -> int:
         """0: templates, bandpasses and prior are fixed physics, nothing is fitted to training data."""
@@ -189,5 +214,5 @@ class TemplateFitPyfunc(mlflow.pyfunc.PythonModel):
         flux = model_input[[f"flux_{b}" for b in bands]].to_numpy(float)
         err = model_input[[f"flux_err_{b}" for b in bands]].to_numpy(float)
         pdf = est.pdf(flux, err, bands)
-        pred = Predictions.from_pdf(np.arange(len(flux)), np.zeros(len(flux)), pdf, est.grid)
+        pred = Predictions.from_pdf(np.arange(len(flux)), np.zeros(len(flux)), pdf, est.grid, est.point)
         return pd.DataFrame({"z_phot": pred.z_phot, "z_err": pred.z_err})

@@ -86,7 +86,8 @@ def head_predict(logits: torch.Tensor, model_cfg: DictConfig) -> tuple[np.ndarra
     if head_name(model_cfg) == "regression":
         return _regression_z(logits, model_cfg).numpy().astype(np.float64), np.full(n, np.nan), None
     probs = torch.softmax(logits, dim=1).numpy()
-    pred = Predictions.from_pdf(np.arange(n), np.zeros(n), probs, z_grid(int(model_cfg.n_bins), float(model_cfg.z_max)))
+    grid = z_grid(int(model_cfg.n_bins), float(model_cfg.z_max))
+    pred = Predictions.from_pdf(np.arange(n), np.zeros(n), probs, grid, str(model_cfg.get("point_estimate", "zstar")))
     return pred.z_phot, pred.z_err, pred.pdf
 
 

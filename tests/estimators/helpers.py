@@ -30,7 +30,7 @@ def template_dataset(path: Path, n: int = 60, rel_err: float = 0.01, noise: bool
     rng = np.random.default_rng(seed)
     names = ["CWW_E_ext", "CWW_Sbc_ext", "CWW_Scd_ext", "CWW_Im_ext"]
     z = rng.uniform(0.1, 2.5, n)
-    tpl = [template_fluxes(s, list(bands), z) for s in names]  # (n, C) each
+    tpl = [template_fluxes(s, list(bands), z, igm=True)[0] for s in names]  # (n, C) each, as model.igm=true fits
     kind = rng.integers(0, 2 * len(names) - 1, n)  # even: a CWW template; odd: a mixture
     flux = np.empty((n, len(bands)))
     for i in range(n):

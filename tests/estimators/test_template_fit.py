@@ -99,3 +99,37 @@ def test_logged_model_loads_back(tmp_path, mlflow_store) -> None:
     frame = pd.DataFrame({**{f"flux_{b}": flux[:, j] for j, b in enumerate("ugrizy")},
                           **{f"flux_err_{b}": err[:, j] for j, b in enumerate("ugrizy")}})
     np.testing.assert_allclose(served.predict(frame)["z_phot"], est.predict(data, idx).z_phot)
+
+
+def test_benitez_prior_is_normalised_and_deepens_with_magnitude() -> None:
+    from photoz.estimators.template_fit import benitez_prior
+
+    grid = z_grid(180, 3.5)
+    prior = benitez_prior(np.array([20.0, 23.0, 26.0]), grid, (20.0, 27.0))
+    np.testing.assert_allclose(prior.sum(axis=1), 1.0)
+    medians = [grid[np.searchsorted(np.cumsum(p), 0.5)] for p in prior]
+    assert medians[0] < medians[1] < medians[2]
+
+
+def test_reddening_grid_fits_reddened_templates(tmp_path) -> None:
+    from photoz.data import write_dataset
+    from photoz.estimators.template_fit import template_fluxes
+    from astropy.table import Table
+
+    rng = np.random.default_rng(2)
+    z = rng.uniform(0.2, 2.0, 30)
+    flux = 1000.0 * template_fluxes("CWW_Scd_ext", list("ugrizy"), z, (0.3,), igm=True)[0]
+    flux /= flux[:, 3:4] / 1000.0
+    cat = Table({"id": np.arange(30), "redshift": z, "split": np.array(["train", "val", "test"])[np.arange(30) % 3]})
+    for j, b in enumerate("ugrizy"):
+        cat[f"flux_{b}"], cat[f"flux_err_{b}"] = flux[:, j], 0.01 * flux[:, j]
+    data = write_dataset(tmp_path / "red", np.zeros((30, 6, 4, 4), np.float32), cat, {"bands": list("ugrizy")})
+    worst = {}
+    for grid in ([], [0.1, 0.2, 0.3]):
+        est = TemplateFitEstimator(model_cfg("template_fit", prior="none", sys_err=0.0, ebv_grid=grid))
+        est.fit(data, lambda *_: None)
+        pred = est.predict(data, np.arange(30))
+        worst[len(grid)] = np.abs(delta_z(pred.z_phot, pred.z_spec)).max()
+    assert worst[3] < 0.02 and worst[0] > 3 * worst[3], worst  # within a bin of the truth with the grid
+    with pytest.raises(ConfigError, match="negative E"):
+        TemplateFitEstimator(model_cfg("template_fit", ebv_grid=[-0.1])).fit(data, lambda *_: None)

@@ -19,10 +19,12 @@ PDF = OmegaConf.structured(CNNConfig(name="sequential", n_bins=4, z_max=4.0))
 REG = OmegaConf.structured(CNNConfig(name="sequential", head="regression", z_max=4.0))
 
 
-def test_z_phot_is_the_pdf_weighted_mean_of_bin_centres() -> None:
+def test_z_phot_is_the_chosen_point_estimate_on_bin_centres() -> None:
     probs = torch.tensor([[0.5, 0.5, 0.0, 0.0], [0.25, 0.25, 0.25, 0.25], [0.0, 0.0, 0.0, 1.0]])
-    z_phot, z_err, pdf = head_predict(torch.log(probs), PDF)
+    z_phot, z_err, pdf = head_predict(torch.log(probs), OmegaConf.merge(PDF, {"point_estimate": "mean"}))
     np.testing.assert_allclose(z_phot, [1.0, 2.0, 3.5], atol=1e-6)  # centres, not lower edges
+    zstar, _, _ = head_predict(torch.log(probs), PDF)  # the default: 1 + z* = 1 / E[1/(1+z)]
+    np.testing.assert_allclose(zstar, [1 / (0.5 / 1.5 + 0.5 / 2.5) - 1, 1 / np.mean(1 / np.array([1.5, 2.5, 3.5, 4.5])) - 1, 3.5], atol=1e-6)
     np.testing.assert_allclose(z_err, [0.5, math.sqrt(1.25), 0.0], atol=1e-3)
     np.testing.assert_allclose(pdf, probs.numpy(), atol=1e-6)
 

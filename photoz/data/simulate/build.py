@@ -28,7 +28,8 @@ from photoz.data.simulate.sed import bulge_disk_fluxes
 from photoz.data.splits import random_labels
 from photoz.errors import ConfigError, DataError
 
-SIM_VERSION = 2  # bump when the physics changes: it is part of the cache key
+SIM_VERSION = 3  # bump when the physics changes: it is part of the cache key
+SED_MODELS = ("realistic", "cww")
 NOT_HASHED = ("workers", "overwrite", "root", "output")
 _TAG_POPULATION, _TAG_SPLIT, _TAG_NOISE = 1, 2, 3
 
@@ -45,6 +46,11 @@ def check_config(cfg: DictConfig) -> list[str]:
     if cfg.name != "catalog" and not cfg.mag_min < cfg.mag_limit:
         raise ConfigError(f"data.mag_min={cfg.mag_min} must be brighter (smaller) than data.mag_limit={cfg.mag_limit}")
     exposure(bands[0], cfg.depth)  # refuses an unknown depth
+    if cfg.sed_model not in SED_MODELS:
+        raise ConfigError(f"data.sed_model={cfg.sed_model!r} is unknown; choose one of {', '.join(SED_MODELS)}")
+    for key, what in (("ebv_mean", "a mean dust E(B-V)"), ("line_ew_scale", "a factor on emission-line equivalent widths")):
+        if not cfg[key] >= 0:
+            raise ConfigError(f"data.{key}={cfg[key]} is negative; it is {what}, use a value >= 0 (0 switches it off)")
     split = dict(cfg.split)
     if set(split) != set(SPLITS) or any(v < 0 for v in split.values()) or abs(sum(split.values()) - 1) > 1e-6:
         raise ConfigError(f"data.split={split}: give non-negative train, val and test fractions that sum to 1")
@@ -79,12 +85,26 @@ def make_truth(cfg: DictConfig, bands: list[str]) -> tuple[Table, np.ndarray, np
 
         return catalog_truth(cfg, bands, rng)
     truth = draw_population(rng, int(cfg.n_galaxies), cfg.mag_min, cfg.mag_limit)
-    bulge, disk = bulge_disk_fluxes(truth, bands)
+    if cfg.sed_model == "realistic":
+        bulge, disk = _realistic(cfg, truth, bands, rng)
+    else:
+        bulge, disk = bulge_disk_fluxes(truth, bands)
     truth.add_column(np.arange(1, len(truth) + 1, dtype=np.int64), name="id", index=0)
     truth.remove_column("true_mag_i")
     for j, band in enumerate(bands):
         truth[f"true_mag_{band}"] = NJY_ZP - 2.5 * np.log10(bulge[:, j] + disk[:, j])
     return truth, bulge, disk
+
+
+def _realistic(cfg: DictConfig, truth: Table, bands: list[str], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Bulge/disk fluxes of the realistic SED model; adds true_ebv and true_ew_oii (Å) to truth."""
+    from photoz.data.simulate.realistic import draw_sed_params, line_photons, realistic_fluxes, rest_ew
+
+    params = draw_sed_params(rng, truth, float(cfg.ebv_mean), float(cfg.line_ew_scale))
+    truth["true_ebv"] = params["ebv"]
+    oii = line_photons(params["disk_w"], params["ebv"], params["lines"])["OII_3727"]
+    truth["true_ew_oii"] = rest_ew(params["disk_w"], params["ebv"], oii, 372.7)
+    return realistic_fluxes(truth, params, bands)
 
 
 def assign_split(cfg: DictConfig, n: int) -> np.ndarray:

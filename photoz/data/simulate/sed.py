@@ -53,12 +53,16 @@ def disk_colours(z: np.ndarray, sed_type: np.ndarray, bands: list[str]) -> np.nd
     return tables[lo, rows] * (1 - w) + tables[lo + 1, rows] * w
 
 
-def bulge_disk_fluxes(truth: Table, bands: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(n, C) bulge and disk fluxes in nJy: true_mag_i fixes the total i flux, true_bt splits it,
-    and each component's redshifted SED (E bulge, true_sed disk) gives the other bands."""
-    z = np.asarray(truth["redshift"], float)
+def scale_to_i(truth: Table, bulge_colours: np.ndarray, disk_colours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(n, C) bulge and disk fluxes in nJy from their colours (band flux / i-band flux):
+    true_mag_i fixes the total i flux and true_bt splits it between the components."""
     f_i = 10 ** (-0.4 * (np.asarray(truth["true_mag_i"], float) - NJY_ZP))
     bt = np.asarray(truth["true_bt"], float)
-    bulge = (bt * f_i)[:, None] * bulge_colours(z, bands)
-    disk = ((1.0 - bt) * f_i)[:, None] * disk_colours(z, np.asarray(truth["true_sed"], float), bands)
-    return bulge, disk
+    return (bt * f_i)[:, None] * bulge_colours, ((1.0 - bt) * f_i)[:, None] * disk_colours
+
+
+def bulge_disk_fluxes(truth: Table, bands: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`data.sed_model=cww`: (n, C) bulge and disk fluxes in nJy, each component's redshifted
+    SED (E bulge, true_sed disk) giving its colours."""
+    z = np.asarray(truth["redshift"], float)
+    return scale_to_i(truth, bulge_colours(z, bands), disk_colours(z, np.asarray(truth["true_sed"], float), bands))
