@@ -50,8 +50,21 @@ class PhotozNet(nn.Module):
         return self.backbone(self.normalise(x))
 
 
+def square_stamp(data: Dataset) -> int:
+    """The stamps' side in pixels; DataError if they are not square."""
+    stamp = data.images.shape[2:]
+    if stamp[0] != stamp[1]:
+        raise DataError(f"{data.path}: stamps are {stamp[0]}x{stamp[1]}; the CNNs need square stamps")
+    return int(stamp[0])
+
+
+def check_inputs(model_cfg: DictConfig, data: Dataset) -> None:
+    """ConfigError/DataError (one line) unless `model_cfg` builds for `data`'s bands and stamps."""
+    build_model(model_cfg, len(data.bands), square_stamp(data))
+
+
 class CNNEstimator(Estimator):
-    """model=sequential | googlenet, trained by photoz.training.loop."""
+    """model=sequential | googlenet | resnet | efficientnet | timm, trained by photoz.training.loop."""
 
     def __init__(self, cfg: DictConfig, net: PhotozNet | None = None) -> None:
         self.cfg = cfg
@@ -78,16 +91,13 @@ class CNNEstimator(Estimator):
     def build_net(self, data: Dataset, train_idx: np.ndarray) -> PhotozNet:
         """A fresh PhotozNet for `data`'s bands and stamps, normalised on the rows `train_idx`."""
         torch.manual_seed(self.cfg.seed)  # same seed, same initial weights, whoever calls fit
-        backbone = build_model(self.cfg.model, len(data.bands), data.images.shape[2])
+        backbone = build_model(self.cfg.model, len(data.bands), square_stamp(data))
         plain_cfg = OmegaConf.to_container(self.cfg.model, resolve=True)
         return PhotozNet(backbone, noise_scale(data.images, train_idx), plain_cfg, data.bands, data.images.shape[2:])
 
     def fit(self, data: Dataset, on_epoch: EpochHook) -> None:
         train_idx, val_idx = data.split_index("train"), data.split_index("val")
         check_redshift_range(np.asarray(data.catalog["redshift"])[train_idx], self.cfg.model)
-        stamp = data.images.shape[2:]
-        if stamp[0] != stamp[1]:
-            raise DataError(f"{data.path}: stamps are {stamp[0]}x{stamp[1]}; the CNNs need square stamps")
         model_cfg = self.cfg.model
         self.net = self.build_net(data, train_idx)
         rt = self.runtime()

@@ -58,21 +58,27 @@ def _short(x: float) -> str:
 
 
 def run_name(cfg: DictConfig) -> str:
-    """A name a person can read in the MLflow UI, e.g. googlenet-d5-w32-lr3e-4 (-t7 in a sweep)."""
+    """A name a person can read in the MLflow UI, e.g. googlenet-d5-w32-lr3e-4 (-t7 in a sweep),
+    timm-resnet18-lr1e-3."""
     parts = [cfg.model.name]
     if is_cnn(cfg):
-        parts += [f"d{cfg.model.depth}", f"w{cfg.model.width}", f"lr{_short(cfg.optimizer.lr)}"]
+        shape = [str(cfg.model.arch)] if "arch" in cfg.model else [f"d{cfg.model.depth}", f"w{cfg.model.width}"]
+        parts += [*shape, f"lr{_short(cfg.optimizer.lr)}"]
     if cfg.trial.trial_id is not None:
         parts.append(f"t{cfg.trial.trial_id}")
     return "-".join(parts)
 
 
 def check_data(cfg: DictConfig, data: Dataset) -> None:
-    """Every split present; a train split at least one batch long (CNNs)."""
+    """Every split present; for CNNs a network that fits the data and a train split at least one batch long."""
     sizes = {s: len(data.split_index(s)) for s in SPLITS}
     empty = [s for s, n in sizes.items() if n == 0]
     if empty:
         raise DataError(f"{data.path}: split(s) {', '.join(empty)} are empty; training needs train, val and test rows")
+    if is_cnn(cfg):
+        from photoz.training.cnn import check_inputs
+
+        check_inputs(cfg.model, data)  # an unknown timm arch, a stamp it cannot take: before the MLflow run
     if is_cnn(cfg) and cfg.trainer.batch_size > sizes["train"]:
         raise ConfigError(
             f"trainer.batch_size={cfg.trainer.batch_size} is larger than the train split ({sizes['train']} "
