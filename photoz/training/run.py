@@ -190,11 +190,13 @@ def run(cfg: DictConfig) -> float:
         estimator.fit(data, hook)
         seconds = time.perf_counter() - start
         n_train = len(data.split_index("train"))
+        cost = {"flops_per_galaxy": estimator.flops_per_galaxy()} if is_cnn(cfg) else {}  # photoz.models.cost
         log_metrics(
             {
                 "train_seconds": seconds,
                 "train_images_per_s": n_train * max(hook.epochs, 1) / seconds,
                 "n_trainable_params": estimator.n_trainable_params(),
+                **cost,
             }
         )
         val = estimator.predict(data, data.split_index("val")).metrics("best_val_")
