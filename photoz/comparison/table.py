@@ -25,6 +25,7 @@ COLUMNS = [
     ("eta", "test_eta", "η", "{:.2%}"),
     ("outlier_rate", "test_outlier_rate", "outliers", "{:.2%}"),
     ("n_params", "n_trainable_params", "trainable params", "{:,.0f}"),
+    ("flops", "flops_per_galaxy", "FLOPs/galaxy", "{:.3g}"),
     ("train_seconds", "train_seconds", "train s", "{:.1f}"),
     ("galaxies_per_s", "test_galaxies_per_s", "galaxies/s", "{:,.0f}"),
     ("val_sigma_mad", None, "val σ_MAD", "{:.4f}"),
