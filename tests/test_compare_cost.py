@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 from astropy.table import Table
 
 from photoz.comparison.figures import _frontier, sigma_vs_cost
-from photoz.comparison.table import Best, write_tables
+from photoz.comparison.table import Best, model_label, write_tables
 
 
 def _row(model: str, sigma: float, flops: float, params: float, rate: float) -> Best:
@@ -46,3 +46,18 @@ def test_every_estimator_is_on_every_cost_panel() -> None:
     assert len(params.collections) == 4 and len(rate.collections) == 4
     assert list([line for line in rate.lines if line.get_label() == "frontier"][0].get_xdata()) == [5000, 3000, 900]
     plt.close(fig)
+
+
+def test_runs_with_catalog_features_get_their_own_row(tmp_path) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    with mlflow.start_run(tags={"model": "resnet"}) as plain:
+        mlflow.log_param("model.catalog_features", "[]")
+    with mlflow.start_run(tags={"model": "resnet"}) as with_cat:
+        mlflow.log_param("model.catalog_features", "['photometry']")
+    with mlflow.start_run(tags={"model": "knn"}) as baseline:
+        pass
+    client = mlflow.tracking.MlflowClient()
+    labels = [model_label(client.get_run(r.info.run_id)) for r in (plain, with_cat, baseline)]
+    assert labels == ["resnet", "resnet+catalog", "knn"]
