@@ -85,10 +85,3 @@ class CatalogNormalise(nn.Module):
     def forward(self, raw: torch.Tensor) -> torch.Tensor:
         return (self.features(raw.float()) - self.centre) / self.spread
 
-
-def fit_catalog(model_cfg: DictConfig, data: Dataset, train_idx: np.ndarray) -> CatalogNormalise | None:
-    """The catalogue normalisation fitted on the rows `train_idx`, or None without catalog_features."""
-    module = CatalogNormalise.for_config(model_cfg, len(data.bands))
-    if module is None:
-        return None
-    return module.fit(catalog_array(model_cfg, data, train_idx), data.fluxes(train_idx)[1])

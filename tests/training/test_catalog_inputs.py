@@ -15,7 +15,7 @@ from photoz.config import compose
 from photoz.data import Dataset
 from photoz.errors import DataError
 from photoz.estimators.features import magnitude_colour_features, softening
-from photoz.training.catalog_inputs import catalog_array, fit_catalog
+from photoz.training.catalog_inputs import catalog_array
 from photoz.training.cnn import CNNEstimator, PhotozNet, check_inputs
 
 
@@ -35,18 +35,20 @@ def cfg_for(data: Dataset, ckpt: Path, model: str, *overrides: str):
 
 
 def test_features_are_the_baselines_photometry_normalised_on_train(tiny: Dataset, tmp_path: Path) -> None:
-    model = cfg_for(tiny, tmp_path, "sequential", "model.catalog_features=[photometry,ebv]").model
-    train = tiny.split_index("train")
-    module = fit_catalog(model, tiny, train)
+    cfg = cfg_for(tiny, tmp_path, "sequential", "model.catalog_features=[photometry,ebv]")
+    model, train = cfg.model, tiny.split_index("train")
+    module = CNNEstimator(cfg).build_net(tiny, train).catalog
     raw = catalog_array(model, tiny, np.arange(len(tiny)))
     assert raw.shape == (len(tiny), 6 + 1)
     flux, err = tiny.fluxes()
     expected = np.hstack([magnitude_colour_features(flux, softening(err[train])), np.asarray(tiny.catalog["ebv"])[:, None]])
     feats = module.features(torch.from_numpy(raw)).double().numpy()
     np.testing.assert_allclose(feats, expected, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(module.centre.numpy(), np.median(expected[train], axis=0), rtol=1e-4, atol=1e-5)  # train only
     normalised = module(torch.from_numpy(raw[train])).numpy()
     np.testing.assert_allclose(np.median(normalised, axis=0), 0, atol=1e-5)  # train median at 0
-    assert torch.equal(module.centre, fit_catalog(model, tiny, train).centre)  # nothing but train rows
+    spread = 1.4826 * np.median(np.abs(expected[train] - np.median(expected[train], axis=0)), axis=0)
+    np.testing.assert_allclose(module.spread.numpy(), spread, rtol=1e-4)
 
 
 @pytest.mark.parametrize("model", ["sequential", "googlenet", "resnet", "efficientnet"])
