@@ -49,15 +49,14 @@ def test_every_estimator_is_on_every_cost_panel() -> None:
 
 
 def test_runs_with_catalog_features_get_their_own_row(tmp_path) -> None:
-    import mlflow
+    from mlflow.tracking import MlflowClient
 
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    with mlflow.start_run(tags={"model": "resnet"}) as plain:
-        mlflow.log_param("model.catalog_features", "[]")
-    with mlflow.start_run(tags={"model": "resnet"}) as with_cat:
-        mlflow.log_param("model.catalog_features", "['photometry']")
-    with mlflow.start_run(tags={"model": "knn"}) as baseline:
-        pass
-    client = mlflow.tracking.MlflowClient()
-    labels = [model_label(client.get_run(r.info.run_id)) for r in (plain, with_cat, baseline)]
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")  # no global MLflow state
+    exp = client.create_experiment("labels", artifact_location=(tmp_path / "artifacts").as_uri())
+    labels = []
+    for model, features in [("resnet", "[]"), ("resnet", "['photometry']"), ("knn", None)]:
+        run_id = client.create_run(exp, tags={"model": model}).info.run_id
+        if features is not None:
+            client.log_param(run_id, "model.catalog_features", features)
+        labels.append(model_label(client.get_run(run_id)))
     assert labels == ["resnet", "resnet+catalog", "knn"]
