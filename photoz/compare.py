@@ -40,7 +40,7 @@ def compare(cfg: DictConfig) -> Path:
     import matplotlib.pyplot as plt
     import mlflow
 
-    from photoz.comparison.figures import metrics_per_z, sigma_vs_params, zphot_panels
+    from photoz.comparison.figures import metrics_per_z, sigma_vs_cost, zphot_panels
     from photoz.comparison.table import best_runs, find_experiment, write_tables
     from photoz.tracking import Tracker, resolve_uri
 
@@ -57,7 +57,7 @@ def compare(cfg: DictConfig) -> Path:
     print(files[0].read_text())
     with tempfile.TemporaryDirectory() as tmp:
         tables = _prediction_tables(rows, cfg.predictions_artifact, Path(tmp))
-    figures = {"sigma_vs_params": sigma_vs_params(rows)}
+    figures = {"sigma_vs_cost": sigma_vs_cost(rows)}
     if tables:
         figures.update(zphot_vs_zspec=zphot_panels(tables), metrics_per_z=metrics_per_z(tables))
     for name, fig in figures.items():

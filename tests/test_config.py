@@ -60,7 +60,7 @@ def test_typos_and_wrong_types_fail_at_composition(override: str) -> None:
         ("trainer.precision=fp8", "trainer.precision"),
         ("optimizer.schedule=linear", "optimizer.schedule"),
         ("optimizer.min_lr_ratio=2", "optimizer.min_lr_ratio"),
-        ("model.name=resnet", "model.name"),
+        ("model.name=vgg16", "model.name"),
     ],
 )
 def test_out_of_range_values_name_the_key(override: str, key: str) -> None:

@@ -1,5 +1,5 @@
 """Side-by-side figures of the best run per model: z_phot vs z_spec panels, σ_MAD and η per
-redshift bin, and σ_MAD against trainable parameters (the cost/quality trade-off)."""
+redshift bin, and σ_MAD against FLOPs, trainable parameters and galaxies/s (the cost frontier)."""
 
 from __future__ import annotations
 
@@ -77,15 +77,48 @@ def metrics_per_z(tables: dict[str, Table]) -> Figure:
     return fig
 
 
-def sigma_vs_params(rows: list[Best]) -> Figure:
-    """Test σ_MAD against trainable parameters (symlog x: the template fit has 0)."""
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    for r in rows:
-        x, y = r.values["n_params"], r.values["sigma_mad"]
-        if not (math.isnan(x) or math.isnan(y)):
-            ax.scatter(x, y, s=40)
+COST_AXES = [  # (table column, axis label, x scale: symlog shows the template fit's 0 parameters)
+    ("flops", "inference FLOPs per galaxy", "log"),
+    ("n_params", "trainable parameters", "symlog"),
+    ("galaxies_per_s", "inference galaxies/s (measured)", "log"),
+]
+
+
+def _frontier(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The points no other point beats on both cost and σ_MAD, by increasing cost."""
+    best, front = math.inf, []
+    for x, y in sorted(points):
+        if y < best:
+            best = y
+            front.append((x, y))
+    return front
+
+
+def sigma_vs_cost(rows: list[Best]) -> Figure:
+    """Test σ_MAD against FLOPs per galaxy, trainable parameters and galaxies/s, one panel each,
+    with the accuracy-for-cost frontier. An estimator without a value on an axis (no FLOP count
+    for the catalogue baselines) is a dashed line at its σ_MAD, so every estimator is on every panel."""
+    fig, axes = plt.subplots(1, len(COST_AXES), figsize=(5.2 * len(COST_AXES), 4.2), sharey=True)
+    for ax, (key, label, scale) in zip(axes, COST_AXES):
+        points = []
+        for i, r in enumerate(rows):
+            x, y, colour = r.values.get(key, math.nan), r.values["sigma_mad"], f"C{i % 10}"
+            if math.isnan(y):
+                continue
+            if math.isnan(x):
+                ax.axhline(y, color=colour, ls="--", lw=0.8, label=f"{r.model} (not measured)")
+                continue
+            # faster is better: the frontier on galaxies/s runs on its negative
+            points.append((-x if key == "galaxies_per_s" else x, y))
+            ax.scatter(x, y, s=40, color=colour)
             ax.annotate(r.model, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=9)
-    ax.set_xscale("symlog", linthresh=1.0)
-    ax.set(xlabel="trainable parameters", ylabel="test σ_MAD", ylim=(0, None))
+        front = _frontier(points)
+        if len(front) > 1:
+            ax.plot([abs(x) for x, _ in front], [y for _, y in front], "k:", lw=1, label="frontier")
+        ax.set_xscale(scale, **({"linthresh": 1.0} if scale == "symlog" else {}))
+        ax.set(xlabel=label, ylim=(0, None))
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    axes[0].set_ylabel("test σ_MAD")
     fig.tight_layout()
     return fig

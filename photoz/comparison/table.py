@@ -2,7 +2,8 @@
 
 Runs are those that photoz.train finished (status FINISHED, tag `model`); the best per model is
 the one with the lowest validation σ_MAD of its final model (metric `best_val_sigma_mad`, else
-the last `val_sigma_mad`). The table reports that run's test-split metrics.
+the last `val_sigma_mad`); a CNN with model.catalog_features is its own model (`resnet+catalog`).
+The table reports that run's test-split metrics.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ COLUMNS = [
     ("sigma_iqr", "test_sigma_iqr", "σ_IQR", "{:.4f}"),  # RAIL's width and outlier rate
     ("outlier_rate", "test_outlier_rate", "outliers", "{:.2%}"),
     ("n_params", "n_trainable_params", "trainable params", "{:,.0f}"),
+    ("flops", "flops_per_galaxy", "FLOPs/galaxy", "{:.3g}"),
     ("train_seconds", "train_seconds", "train s", "{:.1f}"),
     ("galaxies_per_s", "test_galaxies_per_s", "galaxies/s", "{:,.0f}"),
     ("val_sigma_mad", None, "val σ_MAD", "{:.4f}"),
@@ -46,6 +48,13 @@ class Best:
 def val_sigma(run: Run) -> float:
     m = run.data.metrics
     return next((m[k] for k in VAL_KEYS if k in m), math.nan)
+
+
+def model_label(run: Run) -> str:
+    """The run's model, `+catalog` when it also read catalogue features (model.catalog_features),
+    so images-only and images + photometry runs of one network get a row each."""
+    features = run.data.params.get("model.catalog_features", "[]")
+    return run.data.tags["model"] + ("" if features in ("[]", "") else "+catalog")
 
 
 def find_experiment(client: MlflowClient, name: str | None, parent_run: str | None, uri: str) -> Experiment:
@@ -85,7 +94,7 @@ def best_runs(client: MlflowClient, experiment: Experiment, parent_run: str | No
             break
     best: dict[str, Run] = {}
     for run in runs:
-        model, score = run.data.tags["model"], val_sigma(run)
+        model, score = model_label(run), val_sigma(run)
         if not math.isnan(score) and (model not in best or score < val_sigma(best[model])):
             best[model] = run
     if not best:

@@ -17,6 +17,9 @@ from photoz.estimators.base import Estimator, Predictions, z_grid
 REGISTRY = {
     "sequential": "photoz.training.cnn:CNNEstimator",
     "googlenet": "photoz.training.cnn:CNNEstimator",
+    "resnet": "photoz.training.cnn:CNNEstimator",
+    "efficientnet": "photoz.training.cnn:CNNEstimator",
+    "timm": "photoz.training.cnn:CNNEstimator",
     "template_fit": "photoz.estimators.template_fit:TemplateFitEstimator",
     "random_forest": "photoz.estimators.catalog_ml:RandomForestEstimator",
     "knn": "photoz.estimators.catalog_ml:KNNEstimator",

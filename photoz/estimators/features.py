@@ -9,6 +9,8 @@ limit), stored with the model and reused at prediction time so features do not d
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 AB_ZEROPOINT_NJY = 31.4  # m_AB = 31.4 − 2.5 log10(f / nJy)
@@ -21,10 +23,11 @@ def softening(flux_err: np.ndarray) -> np.ndarray:
     return np.maximum(b, 1e-6)
 
 
-def asinh_magnitudes(flux: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Asinh magnitudes of (n, C) fluxes in nJy with per-band softening b: ≈ m_AB when f ≫ b."""
-    flux = np.asarray(flux, float)
-    return AB_ZEROPOINT_NJY - _POGSON * (np.arcsinh(flux / (2.0 * b)) + np.log(b))
+def asinh_magnitudes(flux: np.ndarray, b: np.ndarray, xp: Any = np) -> np.ndarray:
+    """Asinh magnitudes of (n, C) fluxes in nJy with per-band softening b: ≈ m_AB when f ≫ b.
+    `xp` is the array module: numpy, or torch for tensors (the CNNs' model.catalog_features)."""
+    flux = np.asarray(flux, float) if xp is np else flux
+    return AB_ZEROPOINT_NJY - _POGSON * (xp.arcsinh(flux / (2.0 * b)) + xp.log(b))
 
 
 def ab_magnitudes(flux: np.ndarray, floor: float = 1e-3) -> np.ndarray:
@@ -32,10 +35,10 @@ def ab_magnitudes(flux: np.ndarray, floor: float = 1e-3) -> np.ndarray:
     return AB_ZEROPOINT_NJY - 2.5 * np.log10(np.maximum(np.asarray(flux, float), floor))
 
 
-def magnitude_colour_features(flux: np.ndarray, b: np.ndarray) -> np.ndarray:
+def magnitude_colour_features(flux: np.ndarray, b: np.ndarray, xp: Any = np) -> np.ndarray:
     """(n, 2C − 1) features: C asinh magnitudes then C − 1 adjacent colours (m_j − m_{j+1})."""
-    mags = asinh_magnitudes(flux, b)
-    return np.hstack([mags, mags[:, :-1] - mags[:, 1:]])
+    mags = asinh_magnitudes(flux, b, xp)
+    return xp.hstack([mags, mags[:, :-1] - mags[:, 1:]])
 
 
 def feature_names(bands: list[str]) -> list[str]:

@@ -33,7 +33,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from photoz.errors import ConfigError
-from photoz.models.heads import DenseHead, n_outputs
+from photoz.models.heads import make_head
 from photoz.models.layers import ConvBlock, SamePool, init_weights
 
 
@@ -106,8 +106,8 @@ class GoogLeNet(nn.Module):
         self.inception = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1) if model_cfg.global_pool else nn.Identity()
         n_features = c if model_cfg.global_pool else c * size * size
-        self.head = DenseHead(n_features, list(model_cfg.dense), float(model_cfg.dropout), n_outputs(model_cfg))
+        self.head = make_head(model_cfg, n_features, n_bands)
         init_weights(self, self.head.out)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.flatten(self.pool(self.inception(self.stem(x))), 1))
+    def forward(self, x: torch.Tensor, catalog: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(torch.flatten(self.pool(self.inception(self.stem(x))), 1), catalog)

@@ -27,6 +27,7 @@ from torch import nn
 from photoz.errors import ConfigError
 from photoz.estimators.base import Predictions, z_grid
 from photoz.metrics import ETA_THRESHOLD
+from photoz.models.catalog import n_catalog_features
 
 HEADS = ("pdf", "regression")
 
@@ -46,7 +47,8 @@ def n_outputs(model_cfg: DictConfig) -> int:
 
 class DenseHead(nn.Sequential):
     """Dense layers on the pooled/flattened features: (Linear → ReLU → Dropout) per hidden size,
-    then Linear to the head's outputs (`.out`)."""
+    then Linear to the head's outputs (`.out`). With model.catalog_features the normalised
+    catalogue features (B, F) are concatenated to the image features before the first layer."""
 
     def __init__(self, n_in: int, hidden: Sequence[int], dropout: float, n_out: int) -> None:
         layers: list[nn.Module] = []
@@ -57,9 +59,18 @@ class DenseHead(nn.Sequential):
             layers.append(nn.Dropout(dropout))
         super().__init__(*layers, nn.Linear(n_in, n_out))
 
+    def forward(self, x: torch.Tensor, catalog: torch.Tensor | None = None) -> torch.Tensor:
+        return super().forward(x if catalog is None else torch.cat([x, catalog.to(x.dtype)], 1))
+
     @property
     def out(self) -> nn.Linear:
         return self[-1]
+
+
+def make_head(model_cfg: DictConfig, n_features: int, n_bands: int) -> DenseHead:
+    """The dense head of any CNN: n_features image features plus model.catalog_features' inputs."""
+    n_in = n_features + n_catalog_features(model_cfg, n_bands)
+    return DenseHead(n_in, list(model_cfg.dense), float(model_cfg.dropout), n_outputs(model_cfg))
 
 
 def _regression_z(logits: torch.Tensor, model_cfg: DictConfig) -> torch.Tensor:

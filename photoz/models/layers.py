@@ -7,21 +7,32 @@ import torch.nn.functional as F
 from torch import nn
 
 
-ACTIVATIONS = ("relu", "prelu")
+ACTIVATIONS = ("relu", "prelu", "silu")
+
+
+def activation(act: str, channels: int) -> nn.Module:
+    """relu, prelu (one slope per channel, Pasquet 2019) or silu (swish, EfficientNet's)."""
+    if act == "prelu":
+        return nn.PReLU(channels)
+    return nn.SiLU(inplace=True) if act == "silu" else nn.ReLU(inplace=True)
 
 
 class ConvBlock(nn.Sequential):
-    """k×k 'same' convolution → BatchNorm (optional) → activation (relu | prelu, per channel).
+    """k×k 'same' convolution (stride 1 unless given) → BatchNorm (optional) → activation.
 
     With BatchNorm the conv has no bias (BN's shift replaces it); without it (Pasquet 2019's
     network) the conv keeps its bias.
     """
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, batch_norm: bool, act: str) -> None:
-        layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=not batch_norm)]
+    def __init__(
+        self, c_in: int, c_out: int, kernel: int, batch_norm: bool, act: str | None, stride: int = 1, groups: int = 1
+    ) -> None:
+        conv = nn.Conv2d(c_in, c_out, kernel, stride, padding=kernel // 2, groups=groups, bias=not batch_norm)
+        layers: list[nn.Module] = [conv]
         if batch_norm:
             layers.append(nn.BatchNorm2d(c_out))
-        layers.append(nn.PReLU(c_out) if act == "prelu" else nn.ReLU(inplace=True))
+        if act is not None:  # None: no activation (a residual branch's last conv, a projection)
+            layers.append(activation(act, c_out))
         super().__init__(*layers)
 
 

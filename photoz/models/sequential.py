@@ -14,7 +14,7 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
-from photoz.models.heads import DenseHead, n_outputs
+from photoz.models.heads import make_head
 from photoz.models.layers import ConvBlock, init_weights
 
 
@@ -34,8 +34,8 @@ class SequentialCNN(nn.Module):
             c_in = c_out
         self.features = nn.Sequential(*blocks)
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.head = DenseHead(c_in, list(model_cfg.dense), float(model_cfg.dropout), n_outputs(model_cfg))
+        self.head = make_head(model_cfg, c_in, n_bands)
         init_weights(self, self.head.out)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.flatten(self.pool(self.features(x)), 1))
+    def forward(self, x: torch.Tensor, catalog: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(torch.flatten(self.pool(self.features(x)), 1), catalog)

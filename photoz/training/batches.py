@@ -16,7 +16,8 @@ _COPY_CHUNK = 2048  # images per chunk when preloading from the memmap
 
 
 class BatchSource:
-    """The images and redshifts of some rows of a data set, served in batches on `device`."""
+    """The images, redshifts and (with model.catalog_features) raw catalogue columns of some rows
+    of a data set, served in batches (x, catalog or None, z) on `device`."""
 
     def __init__(
         self,
@@ -25,10 +26,12 @@ class BatchSource:
         z: np.ndarray,
         device: torch.device,
         preload_max_gb: float,
+        catalog: np.ndarray | None = None,
     ) -> None:
         self.index = np.asarray(index)
         self.device = device
         self.z = torch.as_tensor(np.asarray(z, dtype=np.float32)).to(device)
+        self.catalog = None if catalog is None else torch.as_tensor(np.asarray(catalog, dtype=np.float32)).to(device)
         nbytes = len(self.index) * int(np.prod(images.shape[1:])) * 4
         self.preloaded = nbytes <= preload_max_gb * 1e9
         self.images = self._preload(images) if self.preloaded else images
@@ -45,19 +48,21 @@ class BatchSource:
     def __len__(self) -> int:
         return len(self.index)
 
-    def take(self, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Images (B, C, H, W) and redshifts (B,) at positions `pos` (0..len-1) of this source."""
+    def take(self, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """Images (B, C, H, W), catalogue rows (B, K) or None, and redshifts (B,) at positions
+        `pos` (0..len-1) of this source."""
         if self.preloaded:
             x = self.images.index_select(0, pos.to(self.images.device))
         else:
             pos = torch.sort(pos).values  # sorted rows read the memmap sequentially
             rows = self.index[pos.numpy()]
             x = torch.from_numpy(np.asarray(self.images[rows], dtype=np.float32))
-        return x.to(self.device, non_blocking=True), self.z[pos.to(self.z.device)]
+        catalog = None if self.catalog is None else self.catalog[pos.to(self.catalog.device)]
+        return x.to(self.device, non_blocking=True), catalog, self.z[pos.to(self.z.device)]
 
     def batches(
         self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None
-    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]]:
         """Every row once; shuffled training epochs drop the last partial batch (BatchNorm needs
         more than one sample and a reshuffle covers it next epoch)."""
         n = len(self)

@@ -1,8 +1,9 @@
-"""CNNEstimator: the sequential and GoogLeNet CNNs behind the common Estimator interface.
+"""CNNEstimator: the CNNs of photoz.models behind the common Estimator interface.
 
 The network that gets trained, checkpointed and logged to MLflow is a PhotozNet: the per-band
 normalisation (fitted on train) followed by the backbone from photoz.models. A logged model
-therefore takes raw nJy cutouts; its logits become z_phot, z_err and the PDF through
+therefore takes raw nJy cutouts (and, with model.catalog_features, the raw catalogue columns,
+photoz.training.catalog_inputs); its logits become z_phot, z_err and the PDF through
 photoz.models.head_predict (`CNNEstimator.load(uri).predict(...)`, used by photoz.predict).
 It is logged as safetensors weights + a JSON config (photoz.training.model_files) with an MLflow
 "model from code" (photoz.training.pyfunc); `load` rebuilds the network from photoz's own code.
@@ -27,8 +28,11 @@ from photoz.data.format import Dataset
 from photoz.errors import DataError
 from photoz.estimators.base import EpochHook, Estimator, Predictions, z_grid
 from photoz.models.build import build_model, check_redshift_range, head_loss, head_predict, n_trainable_params
+from photoz.models.catalog import catalog_columns
+from photoz.models.cost import flops_per_galaxy
 from photoz.training import distributed
 from photoz.training.batches import BatchSource
+from photoz.training.catalog_inputs import CatalogNormalise, catalog_array
 from photoz.training.checkpoint import Checkpoints
 from photoz.training.loop import fit, predict_outputs
 from photoz.training.model_files import ModelFileError, read_model_files, write_model_files
@@ -40,8 +44,10 @@ PYFUNC_CODE = Path(__file__).with_name("pyfunc.py")  # photoz.training.pyfunc, n
 
 
 class PhotozNet(nn.Module):
-    """Normalisation + backbone: raw (B, C, H, W) fluxes in nJy -> the head's logits, (B, n_bins)
-    on z_grid(n_bins, z_max) for head=pdf or (B, 1) for head=regression (photoz.models.heads)."""
+    """Normalisation + backbone: raw (B, C, H, W) fluxes in nJy (and the raw (B, K) catalogue
+    columns of model.catalog_features) -> the head's logits, (B, n_bins) on z_grid(n_bins, z_max)
+    for head=pdf or (B, 1) for head=regression (photoz.models.heads). The catalogue normalisation
+    is built unfitted from the config (its numbers are buffers: fitted by build_net or loaded)."""
 
     def __init__(self, backbone: nn.Module, scale: np.ndarray, model_cfg: dict[str, Any], bands: list[str], stamp: tuple[int, int]) -> None:
         super().__init__()
@@ -50,13 +56,40 @@ class PhotozNet(nn.Module):
         self.model_cfg = dict(model_cfg)  # saved as JSON beside the weights: what load() rebuilds from
         self.bands = list(bands)
         self.stamp = tuple(stamp)
+        self.catalog = CatalogNormalise.for_config(self.model_cfg, len(self.bands))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.backbone(self.normalise(x))
+    def forward(self, images: torch.Tensor, catalog: torch.Tensor | None = None) -> torch.Tensor:
+        if self.catalog is None:
+            return self.backbone(self.normalise(images))
+        if catalog is None:
+            raise ValueError(f"this network also takes the catalogue columns {catalog_columns(self.model_cfg, self.bands)}")
+        return self.backbone(self.normalise(images), self.catalog(catalog))
+
+    def example_inputs(self, n: int) -> dict[str, np.ndarray]:
+        """Zero inputs for n galaxies by name (images, and catalog with catalog_features)."""
+        inputs = {"images": np.zeros((n, len(self.bands), *self.stamp), dtype=np.float32)}
+        if self.catalog is not None:
+            inputs["catalog"] = np.zeros((n, len(catalog_columns(self.model_cfg, self.bands))), dtype=np.float32)
+        return inputs
+
+
+def square_stamp(data: Dataset) -> int:
+    """The stamps' side in pixels; DataError if they are not square."""
+    stamp = data.images.shape[2:]
+    if stamp[0] != stamp[1]:
+        raise DataError(f"{data.path}: stamps are {stamp[0]}x{stamp[1]}; the CNNs need square stamps")
+    return int(stamp[0])
+
+
+def check_inputs(model_cfg: DictConfig, data: Dataset) -> None:
+    """ConfigError/DataError (one line) unless `model_cfg` builds for `data`'s bands and stamps
+    and the catalogue has the columns of model.catalog_features."""
+    build_model(model_cfg, len(data.bands), square_stamp(data))
+    catalog_array(model_cfg, data, np.arange(len(data)))
 
 
 class CNNEstimator(Estimator):
-    """model=sequential | googlenet, trained by photoz.training.loop."""
+    """model=sequential | googlenet | resnet | efficientnet | timm, trained by photoz.training.loop."""
 
     def __init__(self, cfg: DictConfig, net: PhotozNet | None = None) -> None:
         self.cfg = cfg
@@ -71,7 +104,8 @@ class CNNEstimator(Estimator):
 
     def _source(self, data: Dataset, index: np.ndarray, rt: Runtime) -> BatchSource:
         z = np.asarray(data.catalog["redshift"], dtype=np.float32)[index]
-        return BatchSource(data.images, index, z, rt.device, self.cfg.trainer.preload_max_gb)
+        catalog = catalog_array(self.net.model_cfg, data, index)
+        return BatchSource(data.images, index, z, rt.device, self.cfg.trainer.preload_max_gb, catalog)
 
     def _predictions(self, logits: np.ndarray, data: Dataset, index: np.ndarray) -> Predictions:
         model_cfg = OmegaConf.create(self.net.model_cfg)
@@ -83,16 +117,16 @@ class CNNEstimator(Estimator):
     def build_net(self, data: Dataset, train_idx: np.ndarray) -> PhotozNet:
         """A fresh PhotozNet for `data`'s bands and stamps, normalised on the rows `train_idx`."""
         torch.manual_seed(self.cfg.seed)  # same seed, same initial weights, whoever calls fit
-        backbone = build_model(self.cfg.model, len(data.bands), data.images.shape[2])
+        backbone = build_model(self.cfg.model, len(data.bands), square_stamp(data))
         plain_cfg = OmegaConf.to_container(self.cfg.model, resolve=True)
-        return PhotozNet(backbone, noise_scale(data.images, train_idx), plain_cfg, data.bands, data.images.shape[2:])
+        net = PhotozNet(backbone, noise_scale(data.images, train_idx), plain_cfg, data.bands, data.images.shape[2:])
+        if net.catalog is not None:
+            net.catalog.fit(catalog_array(self.cfg.model, data, train_idx), data.fluxes(train_idx)[1])
+        return net
 
     def fit(self, data: Dataset, on_epoch: EpochHook) -> None:
         train_idx, val_idx = data.split_index("train"), data.split_index("val")
         check_redshift_range(np.asarray(data.catalog["redshift"])[train_idx], self.cfg.model)
-        stamp = data.images.shape[2:]
-        if stamp[0] != stamp[1]:
-            raise DataError(f"{data.path}: stamps are {stamp[0]}x{stamp[1]}; the CNNs need square stamps")
         model_cfg = self.cfg.model
         self.net = self.build_net(data, train_idx)
         rt = self.runtime()
@@ -126,15 +160,23 @@ class CNNEstimator(Estimator):
     def n_trainable_params(self) -> int:
         return n_trainable_params(self.net)
 
+    def flops_per_galaxy(self) -> int:
+        """Inference FLOPs of one galaxy (photoz.models.cost), counted on the net where it is."""
+        device = next(self.net.parameters()).device
+        inputs = [torch.from_numpy(a).to(device) for a in self.net.example_inputs(1).values()]
+        return flops_per_galaxy(self.net, *inputs)
+
     def log_model(self) -> None:
-        """Log the PhotozNet (fp32) as weights + config with its tensor signature; no pickle."""
+        """Log the PhotozNet (fp32) as weights + config with its tensor signature, no pickle: one
+        input `images`, or two named inputs `images` and `catalog` with catalog_features."""
         import mlflow
         from mlflow.models import infer_signature
 
         net = copy.deepcopy(self.net).float().cpu().to(memory_format=torch.contiguous_format).eval()
-        example = np.zeros((2, len(net.bands), *net.stamp), dtype=np.float32)
+        example = net.example_inputs(2)
         with torch.inference_mode():
-            signature = infer_signature(example, net(torch.from_numpy(example)).numpy())
+            out = net(*(torch.from_numpy(a) for a in example.values())).numpy()
+        signature = infer_signature(example if len(example) > 1 else example["images"], out)
         config = {"model": net.model_cfg, "bands": net.bands, "stamp": list(net.stamp)}
         with tempfile.TemporaryDirectory() as tmp:
             mlflow.pyfunc.log_model(

@@ -97,12 +97,12 @@ def train_epoch(
     net.train()
     total = torch.zeros((), device=rt.device)
     seen = 0
-    for x, z in source.batches(batch_size, shuffle=True, generator=generator):
+    for x, catalog, z in source.batches(batch_size, shuffle=True, generator=generator):
         x = random_dihedral(x, generator)
         if rt.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with rt.autocast():
-            out = net(x)
+            out = net(x) if catalog is None else net(x, catalog)
         loss = loss_fn(out.float(), z)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -119,11 +119,11 @@ def predict_outputs(net: nn.Module, source: BatchSource, rt: Runtime, batch_size
     """net(x) (the logits) for every row of `source`, in order, as a float32 numpy array."""
     net.eval()
     outs = []
-    for x, _ in source.batches(batch_size):
+    for x, catalog, _ in source.batches(batch_size):
         if rt.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with rt.autocast():
-            outs.append(net(x).float())
+            outs.append((net(x) if catalog is None else net(x, catalog)).float())
     return torch.cat(outs).cpu().numpy()
 
 

@@ -25,8 +25,10 @@ class PhotozCNNModel(mlflow.pyfunc.PythonModel):
         self.net = CNNEstimator.from_folder(Path(context.artifacts["weights"]).parent, "the MLflow model").net.eval()
 
     def predict(self, context, model_input, params=None):  # no type hints: MLflow would read them as a schema
+        named = model_input if isinstance(model_input, dict) else {"images": model_input}  # + catalog
+        inputs = [torch.from_numpy(np.asarray(named[k], dtype=np.float32)) for k in ("images", "catalog") if k in named]
         with torch.inference_mode():
-            return self.net(torch.from_numpy(np.array(model_input, dtype=np.float32))).numpy()
+            return self.net(*inputs).numpy()
 
 
 mlflow.models.set_model(PhotozCNNModel())

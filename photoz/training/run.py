@@ -66,23 +66,29 @@ def _short(x: float, digits: int = 1) -> str:
 
 
 def run_name(cfg: DictConfig, trial: optuna.trial.Trial | None = None) -> str:
-    """A name a person can read in the MLflow UI, e.g. googlenet-d5-w32-lr3e-4. A sweep trial's
-    name starts with what differs between trials: t7-googlenet-d5-lr3.2e-4 (w32 too if searched)."""
+    """A name a person can read in the MLflow UI, e.g. googlenet-d5-w32-lr3e-4 or
+    timm-resnet18-lr1e-3. A sweep trial's name starts with what differs between trials:
+    t7-googlenet-d5-lr3.2e-4 (w32 too if searched)."""
     parts = [cfg.model.name] if trial is None else [f"t{trial.number}", cfg.model.name]
+    arch = [str(cfg.model.arch)] if "arch" in cfg.model else None
     if is_cnn(cfg) and trial is None:
-        parts += [f"d{cfg.model.depth}", f"w{cfg.model.width}", f"lr{_short(cfg.optimizer.lr)}"]
+        parts += [*(arch or [f"d{cfg.model.depth}", f"w{cfg.model.width}"]), f"lr{_short(cfg.optimizer.lr)}"]
     elif is_cnn(cfg):
-        parts += [f"d{cfg.model.depth}", f"lr{_short(cfg.optimizer.lr, 2)}"]
+        parts += [*(arch or [f"d{cfg.model.depth}"]), f"lr{_short(cfg.optimizer.lr, 2)}"]
         parts += [f"w{cfg.model.width}"] if "model.width" in trial.params else []
     return "-".join(parts)
 
 
 def check_data(cfg: DictConfig, data: Dataset) -> None:
-    """Every split present; a train split at least one batch long (CNNs)."""
+    """Every split present; for CNNs a network that fits the data and a train split at least one batch long."""
     sizes = {s: len(data.split_index(s)) for s in SPLITS}
     empty = [s for s, n in sizes.items() if n == 0]
     if empty:
         raise DataError(f"{data.path}: split(s) {', '.join(empty)} are empty; training needs train, val and test rows")
+    if is_cnn(cfg):
+        from photoz.training.cnn import check_inputs
+
+        check_inputs(cfg.model, data)  # an unknown timm arch, a stamp it cannot take: before the MLflow run
     if is_cnn(cfg) and cfg.trainer.batch_size > sizes["train"]:
         raise ConfigError(
             f"trainer.batch_size={cfg.trainer.batch_size} is larger than the train split ({sizes['train']} "
@@ -223,11 +229,13 @@ def run(cfg: DictConfig) -> float:
         estimator.fit(data, hook)
         seconds = time.perf_counter() - start
         n_train = len(data.split_index("train"))
+        cost = {"flops_per_galaxy": estimator.flops_per_galaxy()} if is_cnn(cfg) else {}  # photoz.models.cost
         log_metrics(
             {
                 "train_seconds": seconds,
                 "train_images_per_s": n_train * max(hook.epochs, 1) / seconds,
                 "n_trainable_params": estimator.n_trainable_params(),
+                **cost,
             }
         )
         val = estimator.predict(data, data.split_index("val")).metrics("best_val_")

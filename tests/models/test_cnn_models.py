@@ -11,9 +11,9 @@ from photoz.errors import ConfigError
 from photoz.models.build import build_model, head_loss, n_trainable_params
 from photoz.models.googlenet import GoogLeNet, Inception
 from photoz.models.layers import SamePool
-from photoz.models.schema import CNNConfig, GoogLeNetConfig
+from photoz.models.schema import CNNConfig, EfficientNetConfig, GoogLeNetConfig, ResNetConfig
 
-SCHEMAS = {"sequential": CNNConfig, "googlenet": GoogLeNetConfig}
+SCHEMAS = {"sequential": CNNConfig, "googlenet": GoogLeNetConfig, "resnet": ResNetConfig, "efficientnet": EfficientNetConfig}
 
 
 def model_cfg(name: str, **overrides: object) -> DictConfig:
@@ -23,7 +23,7 @@ def model_cfg(name: str, **overrides: object) -> DictConfig:
 @pytest.mark.parametrize("size", [16, 32, 64])
 @pytest.mark.parametrize("bands", [3, 5, 6])
 @pytest.mark.parametrize("head", ["pdf", "regression"])
-@pytest.mark.parametrize("name", ["sequential", "googlenet"])
+@pytest.mark.parametrize("name", ["sequential", "googlenet", "resnet", "efficientnet"])
 def test_output_shape_for_any_bands_and_stamp_size(name: str, head: str, bands: int, size: int) -> None:
     cfg = model_cfg(name, head=head, n_bins=50, depth=3, width=8)
     torch.manual_seed(0)
@@ -122,6 +122,11 @@ def test_a_few_steps_lower_the_loss_on_a_toy_batch(name: str, head: str) -> None
         ("googlenet", {"activation": "gelu"}, "model.activation"),
         ("googlenet", {"stem_kernel": 4}, "model.stem_kernel"),
         ("googlenet", {"modules": [[8, 16], [8, 16]]}, "model.modules"),
+        ("resnet", {"block": "wide"}, "model.block"),
+        ("resnet", {"blocks": 0}, "model.blocks"),
+        ("efficientnet", {"depth": 8}, "model.depth"),
+        ("efficientnet", {"depth_multiplier": 0.0}, "model.depth_multiplier"),
+        ("sequential", {"catalog_features": ["photometry", "photometry"]}, "model.catalog_features"),
     ],
 )
 def test_bad_model_settings_are_one_clear_config_error(name: str, overrides: dict, key: str) -> None:
@@ -130,8 +135,8 @@ def test_bad_model_settings_are_one_clear_config_error(name: str, overrides: dic
 
 
 def test_unknown_cnn_name() -> None:
-    with pytest.raises(ConfigError, match="model=sequential or model=googlenet"):
-        build_model(OmegaConf.structured(CNNConfig(name="resnet")), 6, 32)
+    with pytest.raises(ConfigError, match="is not a CNN; use model=<one of sequential, googlenet, resnet"):
+        build_model(OmegaConf.structured(CNNConfig(name="vgg")), 6, 32)
 
 
 def test_googlenet_is_a_plain_module_of_its_config() -> None:

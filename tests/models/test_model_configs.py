@@ -1,4 +1,4 @@
-"""conf/model/{sequential,googlenet,googlenet_pasquet}.yaml compose through Hydra against the
+"""conf/model/{sequential,googlenet,googlenet_pasquet,resnet,efficientnet,timm}.yaml compose through Hydra against the
 schemas and build; the Pasquet configuration is the paper's 27.6M-parameter network."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from photoz.config import compose
 from photoz.models.build import build_model, n_trainable_params
 
 
-@pytest.mark.parametrize("model", ["sequential", "googlenet"])
+@pytest.mark.parametrize("model", ["sequential", "googlenet", "resnet", "efficientnet"])
 def test_cnn_configs_compose_and_build(model: str) -> None:
     cfg = compose(f"model={model}", "model.depth=3", "model.head=regression")
     net = build_model(cfg.model, 6, 32)
@@ -32,5 +32,12 @@ def test_pasquet_network_has_the_papers_parameter_count() -> None:
 @pytest.mark.parametrize("override", ["model.depht=3", "model.depth=deep", "model.batch_norm=maybe", "model.dense=wide"])
 def test_typos_and_wrong_types_in_model_keys_fail_at_composition(override: str) -> None:
     model = "googlenet" if "batch_norm" in override else "sequential"
+    with pytest.raises(ConfigCompositionException):
+        compose(f"model={model}", override)
+
+
+@pytest.mark.parametrize(("model", "override"), [("timm", "model.depth=3"), ("efficientnet", "model.blocks=2"),
+                                                 ("resnet", "model.catalog_features=photometry")])  # fmt: skip
+def test_keys_of_other_families_fail_at_composition(model: str, override: str) -> None:
     with pytest.raises(ConfigCompositionException):
         compose(f"model={model}", override)

@@ -72,10 +72,10 @@ def test_batch_source_serves_rows_in_order_or_shuffled_without_repeats(tmp_path,
     index = np.arange(3, 30, 2)  # 14 rows
     src = BatchSource(images, index, index.astype(np.float32) / 10, torch.device("cpu"), preload_gb)
     assert src.preloaded == (preload_gb > 0)
-    rows = torch.cat([x[:, 0, 0, 0] for x, _ in src.batches(4)])
+    rows = torch.cat([x[:, 0, 0, 0] for x, _, _ in src.batches(4)])
     assert rows.tolist() == index.tolist()
     seen = []
-    for x, z in src.batches(4, shuffle=True, generator=torch.Generator().manual_seed(0)):
+    for x, _, z in src.batches(4, shuffle=True, generator=torch.Generator().manual_seed(0)):
         assert len(x) == 4 and torch.allclose(z, x[:, 0, 0, 0] / 10)
         seen += x[:, 0, 0, 0].tolist()
     assert len(seen) == 12 == 4 * src.n_batches(4, shuffle=True) and len(set(seen)) == 12

@@ -1,0 +1,38 @@
+"""`model.catalog_features`: which catalogue inputs a CNN's dense head takes beside the pixels.
+
+    model.catalog_features=[]                    images only (the default)
+    model.catalog_features=[photometry]          + asinh magnitudes and adjacent colours from flux_<b>
+    model.catalog_features=[photometry,ebv]      + any other catalogue column, by name (e.g. E(B-V))
+
+`photometry` gives 2C − 1 features for C bands (photoz.estimators.features: C asinh magnitudes,
+C − 1 colours), every other entry one feature. Only the config says what the inputs are, so a
+network is rebuilt from its config and weights alone (the normalisation is in its weights).
+Torch-free: the heads size their first layer with n_catalog_features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from omegaconf import DictConfig
+
+PHOTOMETRY = "photometry"
+
+
+def feature_list(model_cfg: DictConfig) -> list[str]:
+    """model.catalog_features as a plain list (empty when the key is absent)."""
+    return [str(c) for c in (model_cfg.get("catalog_features") or [])]
+
+
+def catalog_columns(model_cfg: DictConfig, bands: Sequence[str]) -> list[str]:
+    """The raw catalogue columns the network takes, in order: flux_<b> per band for photometry,
+    then the other listed columns."""
+    listed = feature_list(model_cfg)
+    fluxes = [f"flux_{b}" for b in bands] if PHOTOMETRY in listed else []
+    return fluxes + [c for c in listed if c != PHOTOMETRY]
+
+
+def n_catalog_features(model_cfg: DictConfig, n_bands: int) -> int:
+    """Features the dense head receives from the catalogue: 2C − 1 for photometry, 1 per column."""
+    listed = feature_list(model_cfg)
+    return (2 * n_bands - 1 if PHOTOMETRY in listed else 0) + sum(c != PHOTOMETRY for c in listed)
