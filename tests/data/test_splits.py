@@ -11,6 +11,7 @@ from test_simulate_catalog import mock, render
 
 from photoz.data.ingest.catalog import random_split
 from photoz.data.ingest.schema import SplitConfig
+from photoz.data.schema import LsstSimData
 from photoz.data.simulate.build import assign_split
 from photoz.data.splits import split_counts
 from photoz.errors import DataError
@@ -32,10 +33,10 @@ def test_simulator_and_importer_split_alike(n: int, fractions: tuple[float, floa
     assert counts(sim) == counts(imp) == expected.tolist()
 
 
-def test_default_set_keeps_its_labels() -> None:
-    """The old simulator rule (round train, round val, rest test) gave these exact counts for the
-    default 20,000 galaxies, so the default set's labels did not change with the shared rule."""
-    assert split_counts(20000, (0.8, 0.1, 0.1)).tolist() == [16000, 2000, 2000]
+def test_default_set_split_counts() -> None:
+    """The default set's 32,000 galaxies split 16,000 / 2,000 / 14,000 under the shared rule."""
+    default = LsstSimData()
+    assert split_counts(default.n_galaxies, tuple(default.split.values())).tolist() == [16000, 2000, 14000]
 
 
 def test_catalogue_split_column_is_kept(tmp_path: Path) -> None:
@@ -50,7 +51,8 @@ def test_split_column_name_is_configurable_and_absent_means_random(tmp_path: Pat
     ds = render(tmp_path / "a", mock(sample=labels), split_column="sample")
     assert list(np.asarray(ds.catalog["split"]).astype(str)) == list(labels)
     ds = render(tmp_path / "b", mock(sample=labels))  # no column named split: the seeded random split
-    assert counts(np.asarray(ds.catalog["split"]).astype(str)) == split_counts(12, (0.8, 0.1, 0.1)).tolist()
+    default = tuple(LsstSimData().split.values())  # data=catalog's default fractions
+    assert counts(np.asarray(ds.catalog["split"]).astype(str)) == split_counts(12, default).tolist()
 
 
 @pytest.mark.parametrize("labels,fragment", [
