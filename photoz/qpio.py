@@ -3,7 +3,7 @@
 A PDF on the estimator's grid becomes a qp `hist` ensemble (bins: the grid's bin edges,
 densities: probability / bin width), a Gaussian `norm` (z_phot, z_err) where the estimator has
 no PDF. The point estimates ride along as ancillary columns: id, redshift (the catalogue's
-z_spec, RAIL's truth column name), z_phot (the PDF mean, as photoz scores it), z_err, z_q16,
+z_spec, RAIL's truth column name), z_phot (the point estimate photoz scores, model.point_estimate), z_err, z_q16,
 z_q50, z_q84. `qp.read(path)` opens the file; RAIL's evaluation stages read it directly.
 
 qp is imported lazily so photoz runs without the extra (then no qp file is written).

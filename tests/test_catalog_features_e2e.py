@@ -13,11 +13,13 @@ import mlflow
 import numpy as np
 import pytest
 from astropy.table import Table
+from mlflow.tracking import MlflowClient
 from test_train_e2e import assert_one_error_line, runs_of, train, uri
 
 from tinydata import make_tiny_dataset
 from photoz.data import Dataset, read_dataset, write_dataset
 from photoz.metrics import point_metrics
+from photoz.tracking import run_model_uri
 
 CNN = ["model=sequential", "model.depth=2", "model.width=8", "trainer.batch_size=8", "trainer.max_epochs=1"]
 WITH_CATALOG = "model.catalog_features=[photometry,ebv]"
@@ -50,7 +52,7 @@ def test_train_and_predict_feed_images_and_catalogue(sets, store: Path, tmp_path
     assert run.info.status == "FINISHED" and run.data.params["model.catalog_features"] == "['photometry', 'ebv']"
     assert run.data.metrics["flops_per_galaxy"] > 0
     mlflow.set_tracking_uri(uri(store))
-    signature = mlflow.models.get_model_info(f"runs:/{run_id}/model").signature
+    signature = mlflow.models.get_model_info(run_model_uri(MlflowClient(uri(store)), run_id)).signature
     assert signature.inputs.input_names() == ["images", "catalog"]
     assert [s.shape for s in signature.inputs.inputs] == [(-1, 6, 16, 16), (-1, 7)]
 
@@ -68,7 +70,7 @@ def test_train_and_predict_feed_images_and_catalogue(sets, store: Path, tmp_path
 
     moved = read_dataset(data.path)
     moved.catalog["ebv"] = moved.catalog["ebv"] + 1.0  # the catalogue column changes the prediction
-    shifted = CNNEstimator.load(f"runs:/{run_id}/model").predict(moved, test)
+    shifted = CNNEstimator.load(run_model_uri(MlflowClient(uri(store)), run_id)).predict(moved, test)
     assert not np.allclose(shifted.z_phot, table["z_phot"][test])
 
     cmd[4] = f"input={sets['plain'].path}"  # a set without the ebv column the model reads

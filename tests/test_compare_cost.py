@@ -13,7 +13,7 @@ from photoz.comparison.table import Best, model_label, write_tables
 
 
 def _row(model: str, sigma: float, flops: float, params: float, rate: float) -> Best:
-    values = {"sigma_mad": sigma, "bias": 0.0, "eta": 0.1, "outlier_rate": 0.1, "n_params": params, "flops": flops,
+    values = {"sigma_mad": sigma, "bias": 0.0, "eta": 0.1, "sigma_iqr": sigma, "outlier_rate": 0.1, "n_params": params, "flops": flops,
               "train_seconds": 1.0, "galaxies_per_s": rate, "val_sigma_mad": sigma}  # fmt: skip
     return Best(model, f"run-{model}", values)
 

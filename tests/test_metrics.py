@@ -63,8 +63,11 @@ def test_pit_by_hand() -> None:
 
 def test_predictions_from_pdf_and_quantiles_by_hand() -> None:
     grid = z_grid(2, 1.0)
-    pred = Predictions.from_pdf(np.array([7]), np.array([0.5]), np.array([[1.0, 1.0]]), grid)
-    assert pred.z_phot[0] == pytest.approx(0.5)
+    pdf = np.array([[1.0, 1.0]])
+    # the default z*: 1 + z* = 1 / E[1/(1+z)] = 1 / (0.5/1.25 + 0.5/1.75) = 35/24, so z* = 11/24
+    pred = Predictions.from_pdf(np.array([7]), np.array([0.5]), pdf, grid)
+    assert pred.z_phot[0] == pytest.approx(11 / 24, rel=1e-12)
+    assert Predictions.from_pdf(np.array([7]), np.array([0.5]), pdf, grid, point="mean").z_phot[0] == pytest.approx(0.5)
     assert pred.z_err[0] == pytest.approx(0.25)
     # CDF [0, 0.5, 1] at edges [0, 0.5, 1] is the identity: quantile q is q
     np.testing.assert_allclose(pred.quantiles((0.16, 0.5, 0.84))[0], [0.16, 0.5, 0.84], rtol=1e-6)

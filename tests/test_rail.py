@@ -114,7 +114,7 @@ def test_qp_file_gives_rails_metrics_equal_to_photoz(trained) -> None:
         table = Table.read(client.download_artifacts(r.info.run_id, "predictions/test_predictions.fits", str(trained["tmp"] / name)))
         grid = (np.arange(180) + 0.5) * 3.5 / 180
         mean = (ens.pdf(grid) * grid).sum(1) / ens.pdf(grid).sum(1)  # the PDF itself round-trips
-        np.testing.assert_allclose(mean, table["z_phot"], rtol=1e-6)
+        np.testing.assert_allclose(mean, table["z_mean"], rtol=1e-6)
 
 
 def test_predict_format_qp_through_the_entry_point(trained) -> None:

@@ -78,6 +78,7 @@ def test_cnn_run_predict_and_compare_through_the_server(tiny, mlflow_server, tmp
 def test_sweep_logs_parent_and_trials_to_the_server(tiny, mlflow_server, tmp_path) -> None:
     ok(photoz(
         "train", tmp_path, "-m", "hydra/sweeper=photoz", "model.depth=range(1, 3)", "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.sampler=grid",  # both depths, whatever the seed
         "hydra.sweeper.study_name=remote", "hydra.sweeper.plots=false", "data=directory", f"data.path={tiny.path}",
         *CNN[2:], f"tracking.uri={mlflow_server.uri}", "tracking.experiment=sweep",
     ))  # fmt: skip
