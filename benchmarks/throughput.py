@@ -1,23 +1,22 @@
-"""Training and inference throughput: a naive PyTorch loop against photoz's own path, side by side.
+"""Training and inference throughput: photoz against a naive loop and a Lightning Trainer, side by side.
 
     python benchmarks/throughput.py                          # sequential and googlenet, 32x32x6 stamps
-    python benchmarks/throughput.py --models sequential --steps 20 --rounds 5
-    python benchmarks/throughput.py --no-predict             # skip photoz.predict end to end
+    python benchmarks/throughput.py --models sequential --steps 4 --rounds 3 --compile
 
-Naive reference: fp32, NCHW, a torch DataLoader over a per-sample Dataset that normalises and
-flips each stamp in Python, AdamW (foreach), `loss.item()` every step. photoz: the real
-`photoz.training.loop.train_epoch` / `CNNEstimator.predict` on a BatchSource, with the Runtime
-that `trainer.*` defaults resolve to on this machine. Both run the same PhotozNet at its default
-config. Measurements alternate naive/photoz for --rounds rounds and report the median, so a
-machine shared with other jobs biases both sides alike (the load average is printed).
-
-Achieved FLOP/s = FLOPs of one step (torch.utils.flop_counter, fwd+bwd for training) × steps/s,
-shown as a fraction of this run's own large-matmul peak in fp32 and bf16. Not a test.
+Peers (fp32, NCHW, a DataLoader over a per-sample Dataset that normalises and flips in Python):
+naive (AdamW, `loss.item()` every step) and a Lightning `Trainer` (benchmarks/peers.py). photoz:
+the real `train_epoch` (and with --compile a torch.compile'd copy) and `CNNEstimator.predict`
+(the fast path, photoz/inference.py) beside the eager path it replaced, in the Runtime that
+`trainer.*` defaults resolve to here. Sides alternate for --rounds rounds, median reported, so
+other jobs on the machine bias all alike (the load average is printed). Achieved FLOP/s = FLOPs
+of one step (torch.utils.flop_counter, fwd+bwd for training) × steps/s, as a fraction of the
+matmul peaks and of the practical peak: the network's two largest convolutions run alone. Not a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import re
 import statistics
@@ -40,7 +39,8 @@ from photoz.data import Dataset, write_dataset
 from photoz.models.build import head_loss
 from photoz.training.batches import BatchSource
 from photoz.training.cnn import CNNEstimator
-from photoz.training.loop import make_optimizer, make_scheduler, train_epoch
+from photoz.training.loop import make_optimizer, make_scheduler, predict_outputs, train_epoch
+from peers import LitPhotoz, conv_peak, largest_convs, lightning_infer, lightning_train  # benchmarks/peers.py
 
 BANDS = list("ugrizy")
 
@@ -125,6 +125,8 @@ class Bench:
         self.sched = make_scheduler(self.opt, self.cfg.optimizer, self.source.n_batches(args.batch, True), 1000)
         self.gen = torch.Generator().manual_seed(0)
         self.naive_opt = torch.optim.AdamW(self.naive_net.parameters(), lr=self.cfg.optimizer.lr)
+        self.lit = LitPhotoz(copy.deepcopy(self.naive_net.backbone), self.loss, self.cfg.optimizer.lr)
+        self.compiled = torch.compile(est.net) if args.compile else None
 
     def loss(self, out: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return head_loss(out, z, self.cfg.model)
@@ -143,9 +145,21 @@ class Bench:
             n += len(z)
         return n
 
-    def photoz_train(self) -> int:
+    def stamps(self, idx: np.ndarray, augment: bool) -> StampDataset:
+        return StampDataset(self.data.images[idx], self.z[idx], self.scale, augment)
+
+    def lightning_train(self) -> int:
+        return lightning_train(self.lit, self.stamps(self.train_idx, True), self.args.batch)
+
+    def lightning_infer(self) -> int:
+        return lightning_infer(self.lit, self.stamps(self.infer_idx, False), 2 * self.args.batch)
+
+    def compiled_train(self) -> int:
+        return self.photoz_train(self.compiled)
+
+    def photoz_train(self, net: torch.nn.Module | None = None) -> int:
         with tqdm(disable=True) as bar:
-            train_epoch(self.est.net, self.source, self.opt, self.sched, self.loss, self.rt, self.args.batch, self.gen, bar)
+            train_epoch(net or self.est.net, self.source, self.opt, self.sched, self.loss, self.rt, self.args.batch, self.gen, bar)
         return self.source.n_batches(self.args.batch, True) * self.args.batch
 
     @torch.no_grad()
@@ -157,6 +171,18 @@ class Bench:
 
     def photoz_infer(self) -> int:
         return len(self.est.predict(self.data, self.infer_idx).z_phot)
+
+    def eager_infer(self) -> int:
+        """The path predict took before the fast one: the training-time net in the Runtime."""
+        source = self.est._source(self.data, self.infer_idx, self.rt)
+        return len(self.est._predictions(predict_outputs(self.est.net, source, self.rt, 2 * self.args.batch), self.data, self.infer_idx).z_phot)
+
+    def practical_peak(self) -> tuple[float, str]:
+        """Best FLOP/s of the net's two largest convolutions alone (fwd+bwd, photoz's Runtime)."""
+        x = torch.randn(self.args.batch, len(BANDS), *self.data.images.shape[2:])
+        peaks = [(conv_peak(conv, shape, self.rt), f"{conv.in_channels}->{conv.out_channels} k{conv.kernel_size[0]} on {shape[2]}x{shape[3]}")
+                 for conv, shape in largest_convs(self.naive_net.backbone, x)]  # fmt: skip
+        return max(peaks)
 
     def step_flops(self) -> tuple[int, int]:
         """FLOPs of one training step (fwd+bwd) and of one inference batch, per image."""
@@ -174,14 +200,15 @@ class Bench:
         return train // len(x), infer // len(x)
 
 
-def compare(label: str, naive: Callable[[], int], fast: Callable[[], int], rounds: int) -> tuple[float, float]:
-    """Median items/s of naive and photoz over `rounds` alternating rounds (after one warm-up each)."""
-    naive(), fast()
-    a, b = [], []
+def compare(label: str, sides: dict[str, Callable[[], int]], rounds: int) -> dict[str, float]:
+    """Median items/s of each side over `rounds` alternating rounds (after one warm-up each)."""
+    for fn in sides.values():
+        fn()
+    rates: dict[str, list[float]] = {name: [] for name in sides}
     for _ in tqdm(range(rounds), desc=label, leave=False):
-        a.append(timed(naive))
-        b.append(timed(fast))
-    return statistics.median(a), statistics.median(b)
+        for name, fn in sides.items():
+            rates[name].append(timed(fn))
+    return {name: statistics.median(r) for name, r in rates.items()}
 
 
 def predict_end_to_end(bench: Bench, workdir: Path) -> tuple[float, float]:
@@ -212,6 +239,7 @@ def main() -> None:
     parser.add_argument("--infer", type=int, default=4096, help="galaxies per timed inference round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-predict", action="store_true", help="skip photoz.predict end to end")
+    parser.add_argument("--compile", action="store_true", help="also train a torch.compile'd photoz net (minutes of compile)")
     args = parser.parse_args()
     torch.manual_seed(0)
     np.random.seed(0)
@@ -222,22 +250,28 @@ def main() -> None:
               f"on {os.cpu_count()} CPUs; {n} stamps {len(BANDS)}x{args.size}x{args.size}")  # fmt: skip
         peak32, peak16 = matmul_peak(torch.float32, 2048), matmul_peak(torch.bfloat16, 512)
         print(f"matmul peak: fp32 {peak32 / 1e9:.1f} GFLOP/s, bf16 {peak16 / 1e9:.2f} GFLOP/s")
-        rows = []
         for name in args.models:
             bench = Bench(name, data, args)
             train_flops, infer_flops = bench.step_flops()
+            conv, conv_shape = bench.practical_peak()
             print(f"\n{name}: photoz runtime {bench.rt.describe()}; {train_flops / 1e6:.1f} MFLOP/image per training "
-                  f"step, {infer_flops / 1e6:.1f} MFLOP/image inference")  # fmt: skip
-            for what, flops, pair in (
-                ("train images/s", train_flops, compare(f"{name} train", bench.naive_train, bench.photoz_train, args.rounds)),
-                ("infer galaxies/s", infer_flops, compare(f"{name} infer", bench.naive_infer, bench.photoz_infer, args.rounds)),
+                  f"step, {infer_flops / 1e6:.1f} MFLOP/image inference; practical peak {conv / 1e9:.1f} GFLOP/s "
+                  f"(conv {conv_shape}, fwd+bwd alone)")  # fmt: skip
+            train = {"naive": bench.naive_train, "lightning": bench.lightning_train, "photoz": bench.photoz_train}
+            if bench.compiled is not None:
+                train["photoz+compile"] = bench.compiled_train
+            infer = {"naive": bench.naive_infer, "lightning": bench.lightning_infer, "photoz eager": bench.eager_infer, "photoz": bench.photoz_infer}
+            for what, flops, rates in (
+                ("train images/s", train_flops, compare(f"{name} train", train, args.rounds)),
+                ("infer galaxies/s", infer_flops, compare(f"{name} infer", infer, args.rounds)),
             ):
-                naive, fast = pair
-                achieved = fast * flops
-                rows.append((name, what, naive, fast, achieved))
-                print(f"  {what:17s} naive {naive:8.0f}  photoz {fast:8.0f}  ratio {fast / naive:5.2f}x  "
-                      f"photoz {achieved / 1e9:6.2f} GFLOP/s = {achieved / peak32:5.1%} of fp32 peak, "
-                      f"{achieved / peak16:7.1%} of bf16 peak")  # fmt: skip
+                print(f"  {what}: " + "  ".join(f"{side} {rate:.0f}" for side, rate in rates.items()))
+                for side in [k for k in rates if k.startswith("photoz")]:
+                    achieved = rates[side] * flops
+                    ratios = "  ".join(f"{rates[side] / rates[peer]:.2f}x {peer}" for peer in rates if peer != side)
+                    practical = f", {achieved / conv:.1%} of practical peak" if what.startswith("train") else ""
+                    print(f"    {side}: {ratios}; {achieved / 1e9:.2f} GFLOP/s = {achieved / peak32:.1%} of fp32 matmul peak, "
+                          f"{achieved / peak16:.1%} of bf16 matmul peak{practical}")  # fmt: skip
             if not args.no_predict:
                 with tempfile.TemporaryDirectory() as work:
                     loop_rate, wall_rate = predict_end_to_end(bench, Path(work))
