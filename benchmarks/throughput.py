@@ -159,7 +159,7 @@ class Bench:
 
     def photoz_train(self, net: torch.nn.Module | None = None) -> int:
         with tqdm(disable=True) as bar:
-            train_epoch(net or self.est.net, self.source, self.opt, self.sched, self.loss, self.rt, self.args.batch, self.gen, bar)
+            train_epoch(self.est.net if net is None else net, self.source, self.opt, self.sched, self.loss, self.rt, self.args.batch, self.gen, bar)
         return self.source.n_batches(self.args.batch, True) * self.args.batch
 
     @torch.no_grad()
