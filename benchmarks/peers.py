@@ -1,14 +1,17 @@
-"""Peers and limits for benchmarks/throughput.py: a PyTorch Lightning Trainer on a standard
-DataLoader (`pip install "photoz[bench]"`), and the practical peak of a network's own largest
-convolutions run alone (forward + backward, photoz's layout and precision)."""
+"""Peers and limits for benchmarks/throughput.py: the naive per-sample Dataset, a PyTorch
+Lightning Trainer on a standard DataLoader (`pip install "photoz[bench]"`), the matmul peaks, and
+the practical peak of a network's own largest convolutions run alone (forward + backward,
+photoz's layout and precision)."""
 
 from __future__ import annotations
 
 import logging
 import time
 import warnings
+from collections.abc import Callable
 
 import lightning as L
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
@@ -18,6 +21,38 @@ from photoz.training.runtime import Runtime
 
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)  # no banner per Trainer
 warnings.filterwarnings("ignore", module="lightning")
+
+
+def matmul_peak(dtype: torch.dtype, n: int, min_seconds: float = 1.0) -> float:
+    """FLOP/s of repeated n×n matmuls in `dtype` (bf16 on CPUs without native support is emulated)."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    a @ b
+    reps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < min_seconds:
+        a @ b
+        reps += 1
+    return 2 * n**3 * reps / (time.perf_counter() - start)
+
+
+class StampDataset(torch.utils.data.Dataset):
+    """The naive way: one stamp at a time, normalised and randomly flipped in Python."""
+
+    def __init__(self, images: np.ndarray, z: np.ndarray, scale: np.ndarray, augment: bool) -> None:
+        self.images, self.z, self.scale, self.augment = images, z.astype(np.float32), scale[:, None, None], augment
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x = np.arcsinh(np.asarray(self.images[i], dtype=np.float32) / self.scale)
+        if self.augment:
+            if np.random.rand() < 0.5:
+                x = x[:, :, ::-1]
+            if np.random.rand() < 0.5:
+                x = x[:, ::-1, :]
+            if np.random.rand() < 0.5:
+                x = x.transpose(0, 2, 1)
+        return torch.from_numpy(np.ascontiguousarray(x)), torch.tensor(self.z[i])
 
 
 class LitPhotoz(L.LightningModule):
@@ -75,12 +110,14 @@ def largest_convs(net: nn.Module, x: torch.Tensor, top: int = 2) -> list[tuple[n
     return sorted(shapes.items(), key=flops, reverse=True)[:top]
 
 
-def conv_peak(conv: nn.Conv2d, shape: tuple[int, ...], rt: Runtime, min_seconds: float = 1.0) -> float:
-    """FLOP/s of conv alone, forward + backward, on `shape` input in rt's layout and precision."""
+def conv_work(conv: nn.Conv2d, shape: tuple[int, ...], rt: Runtime, reps: int = 10) -> Callable[[], int]:
+    """A function that runs conv alone `reps` times, forward + backward, on `shape` input in rt's
+    layout and precision, and returns the FLOPs it did (timed like a benchmark side: FLOP/s)."""
     layer = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, bias=conv.bias is not None)
-    x = torch.randn(shape, requires_grad=True)
+    x = torch.randn(shape)
     if rt.channels_last:
-        layer, x = layer.to(memory_format=torch.channels_last), x.detach().contiguous(memory_format=torch.channels_last).requires_grad_()
+        layer, x = layer.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_()
 
     def step() -> None:
         with rt.autocast():
@@ -89,9 +126,11 @@ def conv_peak(conv: nn.Conv2d, shape: tuple[int, ...], rt: Runtime, min_seconds:
 
     with FlopCounterMode(display=False) as counter:
         step()
-    step()
-    reps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < min_seconds:
-        step()
-        reps += 1
-    return counter.get_total_flops() * reps / (time.perf_counter() - start)
+    flops = counter.get_total_flops()
+
+    def work() -> int:
+        for _ in range(reps):
+            step()
+        return flops * reps
+
+    return work

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import io
+import itertools
 import logging
 import time
 import warnings
@@ -55,7 +56,7 @@ def fold_batch_norm(net: nn.Module) -> int:
         if not isinstance(module, nn.Sequential):
             continue
         names = list(module._modules)
-        for a, b in zip(names, names[1:]):
+        for a, b in itertools.pairwise(names):
             conv, bn = module._modules[a], module._modules[b]
             if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d) and bn.track_running_stats:
                 module._modules[a], module._modules[b] = fold_conv_bn(conv, bn), nn.Identity()
@@ -90,7 +91,7 @@ def onnx_session(net: nn.Module, example: torch.Tensor) -> Callable[[torch.Tenso
             warnings.simplefilter("ignore")
             torch.onnx.export(plain, (example[:2].contiguous(),), buffer, input_names=["x"], output_names=["logits"],
                               dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False)  # fmt: skip
-    except Exception as err:  # an op the exporter lacks: eager still works
+    except Exception as err:  # noqa: BLE001 - the exporter raises many kinds; eager still works
         log.warning("ONNX export failed (%s); predicting in eager PyTorch", err)
         return None
     options = ort.SessionOptions()

@@ -12,7 +12,12 @@ from tinydata import make_tiny_dataset
 from torch import nn
 
 from photoz.config import compose
-from photoz.inference import BATCH_CANDIDATES, FastPredictor, fold_batch_norm, inference_net
+from photoz.inference import (
+    BATCH_CANDIDATES,
+    FastPredictor,
+    fold_batch_norm,
+    inference_net,
+)
 from photoz.models.build import head_predict
 from photoz.training.batches import BatchSource
 from photoz.training.cnn import CNNEstimator
