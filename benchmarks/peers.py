@@ -19,7 +19,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from photoz.training.runtime import Runtime
 
-logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)  # no banner per Trainer
+for _name in ("lightning.pytorch", "pytorch_lightning"):
+    logging.getLogger(_name).setLevel(logging.ERROR)  # no banner per Trainer
 warnings.filterwarnings("ignore", module="lightning")
 
 

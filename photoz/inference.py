@@ -10,10 +10,11 @@ W' = W·γ/√(σ² + ε) and b' = (b − μ)·γ/√(σ² + ε) + β; outputs a
 float32 rounding (tests/test_inference.py checks 1e-5 in z_phot for both CNN families).
 
 `FastPredictor(net, rt)` runs that copy through ONNX Runtime in fp32 on CPU when the `onnx` extra
-is installed (`pip install "photoz[onnx]"`; here 2.5-3.9x the eager network in fp32 or bf16
-autocast, against ~1.6x for torch.compile after a ~2 min compile, docs/performance.md), else in
-eager PyTorch with rt's autocast (CUDA, MPS, no onnxruntime, or an op the exporter lacks). Its
-batch size is picked by measurement on the first rows it predicts.
+is installed (`pip install "photoz[onnx]"`) and it measures faster than eager PyTorch on the
+first rows (sequential: 2.2-3.9x the eager network; googlenet: 0.9-2.5x, depending on the load;
+torch.compile 1.6x after a ~2 min compile; docs/performance.md), else in eager PyTorch with rt's
+autocast (also on CUDA, MPS, without onnxruntime, or for an op the exporter lacks). Its batch
+size is picked by measurement on the first rows it predicts.
 """
 
 from __future__ import annotations
@@ -116,6 +117,20 @@ class FastPredictor:
             run = onnx_session(self.net, example)
         self.backend = "onnxruntime" if run is not None else "torch"
         self._run = run or self._eager
+        self._undecided = backend == "auto" and run is not None  # outputs() times both first
+
+    def _choose_backend(self, x: torch.Tensor) -> None:
+        """Keep whichever of ONNX Runtime and eager PyTorch is faster on x (warm-up, then timed)."""
+        rates = {}
+        for name, run in (("onnxruntime", self._run), ("torch", self._eager)):
+            run(x)
+            t0 = time.perf_counter()
+            run(x)
+            rates[name] = len(x) / (time.perf_counter() - t0)
+        self.backend = max(rates, key=rates.get)
+        self._run = self._run if self.backend == "onnxruntime" else self._eager
+        self._undecided = False
+        log.info("inference backend %s (images/s: %s)", self.backend, rates)
 
     @torch.inference_mode()
     def _eager(self, x: torch.Tensor) -> torch.Tensor:
@@ -132,6 +147,8 @@ class FastPredictor:
         """Logits of rows 0..n-1 as float32 numpy, `take(positions)` giving their images. Until the
         batch size is picked, each full batch tries the next of BATCH_CANDIDATES on real rows
         (its output kept) and the fastest is used from then on."""
+        if self._undecided:
+            self._choose_backend(take(torch.arange(min(BATCH_CANDIDATES[1], n))))
         self(take(torch.arange(min(2, n))))  # warm-up: first-run allocations
         outs, start = [], 0
         while start < n:

@@ -83,3 +83,15 @@ def test_batch_size_is_the_fastest_measured_and_rows_stay_in_order() -> None:
     assert fast.batch_size == max(fast._rates, key=fast._rates.get) and set(fast._rates) == set(BATCH_CANDIDATES)
     with torch.no_grad():
         np.testing.assert_allclose(out, net(x).numpy(), atol=1e-6)
+
+
+def test_auto_keeps_the_backend_it_measured_faster(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    data = make_tiny_dataset(tmp_path / "d", n=40)
+    est = trained_like("sequential", data)
+    rt = est.runtime()
+    source = BatchSource(data.images, np.arange(40), np.zeros(40), rt.device, 1.0)
+    fast = FastPredictor(est.net, rt, source.take(torch.arange(2))[0])
+    logits = fast.outputs(lambda pos: source.take(pos)[0], len(source))
+    assert fast.backend in ("onnxruntime", "torch") and not fast._undecided
+    np.testing.assert_allclose(logits, predict_outputs(est.net, source, rt, 16), atol=1e-4)
