@@ -1,23 +1,23 @@
-"""Training and inference throughput: a naive PyTorch loop against photoz's own path, side by side.
+"""Training and inference throughput: photoz against a naive loop and a Lightning Trainer, side by side.
 
     python benchmarks/throughput.py                          # sequential and googlenet, 32x32x6 stamps
-    python benchmarks/throughput.py --models sequential --steps 20 --rounds 5
-    python benchmarks/throughput.py --no-predict             # skip photoz.predict end to end
+    python benchmarks/throughput.py --models sequential --steps 4 --rounds 3 --compile
 
-Naive reference: fp32, NCHW, a torch DataLoader over a per-sample Dataset that normalises and
-flips each stamp in Python, AdamW (foreach), `loss.item()` every step. photoz: the real
-`photoz.training.loop.train_epoch` / `CNNEstimator.predict` on a BatchSource, with the Runtime
-that `trainer.*` defaults resolve to on this machine. Both run the same PhotozNet at its default
-config. Measurements alternate naive/photoz for --rounds rounds and report the median, so a
-machine shared with other jobs biases both sides alike (the load average is printed).
-
-Achieved FLOP/s = FLOPs of one step (torch.utils.flop_counter, fwd+bwd for training) × steps/s,
-shown as a fraction of this run's own large-matmul peak in fp32 and bf16. Not a test.
+Peers (fp32, NCHW, a DataLoader over a per-sample Dataset that normalises and flips in Python):
+naive (AdamW, `loss.item()` every step) and a Lightning `Trainer` (benchmarks/peers.py). photoz:
+the real `train_epoch` (and with --compile a torch.compile'd copy) and `CNNEstimator.predict`
+(the fast path, photoz/inference.py) beside the eager path it replaced, in the Runtime that
+`trainer.*` defaults resolve to here. Sides alternate for --rounds rounds, median reported, so
+other jobs on the machine bias all alike (the load average is printed). Achieved FLOP/s = FLOPs
+of one step (torch.utils.flop_counter, fwd+bwd for training) × steps/s, as a fraction of the
+matmul peaks and of the practical peak: the network's largest convolution run alone, alternating
+with the sides. Not a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import re
 import statistics
@@ -31,6 +31,15 @@ from pathlib import Path
 import numpy as np
 import torch
 from astropy.table import Table
+from peers import (  # benchmarks/peers.py
+    LitPhotoz,
+    StampDataset,
+    conv_work,
+    largest_convs,
+    lightning_infer,
+    lightning_train,
+    matmul_peak,
+)
 from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
@@ -40,7 +49,12 @@ from photoz.data import Dataset, write_dataset
 from photoz.models.build import head_loss
 from photoz.training.batches import BatchSource
 from photoz.training.cnn import CNNEstimator
-from photoz.training.loop import make_optimizer, make_scheduler, train_epoch
+from photoz.training.loop import (
+    make_optimizer,
+    make_scheduler,
+    predict_outputs,
+    train_epoch,
+)
 
 BANDS = list("ugrizy")
 
@@ -59,38 +73,6 @@ def make_data(path: Path, n: int, size: int, seed: int = 0) -> Dataset:
     for i, b in enumerate(BANDS):
         catalog[f"flux_{b}"], catalog[f"flux_err_{b}"] = images[:, i].sum(axis=(1, 2)), np.full(n, float(size))
     return write_dataset(path, images.astype(np.float32), catalog, {"bands": BANDS, "pixel_scale": 0.2})
-
-
-def matmul_peak(dtype: torch.dtype, n: int, min_seconds: float = 1.0) -> float:
-    """FLOP/s of repeated n×n matmuls in `dtype` (bf16 on CPUs without native support is emulated)."""
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    a @ b
-    reps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < min_seconds:
-        a @ b
-        reps += 1
-    return 2 * n**3 * reps / (time.perf_counter() - start)
-
-
-class StampDataset(torch.utils.data.Dataset):
-    """The naive way: one stamp at a time, normalised and randomly flipped in Python."""
-
-    def __init__(self, images: np.ndarray, z: np.ndarray, scale: np.ndarray, augment: bool) -> None:
-        self.images, self.z, self.scale, self.augment = images, z.astype(np.float32), scale[:, None, None], augment
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x = np.arcsinh(np.asarray(self.images[i], dtype=np.float32) / self.scale)
-        if self.augment:
-            if np.random.rand() < 0.5:
-                x = x[:, :, ::-1]
-            if np.random.rand() < 0.5:
-                x = x[:, ::-1, :]
-            if np.random.rand() < 0.5:
-                x = x.transpose(0, 2, 1)
-        return torch.from_numpy(np.ascontiguousarray(x)), torch.tensor(self.z[i])
 
 
 def timed(fn: Callable[[], int]) -> float:
@@ -125,6 +107,8 @@ class Bench:
         self.sched = make_scheduler(self.opt, self.cfg.optimizer, self.source.n_batches(args.batch, True), 1000)
         self.gen = torch.Generator().manual_seed(0)
         self.naive_opt = torch.optim.AdamW(self.naive_net.parameters(), lr=self.cfg.optimizer.lr)
+        self.lit = LitPhotoz(copy.deepcopy(self.naive_net.backbone), self.loss, self.cfg.optimizer.lr)
+        self.compiled = torch.compile(est.net) if args.compile else None
 
     def loss(self, out: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return head_loss(out, z, self.cfg.model)
@@ -143,9 +127,21 @@ class Bench:
             n += len(z)
         return n
 
-    def photoz_train(self) -> int:
+    def stamps(self, idx: np.ndarray, augment: bool) -> StampDataset:
+        return StampDataset(self.data.images[idx], self.z[idx], self.scale, augment)
+
+    def lightning_train(self) -> int:
+        return lightning_train(self.lit, self.stamps(self.train_idx, True), self.args.batch)
+
+    def lightning_infer(self) -> int:
+        return lightning_infer(self.lit, self.stamps(self.infer_idx, False), 2 * self.args.batch)
+
+    def compiled_train(self) -> int:
+        return self.photoz_train(self.compiled)
+
+    def photoz_train(self, net: torch.nn.Module | None = None) -> int:
         with tqdm(disable=True) as bar:
-            train_epoch(self.est.net, self.source, self.opt, self.sched, self.loss, self.rt, self.args.batch, self.gen, bar)
+            train_epoch(self.est.net if net is None else net, self.source, self.opt, self.sched, self.loss, self.rt, self.args.batch, self.gen, bar)
         return self.source.n_batches(self.args.batch, True) * self.args.batch
 
     @torch.no_grad()
@@ -157,6 +153,17 @@ class Bench:
 
     def photoz_infer(self) -> int:
         return len(self.est.predict(self.data, self.infer_idx).z_phot)
+
+    def eager_infer(self) -> int:
+        """The path predict took before the fast one: the training-time net in the Runtime."""
+        source = self.est._source(self.data, self.infer_idx, self.rt)
+        return len(self.est._predictions(predict_outputs(self.est.net, source, self.rt, 2 * self.args.batch), self.data, self.infer_idx).z_phot)
+
+    def peak_side(self) -> tuple[Callable[[], int], str]:
+        """The net's largest convolution alone (fwd+bwd, photoz's Runtime) as a benchmark side."""
+        x = torch.randn(self.args.batch, len(BANDS), *self.data.images.shape[2:])
+        conv, shape = largest_convs(self.naive_net.backbone, x, top=1)[0]
+        return conv_work(conv, shape, self.rt), f"{conv.in_channels}->{conv.out_channels} k{conv.kernel_size[0]} on {shape[2]}x{shape[3]}"
 
     def step_flops(self) -> tuple[int, int]:
         """FLOPs of one training step (fwd+bwd) and of one inference batch, per image."""
@@ -174,14 +181,15 @@ class Bench:
         return train // len(x), infer // len(x)
 
 
-def compare(label: str, naive: Callable[[], int], fast: Callable[[], int], rounds: int) -> tuple[float, float]:
-    """Median items/s of naive and photoz over `rounds` alternating rounds (after one warm-up each)."""
-    naive(), fast()
-    a, b = [], []
+def compare(label: str, sides: dict[str, Callable[[], int]], rounds: int) -> dict[str, float]:
+    """Median items/s of each side over `rounds` alternating rounds (after one warm-up each)."""
+    for fn in sides.values():
+        fn()
+    rates: dict[str, list[float]] = {name: [] for name in sides}
     for _ in tqdm(range(rounds), desc=label, leave=False):
-        a.append(timed(naive))
-        b.append(timed(fast))
-    return statistics.median(a), statistics.median(b)
+        for name, fn in sides.items():
+            rates[name].append(timed(fn))
+    return {name: statistics.median(r) for name, r in rates.items()}
 
 
 def predict_end_to_end(bench: Bench, workdir: Path) -> tuple[float, float]:
@@ -212,6 +220,7 @@ def main() -> None:
     parser.add_argument("--infer", type=int, default=4096, help="galaxies per timed inference round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-predict", action="store_true", help="skip photoz.predict end to end")
+    parser.add_argument("--compile", action="store_true", help="also train a torch.compile'd photoz net (minutes of compile)")
     args = parser.parse_args()
     torch.manual_seed(0)
     np.random.seed(0)
@@ -222,22 +231,30 @@ def main() -> None:
               f"on {os.cpu_count()} CPUs; {n} stamps {len(BANDS)}x{args.size}x{args.size}")  # fmt: skip
         peak32, peak16 = matmul_peak(torch.float32, 2048), matmul_peak(torch.bfloat16, 512)
         print(f"matmul peak: fp32 {peak32 / 1e9:.1f} GFLOP/s, bf16 {peak16 / 1e9:.2f} GFLOP/s")
-        rows = []
         for name in args.models:
             bench = Bench(name, data, args)
             train_flops, infer_flops = bench.step_flops()
+            peak_fn, conv_shape = bench.peak_side()
             print(f"\n{name}: photoz runtime {bench.rt.describe()}; {train_flops / 1e6:.1f} MFLOP/image per training "
                   f"step, {infer_flops / 1e6:.1f} MFLOP/image inference")  # fmt: skip
-            for what, flops, pair in (
-                ("train images/s", train_flops, compare(f"{name} train", bench.naive_train, bench.photoz_train, args.rounds)),
-                ("infer galaxies/s", infer_flops, compare(f"{name} infer", bench.naive_infer, bench.photoz_infer, args.rounds)),
+            train = {"naive": bench.naive_train, "lightning": bench.lightning_train, "photoz": bench.photoz_train}
+            if bench.compiled is not None:
+                train["photoz+compile"] = bench.compiled_train
+            train_rates = compare(f"{name} train", {**train, "peak": peak_fn}, args.rounds)  # the peak alternates too
+            conv = train_rates.pop("peak")
+            print(f"  practical peak {conv / 1e9:.1f} GFLOP/s: the largest conv ({conv_shape}) alone, fwd+bwd, in the same rounds")
+            infer = {"naive": bench.naive_infer, "lightning": bench.lightning_infer, "photoz eager": bench.eager_infer, "photoz": bench.photoz_infer}
+            for what, flops, rates in (
+                ("train images/s", train_flops, train_rates),
+                ("infer galaxies/s", infer_flops, compare(f"{name} infer", infer, args.rounds)),
             ):
-                naive, fast = pair
-                achieved = fast * flops
-                rows.append((name, what, naive, fast, achieved))
-                print(f"  {what:17s} naive {naive:8.0f}  photoz {fast:8.0f}  ratio {fast / naive:5.2f}x  "
-                      f"photoz {achieved / 1e9:6.2f} GFLOP/s = {achieved / peak32:5.1%} of fp32 peak, "
-                      f"{achieved / peak16:7.1%} of bf16 peak")  # fmt: skip
+                print(f"  {what}: " + "  ".join(f"{side} {rate:.0f}" for side, rate in rates.items()))
+                for side in [k for k in rates if k.startswith("photoz")]:
+                    achieved = rates[side] * flops
+                    ratios = "  ".join(f"{rates[side] / rates[peer]:.2f}x {peer}" for peer in rates if peer != side)
+                    practical = f", {achieved / conv:.1%} of practical peak" if what.startswith("train") else ""
+                    print(f"    {side}: {ratios}; {achieved / 1e9:.2f} GFLOP/s = {achieved / peak32:.1%} of fp32 matmul peak, "
+                          f"{achieved / peak16:.1%} of bf16 matmul peak{practical}")  # fmt: skip
             if not args.no_predict:
                 with tempfile.TemporaryDirectory() as work:
                     loop_rate, wall_rate = predict_end_to_end(bench, Path(work))

@@ -39,6 +39,7 @@ class TrainerConfig:
     checkpoint_dir: Optional[str] = None  # null = <hydra run dir>/checkpoints
     preload_max_gb: float = 4.0  # load a split into RAM up to this size, else read it memmapped
     progress: bool = True  # a tqdm bar per epoch
+    compile: bool = False  # torch.compile the training step's network (docs/performance.md: measured)
 
 
 @dataclass

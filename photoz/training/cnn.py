@@ -27,6 +27,7 @@ from photoz.config import TrainerConfig
 from photoz.data.format import Dataset
 from photoz.errors import DataError
 from photoz.estimators.base import EpochHook, Estimator, Predictions, z_grid
+from photoz.inference import FastPredictor
 from photoz.models.build import build_model, check_redshift_range, head_loss, head_predict, n_trainable_params
 from photoz.models.catalog import catalog_columns
 from photoz.models.cost import flops_per_galaxy
@@ -94,6 +95,8 @@ class CNNEstimator(Estimator):
     def __init__(self, cfg: DictConfig, net: PhotozNet | None = None) -> None:
         self.cfg = cfg
         self.net = net
+        self._fast: FastPredictor | None = None  # built for self.net on the first predict
+        self._fast_for: nn.Module | None = None
 
     def runtime(self) -> Runtime:
         """Resolve trainer.device/precision and move the net there in the matching memory layout."""
@@ -154,7 +157,11 @@ class CNNEstimator(Estimator):
     def predict(self, data: Dataset, index: np.ndarray) -> Predictions:
         self._check_compatible(data)
         rt = self.runtime()
-        out = predict_outputs(self.net, self._source(data, index, rt), rt, 2 * self.cfg.trainer.batch_size)
+        source = self._source(data, index, rt)
+        if self._fast is None or self._fast_for is not self.net:  # the fast path (photoz.inference)
+            self._fast, self._fast_for = FastPredictor(self.net, rt, source.take(torch.arange(min(2, len(source))))[0]), self.net
+            log.info("predicting with %s", self._fast.backend)
+        out = self._fast.outputs(lambda pos: source.take(pos)[0], len(source))
         return self._predictions(out, data, index)
 
     def n_trainable_params(self) -> int:

@@ -161,6 +161,8 @@ def fit(
     """
     t = cfg.trainer
     model = distributed.wrap(net, rt.device)  # DDP under torchrun: gradients all-reduced each step
+    if t.compile:  # same parameters as `net`: checkpoints and the logged model stay uncompiled
+        model = torch.compile(model)
     steps = train.n_batches(t.batch_size, shuffle=True)
     optimizer = make_optimizer(net, cfg.optimizer, rt.device)
     scheduler = make_scheduler(optimizer, cfg.optimizer, steps, t.max_epochs)
