@@ -158,6 +158,8 @@ class CNNEstimator(Estimator):
         self._check_compatible(data)
         rt = self.runtime()
         source = self._source(data, index, rt)
+        if self.net.catalog is not None:  # images + catalogue: the eager network (the fast path takes images only)
+            return self._predictions(predict_outputs(self.net, source, rt, 2 * self.cfg.trainer.batch_size), data, index)
         if self._fast is None or self._fast_for is not self.net:  # the fast path (photoz.inference)
             self._fast, self._fast_for = FastPredictor(self.net, rt, source.take(torch.arange(min(2, len(source))))[0]), self.net
             log.info("predicting with %s", self._fast.backend)
