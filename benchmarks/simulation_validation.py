@@ -27,7 +27,7 @@ from omegaconf import OmegaConf
 from photoz.data.schema import LsstSimData
 from photoz.data.simulate.lsst import NJY_ZP, target_m5
 from photoz.data.simulate.render import Renderer, shape_array
-from photoz.data.simulate.sed import TEMPLATES, Z_GRID, _template_grid
+from photoz.data.simulate.fluxes import TEMPLATES, Z_GRID, _template_grid
 from photoz.data.source import open_dataset
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"

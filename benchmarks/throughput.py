@@ -48,7 +48,7 @@ from photoz.config import compose
 from photoz.data import Dataset, write_dataset
 from photoz.models.build import head_loss
 from photoz.training.batches import BatchSource
-from photoz.training.cnn import CNNEstimator
+from photoz.estimators.cnn import CNNEstimator
 from photoz.training.loop import (
     make_optimizer,
     make_scheduler,

@@ -145,7 +145,7 @@ def validate(cfg: DictConfig) -> None:
     """Unknown keys and range checks that the schemas cannot express; raise ConfigError naming the key."""
     from photoz.estimators import REGISTRY
 
-    from photoz.estimators.point import check_point_estimate
+    from photoz.pdf import check_point_estimate
 
     check_known_keys(cfg)
     t, o = cfg.trainer, cfg.optimizer

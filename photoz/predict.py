@@ -27,7 +27,8 @@ from tqdm import tqdm
 
 from photoz.data.target import remove_stale_temps, temp_file
 from photoz.errors import ConfigError, PhotozError, exit_on_user_error
-from photoz.estimators.base import Estimator, Predictions
+from photoz.estimators.base import Estimator
+from photoz.predictions import Predictions
 from photoz.qpio import QpStream
 from photoz.shards import parse_shard, shard_path, shard_rows
 

@@ -1,6 +1,6 @@
 """Band fluxes of redshifted GalSim SEDs through GalSim's LSST bandpasses.
 
-The one place this physics lives: the simulator (photoz.data.simulate.sed) turns it into galaxy
+The one place this physics lives: the simulator (photoz.data.simulate.fluxes) turns it into galaxy
 colours and the template fit (photoz.estimators.template_fit) into its model fluxes. SEDs and
 bandpasses are the files GalSim ships (SEDs/<name>.sed, f_λ per Å; bandpasses/LSST_<band>.dat, nm).
 Unknown names are ConfigErrors worded for the template fit's config (model.templates, data bands):

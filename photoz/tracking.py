@@ -24,7 +24,7 @@ from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 
 from photoz.errors import ConfigError
-from photoz.estimators.base import Predictions
+from photoz.predictions import Predictions
 from photoz.liveness import Heartbeat, owner_tags
 from photoz.store import check_writable, store_lock
 from photoz.remote import check_server, is_server, server_keeps_artifacts
@@ -257,7 +257,7 @@ def log_predictions(pred: Predictions, split: str) -> None:
 
     mlflow.log_metrics(pred.metrics(f"{split}_"))
     if pred.pdf is not None:  # bias of every point estimate, the PDF-predicted biases, PIT KS
-        from photoz.estimators.point import pdf_metrics
+        from photoz.pdf import pdf_metrics
 
         pdf = pred.pdf.astype(float)
         mlflow.log_metrics({f"{split}_{k}": v for k, v in pdf_metrics(pdf, pred.z_grid, pred.z_spec).items()})

@@ -28,7 +28,7 @@ register_schemas()
 def train(cfg: DictConfig) -> float:
     """Check the config, then train; a bad value fails before torch and mlflow are imported."""
     validate(cfg)
-    from photoz.training.run import run
+    from photoz.run import run
 
     return run(cfg)
 

@@ -66,7 +66,7 @@ def test_train_and_predict_feed_images_and_catalogue(sets, store: Path, tmp_path
     logged = run.data.metrics["test_sigma_mad"]
     assert point_metrics(table["z_phot"][test], table["z_spec"][test])["sigma_mad"] == pytest.approx(logged, rel=1e-5)
 
-    from photoz.training.cnn import CNNEstimator
+    from photoz.estimators.cnn import CNNEstimator
 
     moved = read_dataset(data.path)
     moved.catalog["ebv"] = moved.catalog["ebv"] + 1.0  # the catalogue column changes the prediction

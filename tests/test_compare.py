@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from photoz.compare import compare
 from photoz.errors import PhotozError
-from photoz.estimators.base import Predictions
+from photoz.predictions import Predictions
 
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
 

@@ -20,7 +20,7 @@ from photoz.inference import (
 )
 from photoz.models.build import head_predict
 from photoz.training.batches import BatchSource
-from photoz.training.cnn import CNNEstimator
+from photoz.estimators.cnn import CNNEstimator
 from photoz.training.loop import predict_outputs
 from photoz.training.runtime import Runtime
 

@@ -23,7 +23,7 @@ from tinydata import make_tiny_dataset
 from photoz.errors import PhotozError
 from photoz.tracking import run_model_uri
 from photoz.training.checkpoint import Checkpoints
-from photoz.training.cnn import CNNEstimator
+from photoz.estimators.cnn import CNNEstimator
 
 SMALL_CNN = ["model=sequential", "model.depth=2", "model.width=8", "trainer.batch_size=8", "trainer.max_epochs=1"]
 

@@ -105,7 +105,7 @@ def test_one_epoch_run_logs_a_complete_record(tiny: Dataset, store: Path, tmp_pa
     assert f"then open http://127.0.0.1:5000/#/experiments/{exp_id}/runs (the runs table)" in summary[5]
     assert f"python -m photoz.predict run={run.info.run_id} tracking.uri={uri(store)}" in summary[6]
 
-    from photoz.training.cnn import CNNEstimator
+    from photoz.estimators.cnn import CNNEstimator
 
     mlflow.set_tracking_uri(uri(store))
     loaded = CNNEstimator.load(f"runs:/{run.info.run_id}/{model.name}").predict(read_dataset(tiny.path), test)
@@ -114,7 +114,7 @@ def test_one_epoch_run_logs_a_complete_record(tiny: Dataset, store: Path, tmp_pa
 
 def test_resume_continues_the_interrupted_run(tiny: Dataset, store: Path, tmp_path: Path, monkeypatch) -> None:
     from photoz.config import compose
-    from photoz.training.run import run
+    from photoz.run import run
 
     common = ["data=directory", f"data.path={tiny.path}", *SMALL_CNN, "tracking.experiment=resume"]
     common += [f"tracking.uri={uri(store)}", f"tracking.artifact_root={store / 'artifacts'}", "trainer.progress=false"]

@@ -11,15 +11,16 @@ from importlib import import_module
 from omegaconf import DictConfig
 
 from photoz.errors import ConfigError
-from photoz.estimators.base import Estimator, Predictions, z_grid
+from photoz.estimators.base import Estimator
+from photoz.predictions import Predictions, z_grid
 
 # model.name -> "module:Class"; each class takes the full config and has a `load` classmethod.
 REGISTRY = {
-    "sequential": "photoz.training.cnn:CNNEstimator",
-    "googlenet": "photoz.training.cnn:CNNEstimator",
-    "resnet": "photoz.training.cnn:CNNEstimator",
-    "efficientnet": "photoz.training.cnn:CNNEstimator",
-    "timm": "photoz.training.cnn:CNNEstimator",
+    "sequential": "photoz.estimators.cnn:CNNEstimator",
+    "googlenet": "photoz.estimators.cnn:CNNEstimator",
+    "resnet": "photoz.estimators.cnn:CNNEstimator",
+    "efficientnet": "photoz.estimators.cnn:CNNEstimator",
+    "timm": "photoz.estimators.cnn:CNNEstimator",
     "template_fit": "photoz.estimators.template_fit:TemplateFitEstimator",
     "random_forest": "photoz.estimators.catalog_ml:RandomForestEstimator",
     "knn": "photoz.estimators.catalog_ml:KNNEstimator",

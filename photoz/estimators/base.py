@@ -9,84 +9,21 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
-from astropy.table import Table
 
 from photoz.data.format import Dataset
-from photoz.estimators.point import check_point_estimate, pdf_quantiles, point_estimates
-from photoz.metrics import point_metrics
+from photoz.predictions import Predictions
 
 # Called once per epoch (once for one-shot baselines) with val metrics such as {"val_sigma_mad": …};
 # it logs them and may raise optuna.TrialPruned to stop training.
 EpochHook = Callable[[int, dict[str, float]], None]
 
 
-def z_grid(n_bins: int, z_max: float) -> np.ndarray:
-    """Centres of `n_bins` equal redshift bins on [0, z_max] (centres, not lower edges: Pasquet's
-    lower edges bias z_phot by half a bin)."""
-    width = z_max / n_bins
-    return (np.arange(n_bins) + 0.5) * width
-
-
-@dataclass
-class Predictions:
-    """Per-galaxy redshift estimates for some rows of a data set."""
-
-    ids: np.ndarray
-    z_spec: np.ndarray
-    z_phot: np.ndarray
-    z_err: np.ndarray
-    pdf: np.ndarray | None = None  # (N, n_bins) probabilities on z_grid
-    z_grid: np.ndarray | None = None
-
-    @classmethod
-    def from_pdf(cls, ids: np.ndarray, z_spec: np.ndarray, pdf: np.ndarray, grid: np.ndarray, point: str = "zstar") -> Predictions:
-        """z_phot = the `point` estimate of the PDF on bin centres (photoz.estimators.point: zstar,
-        mean, median or mode); z_err = the PDF's standard deviation."""
-        pdf = np.asarray(pdf, dtype=np.float64)
-        pdf = pdf / pdf.sum(axis=1, keepdims=True)
-        z_phot = point_estimates(pdf, grid)[check_point_estimate(point)]
-        mean = pdf @ grid
-        std = np.sqrt(np.maximum(pdf @ grid**2 - mean**2, 0.0))
-        return cls(np.asarray(ids), np.asarray(z_spec, float), z_phot, std, pdf.astype(np.float32), grid)
-
-    def metrics(self, prefix: str = "") -> dict[str, float]:
-        return {prefix + k: v for k, v in point_metrics(self.z_phot, self.z_spec).items()}
-
-    def quantiles(self, qs: tuple[float, ...] = (0.16, 0.5, 0.84)) -> np.ndarray:
-        """(N, len(qs)) PDF quantiles, linear within bins; z_phot ± z_err where there is no PDF."""
-        if self.pdf is None or self.z_grid is None:
-            from scipy.stats import norm  # scipy ships with scikit-learn
-
-            return self.z_phot[:, None] + self.z_err[:, None] * norm.ppf(qs)[None, :]
-        return pdf_quantiles(self.pdf.astype(np.float64), self.z_grid, qs)
-
-    def to_table(self) -> Table:
-        """The prediction table logged to MLflow and written by photoz.predict; with a PDF it also
-        carries every point estimate (z_zstar, z_mean, z_median, z_mode)."""
-        q = self.quantiles()
-        table = Table(
-            {
-                "id": self.ids,
-                "z_spec": self.z_spec,
-                "z_phot": self.z_phot,
-                "z_err": self.z_err,
-                "z_q16": q[:, 0],
-                "z_q50": q[:, 1],
-                "z_q84": q[:, 2],
-            }
-        )
-        if self.pdf is not None and self.z_grid is not None:
-            for name, values in point_estimates(self.pdf.astype(np.float64), self.z_grid).items():
-                table[f"z_{name}"] = values
-        return table
-
-
 class Estimator(ABC):
     """Common interface of `model=sequential|googlenet|template_fit|random_forest|knn`."""
 
+    uses_trainer: bool = False  # True: trained by photoz.training.loop with trainer.* and optimizer.*
     model_name: str = "model"  # the name log_model logs under; photoz.train sets the run's name
 
     @classmethod

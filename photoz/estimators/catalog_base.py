@@ -16,7 +16,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from photoz.data.format import Dataset
 from photoz.errors import DataError, PhotozError
-from photoz.estimators.base import Estimator, EpochHook, Predictions, z_grid
+from photoz.estimators.base import Estimator, EpochHook
+from photoz.predictions import Predictions, z_grid
 
 METADATA_KEY = "photoz"
 

@@ -38,7 +38,8 @@ from omegaconf import OmegaConf
 
 from photoz.data.format import Dataset
 from photoz.errors import ConfigError, DataError, PhotozError
-from photoz.estimators.base import EpochHook, Predictions
+from photoz.estimators.base import EpochHook
+from photoz.predictions import Predictions
 from photoz.estimators.catalog_base import METADATA_KEY, CatalogEstimator, pip_requirements
 from photoz.estimators.features import AB_ZEROPOINT_NJY
 

@@ -24,7 +24,8 @@ from omegaconf import OmegaConf
 
 from photoz.data.format import Dataset
 from photoz.errors import ConfigError
-from photoz.estimators.base import EpochHook, Predictions
+from photoz.estimators.base import EpochHook
+from photoz.predictions import Predictions
 from photoz.estimators.catalog_base import (
     METADATA_KEY,
     CatalogEstimator,

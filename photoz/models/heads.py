@@ -1,7 +1,7 @@
 """Output heads shared by the CNNs, and what the training code needs from them.
 
 `pdf` (default): logits over `model.n_bins` equal bins on [0, model.z_max]; the PDF is their
-softmax and z_phot its mean over bin *centres* (photoz.estimators.base.z_grid), z_err its
+softmax and z_phot its mean over bin *centres* (photoz.predictions.z_grid), z_err its
 standard deviation. `regression`: one output, z_phot = z_max · sigmoid(output) (so z ≥ 0 and the
 target is O(1)); it has no per-galaxy error, so z_err is NaN.
 
@@ -25,7 +25,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from photoz.errors import ConfigError
-from photoz.estimators.base import Predictions, z_grid
+from photoz.predictions import Predictions, z_grid
 from photoz.metrics import ETA_THRESHOLD
 from photoz.models.catalog import n_catalog_features
 

@@ -4,7 +4,7 @@
     <folder>/photoz_model.json     {"format": FORMAT, "model": <model config>, "bands": [...], "stamp": [H, W]}
 
 Neither file can run code when read: safetensors is a JSON header plus raw tensor bytes, and the
-network is rebuilt by photoz's own code from the config (photoz.training.cnn). A folder in any
+network is rebuilt by photoz's own code from the config (photoz.estimators.cnn). A folder in any
 other form (an old pickled `mlflow.pytorch` model, a tampered file) is refused with one line.
 """
 

@@ -20,7 +20,7 @@ class PhotozCNNModel(mlflow.pyfunc.PythonModel):
     """Rebuilds the PhotozNet from the model's artifacts, then maps cutouts to logits."""
 
     def load_context(self, context: Any) -> None:
-        from photoz.training.cnn import CNNEstimator
+        from photoz.estimators.cnn import CNNEstimator
 
         self.net = CNNEstimator.from_folder(Path(context.artifacts["weights"]).parent, "the MLflow model").net.eval()
 

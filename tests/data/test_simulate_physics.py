@@ -8,7 +8,7 @@ from astropy.table import Table
 
 from photoz.data.simulate.lsst import LSST, PIXEL_SCALE, counts_per_njy, extra_variance, psf_fwhm_geom, sky_counts
 from photoz.data.simulate.render import Renderer, shape_array
-from photoz.data.simulate.sed import bulge_colours, bulge_disk_fluxes
+from photoz.data.simulate.fluxes import bulge_colours, bulge_disk_fluxes
 
 BANDS = list("ugrizy")
 

@@ -8,7 +8,7 @@ import pytest
 from helpers import mlflow_store, model_cfg, template_dataset  # noqa: F401 (fixture)
 
 from photoz.errors import ConfigError
-from photoz.estimators.base import z_grid
+from photoz.predictions import z_grid
 from photoz.estimators.template_fit import TemplateFitEstimator, smail_prior
 from photoz.metrics import delta_z
 from photoz.sed import band_fluxes

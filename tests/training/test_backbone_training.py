@@ -11,7 +11,7 @@ import pytest
 from tinydata import make_tiny_dataset
 from photoz.config import compose
 from photoz.data import Dataset
-from photoz.training.cnn import CNNEstimator
+from photoz.estimators.cnn import CNNEstimator
 
 SMALL = {
     "resnet": ["model.width=4", "model.depth=2", "model.blocks=1"],

@@ -16,7 +16,7 @@ from photoz.data import Dataset
 from photoz.errors import DataError
 from photoz.estimators.features import magnitude_colour_features, softening
 from photoz.training.catalog_inputs import catalog_array
-from photoz.training.cnn import CNNEstimator, PhotozNet, check_inputs
+from photoz.estimators.cnn import CNNEstimator, PhotozNet, check_inputs
 
 
 @pytest.fixture(scope="module")

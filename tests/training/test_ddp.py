@@ -36,7 +36,7 @@ def _worker(rank: int, data_dir: str, out_dir: str, port: int) -> None:
 
 
 def _fit(rank: int, data_dir: str, out_dir: str, prune: bool) -> None:
-    from photoz.training.cnn import CNNEstimator
+    from photoz.estimators.cnn import CNNEstimator
     from photoz.training.distributed import StoppedOnMain
 
     os.makedirs(out_dir, exist_ok=True)

@@ -16,7 +16,7 @@ from photoz.config import compose
 from photoz.data import Dataset
 from photoz.training.batches import BatchSource
 from photoz.training.checkpoint import Checkpoints
-from photoz.training.cnn import CNNEstimator
+from photoz.estimators.cnn import CNNEstimator
 from photoz.training.loop import fit
 from photoz.training.runtime import choose_runtime
 

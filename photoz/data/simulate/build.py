@@ -24,7 +24,7 @@ from photoz.data.format import SPLITS, Dataset, DatasetWriter, read_dataset
 from photoz.data.simulate.lsst import LSST, NJY_ZP, PIXEL_SCALE, check_bands, exposure, psf_fwhm_geom, target_m5
 from photoz.data.simulate.population import draw_population
 from photoz.data.simulate.render import Renderer, shape_array
-from photoz.data.simulate.sed import bulge_disk_fluxes
+from photoz.data.simulate.fluxes import bulge_disk_fluxes
 from photoz.data.splits import random_labels
 from photoz.errors import ConfigError, DataError
 

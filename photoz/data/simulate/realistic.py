@@ -28,7 +28,7 @@ import numpy as np
 from astropy.table import Table
 
 from photoz.attenuation import calzetti_k
-from photoz.data.simulate.sed import REF_BAND, scale_to_i
+from photoz.data.simulate.fluxes import REF_BAND, scale_to_i
 from photoz.sed import band_flux_grid, load_sed, sed_scale, throughput
 
 TEMPLATES = ("E", "Sbc", "Scd", "Im")
@@ -116,7 +116,7 @@ def rest_ew(weights: np.ndarray, ebv: np.ndarray, photons: np.ndarray, wave_nm: 
 
 
 def realistic_fluxes(truth: Table, params: dict[str, np.ndarray], bands: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(n, C) bulge and disk fluxes in nJy (photoz.data.simulate.sed.scale_to_i of their colours)."""
+    """(n, C) bulge and disk fluxes in nJy (photoz.data.simulate.fluxes.scale_to_i of their colours)."""
     bulge, disk = sed_fluxes(truth, params, (*bands, REF_BAND))
     return scale_to_i(truth, bulge[:, :-1] / bulge[:, -1:], disk[:, :-1] / disk[:, -1:])
 

@@ -24,7 +24,7 @@ from photoz.config import validate
 from photoz.data.format import SPLITS, Dataset
 from photoz.data.source import open_dataset
 from photoz.errors import ConfigError, DataError
-from photoz.estimators import REGISTRY, build_estimator, estimator_class
+from photoz.estimators import build_estimator, estimator_class
 from photoz.summary import run_description, run_summary
 from photoz.liveness import still_alive
 from photoz.tracking import (
@@ -47,9 +47,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def is_cnn(cfg: DictConfig) -> bool:
-    """CNN estimators use trainer.* and optimizer.*; baselines ignore them."""
-    return REGISTRY.get(cfg.model.name, "").startswith("photoz.training.")
+def uses_trainer(cfg: DictConfig) -> bool:
+    """Whether cfg.model's estimator is trained by photoz.training (reads trainer.* and optimizer.*);
+    the baselines ignore them. The estimator class says so itself (Estimator.uses_trainer)."""
+    return estimator_class(cfg.model.name).uses_trainer
 
 
 def config_hash(cfg: DictConfig) -> str:
@@ -71,9 +72,9 @@ def run_name(cfg: DictConfig, trial: optuna.trial.Trial | None = None) -> str:
     t7-googlenet-d5-lr3.2e-4 (w32 too if searched)."""
     parts = [cfg.model.name] if trial is None else [f"t{trial.number}", cfg.model.name]
     arch = [str(cfg.model.arch)] if "arch" in cfg.model else None
-    if is_cnn(cfg) and trial is None:
+    if uses_trainer(cfg) and trial is None:
         parts += [*(arch or [f"d{cfg.model.depth}", f"w{cfg.model.width}"]), f"lr{_short(cfg.optimizer.lr)}"]
-    elif is_cnn(cfg):
+    elif uses_trainer(cfg):
         parts += [*(arch or [f"d{cfg.model.depth}"]), f"lr{_short(cfg.optimizer.lr, 2)}"]
         parts += [f"w{cfg.model.width}"] if "model.width" in trial.params else []
     return "-".join(parts)
@@ -85,11 +86,11 @@ def check_data(cfg: DictConfig, data: Dataset) -> None:
     empty = [s for s, n in sizes.items() if n == 0]
     if empty:
         raise DataError(f"{data.path}: split(s) {', '.join(empty)} are empty; training needs train, val and test rows")
-    if is_cnn(cfg):
-        from photoz.training.cnn import check_inputs
+    if uses_trainer(cfg):
+        from photoz.estimators.cnn import check_inputs
 
         check_inputs(cfg.model, data)  # an unknown timm arch, a stamp it cannot take: before the MLflow run
-    if is_cnn(cfg) and cfg.trainer.batch_size > sizes["train"]:
+    if uses_trainer(cfg) and cfg.trainer.batch_size > sizes["train"]:
         raise ConfigError(
             f"trainer.batch_size={cfg.trainer.batch_size} is larger than the train split ({sizes['train']} "
             f"galaxies in {data.path}); use trainer.batch_size={min(sizes['train'], 64)} or more data"
@@ -173,7 +174,7 @@ class EpochLogger:
 
     def __init__(self, cfg: DictConfig) -> None:
         self.epochs = 0
-        self.max_epochs = cfg.trainer.max_epochs if is_cnn(cfg) else 0  # baselines report once, at epoch 0
+        self.max_epochs = cfg.trainer.max_epochs if uses_trainer(cfg) else 0  # baselines report once, at epoch 0
         self.reporter = None
         if cfg.trial.study_name:
             from photoz.sweep import trial_reporter
@@ -200,7 +201,7 @@ def run(cfg: DictConfig) -> float:
     if not distributed.is_main():  # torchrun rank > 0: train in lock-step with rank 0, log nothing
         build_estimator(cfg).fit(data, lambda epoch, metrics: None)
         return float("nan")
-    if is_cnn(cfg):  # checks that need no training: refused before any MLflow run starts
+    if uses_trainer(cfg):  # checks that need no training: refused before any MLflow run starts
         check_network(cfg, data)
     tracker = Tracker(cfg)
     tracker.use_experiment(experiment_name(cfg, data.path))
@@ -224,12 +225,12 @@ def run(cfg: DictConfig) -> float:
         model = OmegaConf.to_container(cfg.model, resolve=True)
         write_state(cfg.trainer.checkpoint_dir, {"run_id": run_id, "config_hash": key, "model": model, "bands": data.bands})
         if resume_id is None:
-            log_config(cfg, skip=() if is_cnn(cfg) else ("optimizer", "trainer"))
+            log_config(cfg, skip=() if uses_trainer(cfg) else ("optimizer", "trainer"))
         start = time.perf_counter()
         estimator.fit(data, hook)
         seconds = time.perf_counter() - start
         n_train = len(data.split_index("train"))
-        cost = {"flops_per_galaxy": estimator.flops_per_galaxy()} if is_cnn(cfg) else {}  # photoz.models.cost
+        cost = {"flops_per_galaxy": estimator.flops_per_galaxy()} if uses_trainer(cfg) else {}  # photoz.models.cost
         log_metrics(
             {
                 "train_seconds": seconds,
@@ -251,6 +252,6 @@ def run(cfg: DictConfig) -> float:
         print(run_summary(
             run_name=name, run_id=run_id, experiment=tracker.experiment_name, experiment_id=tracker.experiment_id,
             tracking_uri=tracker.uri, test_metrics=test.metrics(), n_test=len(test_index), data_dir=str(data.path),
-            checkpoint_dir=cfg.trainer.checkpoint_dir if is_cnn(cfg) else None,
+            checkpoint_dir=cfg.trainer.checkpoint_dir if uses_trainer(cfg) else None,
         ))  # fmt: skip
         return val["best_val_sigma_mad"]

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from photoz.errors import ConfigError
-from photoz.estimators.base import Predictions, z_grid
-from photoz.estimators.point import check_point_estimate, pdf_metrics, point_estimates
+from photoz.predictions import Predictions, z_grid
+from photoz.pdf import check_point_estimate, pdf_metrics, point_estimates
 
 
 def two_spikes(grid: np.ndarray, z_a: float, z_b: float, p_a: float) -> np.ndarray:

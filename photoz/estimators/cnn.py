@@ -26,7 +26,8 @@ from torch import nn
 from photoz.config import TrainerConfig
 from photoz.data.format import Dataset
 from photoz.errors import DataError
-from photoz.estimators.base import EpochHook, Estimator, Predictions, z_grid
+from photoz.estimators.base import EpochHook, Estimator
+from photoz.predictions import Predictions, z_grid
 from photoz.inference import FastPredictor
 from photoz.models.build import build_model, check_redshift_range, head_loss, head_predict, n_trainable_params
 from photoz.models.catalog import catalog_columns
@@ -41,7 +42,7 @@ from photoz.training.normalise import ArcsinhNormalise, noise_scale
 from photoz.training.runtime import Runtime, choose_runtime
 
 log = logging.getLogger(__name__)
-PYFUNC_CODE = Path(__file__).with_name("pyfunc.py")  # photoz.training.pyfunc, not imported here
+PYFUNC_CODE = Path(__file__).parents[1] / "training" / "pyfunc.py"  # photoz.training.pyfunc, not imported here
 
 
 class PhotozNet(nn.Module):
@@ -91,6 +92,8 @@ def check_inputs(model_cfg: DictConfig, data: Dataset) -> None:
 
 class CNNEstimator(Estimator):
     """model=sequential | googlenet | resnet | efficientnet | timm, trained by photoz.training.loop."""
+
+    uses_trainer = True
 
     def __init__(self, cfg: DictConfig, net: PhotozNet | None = None) -> None:
         self.cfg = cfg
