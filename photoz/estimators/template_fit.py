@@ -63,21 +63,31 @@ def model_flux_grid(bands: tuple[str, ...], templates: tuple[str, ...], n_interp
     return grid_flux
 
 
-# Benítez 2000 (ApJ 536, 571) Table 1, HDF-N I814 prior: per type (E/S0, Sbc+Scd, Irr)
-# f_t, k_t (type fractions), alpha_t, z0_t, k_mt (redshift distribution)
-BENITEZ = ((0.35, 0.147, 2.46, 0.431, 0.091), (0.50, 0.450, 1.81, 0.390, 0.0636), (None, 0.0, 0.91, 0.063, 0.123))
+# Benítez 2000 (ApJ 536, 571) Table 1, the HDF-N I814 prior, per type (E/S0, Sbc+Scd, Irr):
+# p(t|m) = f_t exp(−k_t (m − 20)) (Irr takes the rest) and p(z|t, m) ∝ z^α_t exp(−(z/z_mt)^α_t),
+# z_mt = z0_t + k_mt (m − 20). Digits as in BPZ's own prior_hdfn_gen.py (desc_bpz, RAIL's BPZ_lite).
+BENITEZ_F = (0.35, 0.50)  # f_t at m = 20: E/S0, spirals
+BENITEZ_KT = (0.450, 0.147)  # k_t: ellipticals thin out fastest towards faint magnitudes
+BENITEZ_ALPHA = (2.465, 1.806, 0.906)
+BENITEZ_Z0 = (0.431, 0.390, 0.0626)
+BENITEZ_KM = (0.0913, 0.0636, 0.123)
+
+
+def benitez_type_fractions(mag: np.ndarray, mag_range: tuple[float, float]) -> np.ndarray:
+    """(n, 3) p(type | m) for E/S0, spirals, Irr; magnitudes clipped into `mag_range`."""
+    m = np.clip(mag, *mag_range) - 20.0
+    early = [f * np.exp(-k * m) for f, k in zip(BENITEZ_F, BENITEZ_KT)]
+    return np.stack([*early, np.clip(1.0 - sum(early), 0.0, 1.0)], axis=1)
 
 
 def benitez_prior(mag: np.ndarray, grid: np.ndarray, mag_range: tuple[float, float]) -> np.ndarray:
-    """(n, Z) BPZ prior summed over types: Σ_t p(t|m) p(z|t, m), p(t|m) = f_t exp(−k_t (m − 20))
-    (Irr takes the rest), p(z|t, m) ∝ z^α_t exp(−(z/z_mt)^α_t), z_mt = z0_t + k_mt (m − 20)."""
+    """(n, Z) BPZ prior summed over types: Σ_t p(t|m) p(z|t, m) on `grid` (see BENITEZ_* above)."""
     m = np.clip(mag, *mag_range)[:, None] - 20.0
-    fractions = [f * np.exp(-k * m) for f, k, *_ in BENITEZ[:2]]
-    fractions.append(np.clip(1.0 - sum(fractions), 0.0, 1.0))
     out = np.zeros((len(m), len(grid)))
-    for frac, (_, _, alpha, z0, k_m) in zip(fractions, BENITEZ):
-        p = grid[None, :] ** alpha * np.exp(-((grid[None, :] / (z0 + k_m * m)) ** alpha))
-        out += frac * p / p.sum(axis=1, keepdims=True)
+    for t, frac in enumerate(benitez_type_fractions(mag, mag_range).T):
+        alpha, z_m = BENITEZ_ALPHA[t], BENITEZ_Z0[t] + BENITEZ_KM[t] * m
+        p = grid[None, :] ** alpha * np.exp(-((grid[None, :] / z_m) ** alpha))
+        out += frac[:, None] * p / p.sum(axis=1, keepdims=True)
     return out / out.sum(axis=1, keepdims=True)
 
 

@@ -111,6 +111,28 @@ def test_benitez_prior_is_normalised_and_deepens_with_magnitude() -> None:
     assert medians[0] < medians[1] < medians[2]
 
 
+def test_benitez_type_fractions_by_hand() -> None:
+    """Benítez 2000 Table 1 at i = 24: E/S0 0.35 e^(-0.450*4), spirals 0.50 e^(-0.147*4), Irr the rest."""
+    from photoz.estimators.template_fit import benitez_type_fractions
+
+    got = benitez_type_fractions(np.array([20.0, 24.0]), (20.0, 27.0))
+    e, s = 0.35 * np.exp(-1.8), 0.50 * np.exp(-0.588)
+    np.testing.assert_allclose(got, [[0.35, 0.50, 0.15], [e, s, 1 - e - s]], rtol=1e-12)
+
+
+def test_benitez_prior_matches_bpz_own_code() -> None:
+    """Our prior against BPZ's own HDF-N prior (desc_bpz, shipped with RAIL's BPZ): 1 E, 2 spirals, 1 Irr
+    template; BPZ zeroes its tails below 1e-2/n_z of a type's peak normalisation, hence the tolerance."""
+    bpz = pytest.importorskip("desc_bpz.prior_hdfn_gen", reason="the optional rail extra (desc_bpz) is not installed")
+    from photoz.estimators.template_fit import benitez_prior
+
+    grid = z_grid(300, 3.0)
+    for mag in (21.0, 24.0, 26.5):
+        theirs = bpz.function(grid, mag, (1, 2, 1)).sum(axis=1)
+        ours = benitez_prior(np.array([mag]), grid, (20.0, 32.0))[0]
+        np.testing.assert_allclose(ours, theirs / theirs.sum(), atol=2e-4)
+
+
 def test_reddening_grid_fits_reddened_templates(tmp_path) -> None:
     from photoz.data import write_dataset
     from photoz.estimators.template_fit import template_fluxes
