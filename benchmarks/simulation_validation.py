@@ -25,7 +25,8 @@ from astropy.visualization import make_lupton_rgb
 from omegaconf import OmegaConf
 
 from photoz.data.schema import LsstSimData
-from photoz.data.simulate.lsst import NJY_ZP, target_m5
+from photoz.data.format import NJY_ZP
+from photoz.data.simulate.lsst import target_m5
 from photoz.data.simulate.render import Renderer, shape_array
 from photoz.data.simulate.fluxes import TEMPLATES, Z_GRID, _template_grid
 from photoz.data.source import open_dataset

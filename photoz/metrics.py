@@ -6,10 +6,13 @@ The same code scores validation, test, baselines and the comparison table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 ETA_THRESHOLD = 0.05  # Pasquet et al. 2019: |Δz| > 0.05 is an outlier
 RAIL_OUTLIER_FLOOR = 0.06  # RAIL: outlier if |Δz| > max(0.06, 3 σ_IQR)
+MIN_PER_BIN = 5  # fewer galaxies than this in a z_spec bin: no value for that bin
 
 
 def delta_z(z_phot: np.ndarray, z_spec: np.ndarray) -> np.ndarray:
@@ -56,22 +59,16 @@ def bias_error(dz: np.ndarray) -> float:
     return float(np.std(dz, ddof=1) / np.sqrt(len(dz))) if len(dz) > 1 else float("nan")
 
 
-def pit(pdf: np.ndarray, z_grid: np.ndarray, z_spec: np.ndarray) -> np.ndarray:
-    """Probability integral transform: each PDF's CDF at its true z (linear within bins).
-
-    `pdf` is (N, n_bins) probabilities on bins centred at `z_grid` (uniform spacing).
-    A calibrated estimator gives a flat PIT histogram.
-    """
-    pdf = np.asarray(pdf, dtype=float)
-    pdf = pdf / pdf.sum(axis=1, keepdims=True)
-    width = z_grid[1] - z_grid[0]
-    edges = np.concatenate([[z_grid[0] - width / 2], z_grid + width / 2])
-    cdf = np.concatenate([np.zeros((len(pdf), 1)), np.cumsum(pdf, axis=1)], axis=1)
-    pos = np.clip((np.asarray(z_spec, float) - edges[0]) / width, 0, len(z_grid))
-    lo = np.minimum(pos.astype(int), len(z_grid) - 1)
-    frac = pos - lo
-    rows = np.arange(len(pdf))
-    return np.clip(cdf[rows, lo] + frac * (cdf[rows, lo + 1] - cdf[rows, lo]), 0.0, 1.0)
+def per_z_bin(statistic: Callable[[np.ndarray], float], dz: np.ndarray, z_spec: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """`statistic` (σ_MAD, η, median, ...) of Δz in each z_spec bin [edges[i], edges[i + 1]);
+    NaN where a bin holds fewer than MIN_PER_BIN galaxies."""
+    which = np.digitize(np.asarray(z_spec, dtype=float), edges) - 1
+    out = np.full(len(edges) - 1, np.nan)
+    for i in range(len(out)):
+        sel = dz[which == i]
+        if len(sel) >= MIN_PER_BIN:
+            out[i] = statistic(sel)
+    return out
 
 
 def point_metrics(z_phot: np.ndarray, z_spec: np.ndarray) -> dict[str, float]:

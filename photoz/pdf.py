@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from photoz.errors import ConfigError
-from photoz.metrics import bias, bias_error, delta_z, pit
+from photoz.metrics import bias, bias_error, delta_z
 
 POINT_ESTIMATES = ("zstar", "mean", "median", "mode")
 
@@ -38,6 +38,22 @@ def cdf_edges(pdf: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray
     edges = np.concatenate([[grid[0] - width / 2], grid + width / 2])
     cdf = np.concatenate([np.zeros((len(pdf), 1)), np.cumsum(pdf, axis=1)], axis=1)
     return cdf, edges
+
+
+def pit(pdf: np.ndarray, z_grid: np.ndarray, z_spec: np.ndarray) -> np.ndarray:
+    """Probability integral transform: each PDF's CDF at its true z (linear within bins).
+
+    `pdf` is (N, n_bins) probabilities on bins centred at `z_grid` (uniform spacing), normalised
+    here. A calibrated estimator gives a flat PIT histogram.
+    """
+    pdf = np.asarray(pdf, dtype=float)
+    cdf, edges = cdf_edges(pdf / pdf.sum(axis=1, keepdims=True), z_grid)
+    width = z_grid[1] - z_grid[0]
+    pos = np.clip((np.asarray(z_spec, float) - edges[0]) / width, 0, len(z_grid))
+    lo = np.minimum(pos.astype(int), len(z_grid) - 1)
+    frac = pos - lo
+    rows = np.arange(len(pdf))
+    return np.clip(cdf[rows, lo] + frac * (cdf[rows, lo + 1] - cdf[rows, lo]), 0.0, 1.0)
 
 
 def pdf_quantiles(pdf: np.ndarray, grid: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:

@@ -18,10 +18,10 @@ from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from photoz.predictions import Predictions  # noqa: E402
-from photoz.metrics import ETA_THRESHOLD, delta_z, pit, sigma_mad  # noqa: E402
+from photoz.metrics import ETA_THRESHOLD, delta_z, per_z_bin, sigma_mad  # noqa: E402
+from photoz.pdf import pit  # noqa: E402
 
 N_Z_BINS = 10  # redshift bins of the per-bin σ_MAD curve
-MIN_PER_BIN = 5  # fewer galaxies than this: no σ_MAD for that bin
 
 
 def _z_top(pred: Predictions) -> float:
@@ -61,14 +61,9 @@ def dz_vs_zspec(pred: Predictions, title: str = "") -> Figure:
     """Δz against z_spec, with σ_MAD and median Δz in bins of z_spec."""
     dz = delta_z(pred.z_phot, pred.z_spec)
     edges = np.linspace(0, np.max(pred.z_spec) * 1.0001, N_Z_BINS + 1)
-    which = np.digitize(pred.z_spec, edges) - 1
-    centres, sig, med = [], [], []
-    for i in range(N_Z_BINS):
-        sel = dz[which == i]
-        if len(sel) >= MIN_PER_BIN:
-            centres.append((edges[i] + edges[i + 1]) / 2)
-            sig.append(sigma_mad(sel))
-            med.append(np.median(sel))
+    sig, med = (per_z_bin(f, dz, pred.z_spec, edges) for f in (sigma_mad, np.median))
+    shown = ~np.isnan(sig)  # bins with too few galaxies get no point
+    centres, sig, med = ((edges[1:] + edges[:-1]) / 2)[shown], sig[shown], med[shown]
     fig, (ax, ax_sig) = plt.subplots(2, 1, figsize=(6, 6), sharex=True, height_ratios=[2, 1])
     ax.scatter(pred.z_spec, dz, s=2, alpha=0.3, color="tab:blue", rasterized=True)
     ax.axhline(0, color="k", lw=0.8)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from photoz import metrics
-from photoz.predictions import Predictions, z_grid
 
 # Δz = (z_phot − z_spec)/(1 + z_spec) = [0.125, −0.0625, 0.125, 0, 0.25]
 Z_SPEC = np.array([0.0, 1.0, 3.0, 0.0, 1.0])
@@ -52,33 +51,16 @@ def test_bias_error_of_one_galaxy_is_nan() -> None:
     assert np.isnan(metrics.bias_error(np.array([0.1])))
 
 
-def test_pit_by_hand() -> None:
-    grid = z_grid(2, 1.0)  # centres [0.25, 0.75], edges [0, 0.5, 1]
-    np.testing.assert_array_equal(grid, [0.25, 0.75])
-    pdf = np.array([[1.0, 0.0], [1.0, 0.0], [0.5, 0.5], [0.5, 0.5], [2.0, 2.0]])
-    z = np.array([0.25, 0.75, 0.5, 0.75, 1.5])
-    # linear CDF within bins; the last PDF is normalised first and z beyond the grid clips to 1
-    np.testing.assert_allclose(metrics.pit(pdf, grid, z), [0.5, 1.0, 0.5, 0.75, 1.0], rtol=1e-12)
-
-
-def test_predictions_from_pdf_and_quantiles_by_hand() -> None:
-    grid = z_grid(2, 1.0)
-    pdf = np.array([[1.0, 1.0]])
-    # the default z*: 1 + z* = 1 / E[1/(1+z)] = 1 / (0.5/1.25 + 0.5/1.75) = 35/24, so z* = 11/24
-    pred = Predictions.from_pdf(np.array([7]), np.array([0.5]), pdf, grid)
-    assert pred.z_phot[0] == pytest.approx(11 / 24, rel=1e-12)
-    assert Predictions.from_pdf(np.array([7]), np.array([0.5]), pdf, grid, point="mean").z_phot[0] == pytest.approx(0.5)
-    assert pred.z_err[0] == pytest.approx(0.25)
-    # CDF [0, 0.5, 1] at edges [0, 0.5, 1] is the identity: quantile q is q
-    np.testing.assert_allclose(pred.quantiles((0.16, 0.5, 0.84))[0], [0.16, 0.5, 0.84], rtol=1e-6)
-    table = pred.to_table()
-    assert table.colnames[:4] == ["id", "z_spec", "z_phot", "z_err"]
-    assert table["id"][0] == 7
-
-
-def test_quantiles_without_pdf_are_gaussian() -> None:
-    pred = Predictions(np.arange(1), np.array([1.0]), np.array([1.0]), np.array([0.1]))
-    np.testing.assert_allclose(pred.quantiles((0.5, 0.8413447460685429))[0], [1.0, 1.1], rtol=1e-9)
+def test_per_z_bin_by_hand() -> None:
+    # bins [0, 1), [1, 2), [2, 3): 5 galaxies, 4 (too few: NaN) and 6; z = 1 belongs to the bin it
+    # starts, z = 3 (the last edge) and z < 0 to no bin
+    z_spec = np.array([0.0, 0.25, 0.5, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.0, 2.25, 2.5, 2.75, 2.75, 3.0, -0.5])
+    dz = np.array([0.0, 0.125, 0.25, 0.5, 1.0, 9.0, 9.0, 9.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.125, 9.0, 9.0])
+    edges = np.array([0.0, 1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(metrics.per_z_bin(np.median, dz, z_spec, edges), [0.25, np.nan, 0.0])
+    np.testing.assert_array_equal(metrics.per_z_bin(metrics.eta, dz, z_spec, edges), [0.8, np.nan, 1 / 6])
+    # σ_MAD of bin 0: median 0.25, |Δz − 0.25| = [0.25, 0.125, 0, 0.25, 0.75] → median 0.25
+    assert metrics.per_z_bin(metrics.sigma_mad, dz, z_spec, edges)[0] == 1.4826 * 0.25
 
 
 def test_frozen_values_on_a_seeded_sample() -> None:

@@ -18,14 +18,12 @@ import torch
 from astropy.table import Table
 from mlflow.tracking import MlflowClient
 
-from tinydata import make_tiny_dataset
+from tinydata import SMALL_CNN, make_tiny_dataset
 
 from photoz.errors import PhotozError
 from photoz.tracking import run_model_uri
 from photoz.training.checkpoint import Checkpoints
 from photoz.estimators.cnn import CNNEstimator
-
-SMALL_CNN = ["model=sequential", "model.depth=2", "model.width=8", "trainer.batch_size=8", "trainer.max_epochs=1"]
 
 
 class Payload:

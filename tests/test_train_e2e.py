@@ -14,11 +14,10 @@ import pytest
 from astropy.table import Table
 from mlflow.tracking import MlflowClient
 
-from tinydata import make_tiny_dataset
+from tinydata import SMALL_CNN, make_tiny_dataset
 from photoz.data import Dataset, read_dataset
 from photoz.metrics import point_metrics
 
-SMALL_CNN = ["model=sequential", "model.depth=2", "model.width=8", "trainer.batch_size=8", "trainer.max_epochs=1"]
 TEST_METRICS = ["sigma_mad", "bias", "eta", "bias_median", "sigma_iqr", "outlier_rate", "bias_err"]
 
 

@@ -13,7 +13,8 @@ from astropy.table import Table
 from photoz.data import Dataset, write_dataset
 
 BANDS = list("ugrizy")
-
+# the smallest CNN a training test runs: `python -m photoz.train data=directory data.path=... *SMALL_CNN`
+SMALL_CNN = ["model=sequential", "model.depth=2", "model.width=8", "trainer.batch_size=8", "trainer.max_epochs=1"]
 
 
 def make_tiny_dataset(

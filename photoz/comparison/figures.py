@@ -16,22 +16,9 @@ from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from photoz.comparison.table import Best  # noqa: E402
-from photoz.metrics import ETA_THRESHOLD, delta_z, eta, sigma_mad  # noqa: E402
+from photoz.metrics import ETA_THRESHOLD, delta_z, eta, per_z_bin, sigma_mad  # noqa: E402
 
 N_Z_BINS = 8
-MIN_PER_BIN = 5  # fewer galaxies than this in a bin: no point for it
-
-
-def binned_metrics(z_spec: np.ndarray, z_phot: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(bin centres, σ_MAD, η) per z_spec bin; NaN where a bin has < MIN_PER_BIN galaxies."""
-    dz = delta_z(z_phot, z_spec)
-    which = np.digitize(z_spec, edges) - 1
-    sig, out = np.full(len(edges) - 1, np.nan), np.full(len(edges) - 1, np.nan)
-    for i in range(len(edges) - 1):
-        sel = dz[which == i]
-        if len(sel) >= MIN_PER_BIN:
-            sig[i], out[i] = sigma_mad(sel), eta(sel)
-    return (edges[1:] + edges[:-1]) / 2, sig, out
 
 
 def zphot_panels(tables: dict[str, Table]) -> Figure:
@@ -65,11 +52,13 @@ def metrics_per_z(tables: dict[str, Table]) -> Figure:
     """σ_MAD and η in bins of z_spec, one line per model."""
     top = max(float(np.max(t["z_spec"])) for t in tables.values()) * 1.0001
     edges = np.linspace(0, top, N_Z_BINS + 1)
+    centres = (edges[1:] + edges[:-1]) / 2
     fig, (ax_s, ax_e) = plt.subplots(1, 2, figsize=(11, 4))
     for model, t in tables.items():
-        centres, sig, out = binned_metrics(np.asarray(t["z_spec"]), np.asarray(t["z_phot"]), edges)
-        ax_s.plot(centres, sig, "o-", label=model)
-        ax_e.plot(centres, 100 * out, "o-", label=model)
+        z_spec = np.asarray(t["z_spec"])
+        dz = delta_z(np.asarray(t["z_phot"]), z_spec)
+        ax_s.plot(centres, per_z_bin(sigma_mad, dz, z_spec, edges), "o-", label=model)  # NaN: too few galaxies
+        ax_e.plot(centres, 100 * per_z_bin(eta, dz, z_spec, edges), "o-", label=model)
     ax_s.set(xlabel="z_spec", ylabel="σ_MAD per bin", ylim=(0, None))
     ax_e.set(xlabel="z_spec", ylabel="η per bin (%)", ylim=(0, None))
     ax_s.legend(fontsize=8)

@@ -34,7 +34,8 @@ def _is_number(value: object) -> bool:
 
 
 def check_redshifts(z: np.ndarray, source: object, name: str) -> None:
-    """DataError naming the first blank, non-finite or negative redshift."""
+    """DataError naming the first blank, non-finite or negative redshift: the one redshift check
+    of the importers, data=catalog and the data set validator (photoz.data.format)."""
     bad = np.flatnonzero(~np.isfinite(z) | (z < 0))
     if bad.size:
         what = " (a blank or NaN cell)" if np.isnan(z[bad[0]]) else ""

@@ -23,12 +23,14 @@ from typing import Any
 import numpy as np
 from astropy.table import Table
 
+from photoz.data.columns import check_redshifts
 from photoz.data.target import DATASET_FILES, check_target, make_temp, no_space, remove_stale_temps, reserve
 from photoz.errors import DataError
 
 FORMAT_VERSION = 1
 IMAGES, CATALOG, META = DATASET_FILES  # "images.npy", "catalog.fits", "meta.json"
 SPLITS = ("train", "val", "test")
+NJY_ZP = 31.4  # AB magnitude of 1 nJy, the unit of every flux here: m_AB = NJY_ZP − 2.5 log10(f / nJy)
 _CHUNK = 4096  # images per chunk when scanning or hashing
 
 
@@ -215,10 +217,7 @@ def validate_dataset(path: str | os.PathLike, checksum: bool = True) -> None:
     missing = [c for c in required if c not in catalog.colnames]
     if missing:
         raise DataError(f"{cat} lacks column(s) {', '.join(missing)}")
-    z = np.asarray(catalog["redshift"], dtype=float)
-    bad = np.flatnonzero(~np.isfinite(z) | (z < 0))
-    if bad.size:
-        raise DataError(f"{cat}: redshift at row {bad[0]} is {z[bad[0]]}; redshifts must be finite and >= 0")
+    check_redshifts(np.asarray(catalog["redshift"], dtype=float), cat, "redshift")
     ids = np.asarray(catalog["id"])
     uniq, counts = np.unique(ids, return_counts=True)
     if (counts > 1).any():

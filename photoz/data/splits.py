@@ -15,6 +15,12 @@ from photoz.data.format import SPLITS
 from photoz.errors import DataError
 
 
+def valid_fractions(fractions: Sequence[float]) -> bool:
+    """Whether train, val and test fractions are all >= 0 and sum to 1 (within 1e-6)."""
+    frac = np.asarray(fractions, float)
+    return bool((frac >= 0).all() and abs(frac.sum() - 1) <= 1e-6)
+
+
 def split_counts(n: int, fractions: Sequence[float]) -> np.ndarray:
     """Rows per split (train, val, test) for `fractions` (>= 0, summing to 1) of n rows."""
     frac = np.asarray(fractions, float)

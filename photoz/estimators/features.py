@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-AB_ZEROPOINT_NJY = 31.4  # m_AB = 31.4 − 2.5 log10(f / nJy)
+from photoz.data.format import NJY_ZP
+
 _POGSON = 2.5 / np.log(10.0)
 
 
@@ -27,12 +28,12 @@ def asinh_magnitudes(flux: np.ndarray, b: np.ndarray, xp: Any = np) -> np.ndarra
     """Asinh magnitudes of (n, C) fluxes in nJy with per-band softening b: ≈ m_AB when f ≫ b.
     `xp` is the array module: numpy, or torch for tensors (the CNNs' model.catalog_features)."""
     flux = np.asarray(flux, float) if xp is np else flux
-    return AB_ZEROPOINT_NJY - _POGSON * (xp.arcsinh(flux / (2.0 * b)) + xp.log(b))
+    return NJY_ZP - _POGSON * (xp.arcsinh(flux / (2.0 * b)) + xp.log(b))
 
 
 def ab_magnitudes(flux: np.ndarray, floor: float = 1e-3) -> np.ndarray:
     """Plain AB magnitudes, fluxes floored at `floor` nJy so non-detections map to faint values."""
-    return AB_ZEROPOINT_NJY - 2.5 * np.log10(np.maximum(np.asarray(flux, float), floor))
+    return NJY_ZP - 2.5 * np.log10(np.maximum(np.asarray(flux, float), floor))
 
 
 def magnitude_colour_features(flux: np.ndarray, b: np.ndarray, xp: Any = np) -> np.ndarray:

@@ -36,12 +36,11 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from photoz.data.format import Dataset
+from photoz.data.format import NJY_ZP, Dataset
 from photoz.errors import ConfigError, DataError, PhotozError
 from photoz.estimators.base import EpochHook
 from photoz.predictions import Predictions
 from photoz.estimators.catalog_base import METADATA_KEY, CatalogEstimator, pip_requirements
-from photoz.estimators.features import AB_ZEROPOINT_NJY
 
 INSTALL_HINT = 'pip install -e ".[rail]"'
 _POGSON = 2.5 / np.log(10.0)
@@ -68,7 +67,7 @@ def import_rail(path: str, model: str) -> type:
 
 def one_sigma_limits(flux_err: np.ndarray) -> np.ndarray:
     """Per-band AB magnitude of the median 1σ flux error (nJy): where RAIL puts non-detections."""
-    return AB_ZEROPOINT_NJY - 2.5 * np.log10(np.maximum(np.median(flux_err, axis=0), 1e-6))
+    return NJY_ZP - 2.5 * np.log10(np.maximum(np.median(flux_err, axis=0), 1e-6))
 
 
 def rail_table(flux: np.ndarray, err: np.ndarray, z: np.ndarray, bands: list[str], snr: float,
@@ -79,7 +78,7 @@ def rail_table(flux: np.ndarray, err: np.ndarray, z: np.ndarray, bands: list[str
         for j, b in enumerate(bands):
             f, e = np.asarray(flux[:, j], float), np.asarray(err[:, j], float)
             detected = np.isfinite(f) & (f > 0) & (f >= snr * e)
-            out[f"mag_{b}_lsst"] = np.where(detected, AB_ZEROPOINT_NJY - 2.5 * np.log10(f), nondetect_val)
+            out[f"mag_{b}_lsst"] = np.where(detected, NJY_ZP - 2.5 * np.log10(f), nondetect_val)
             out[f"mag_err_{b}_lsst"] = np.where(detected, _POGSON * e / f, nondetect_val)
     return out
 

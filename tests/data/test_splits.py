@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from photoz.data.ingest.catalog import random_split
 from photoz.data.ingest.schema import SplitConfig
 from photoz.data.schema import LsstSimData
 from photoz.data.simulate.build import assign_split
-from photoz.data.splits import split_counts
+from photoz.data.splits import split_counts, valid_fractions
 from photoz.errors import DataError
 
 CASES = [(5, (0.5, 0.5, 0.0)), (7, (0.8, 0.1, 0.1)), (3, (0.0, 1.0, 0.0)), (101, (0.7, 0.15, 0.15)), (20000, (0.8, 0.1, 0.1))]
@@ -37,6 +38,23 @@ def test_default_set_split_counts() -> None:
     """The default set's 32,000 galaxies split 16,000 / 2,000 / 14,000 under the shared rule."""
     default = LsstSimData()
     assert split_counts(default.n_galaxies, tuple(default.split.values())).tolist() == [16000, 2000, 14000]
+
+
+def test_default_set_split_labels_are_frozen() -> None:
+    """The default simulated set's labels (seed 0, 32,000 galaxies), frozen: a change of the split
+    rule or its seeding would silently move galaxies between train, val and test."""
+    default = OmegaConf.structured(LsstSimData())
+    labels = assign_split(default, default.n_galaxies)
+    assert list(labels[:8]) == ["train", "test", "test", "train", "train", "train", "train", "test"]
+    assert hashlib.sha256(labels.astype("U5").tobytes()).hexdigest() == "fdbf2eb9b7ffac8a855471035898751b6d3f116d04ce16b432a1884845aa85b0"
+
+
+@pytest.mark.parametrize("fractions,valid", [
+    ((0.8, 0.1, 0.1), True), ((0.0, 1.0, 0.0), True), ((0.5, 0.5, 1e-7), True),
+    ((1.2, -0.1, -0.1), False), ((0.5, 0.4, 0.0), False), ((float("nan"), 0.5, 0.5), False),
+])  # fmt: skip
+def test_valid_fractions(fractions: tuple[float, float, float], valid: bool) -> None:
+    assert valid_fractions(fractions) is valid
 
 
 def test_catalogue_split_column_is_kept(tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from epochs_log import read_epochs
+
 APP = Path(__file__).parents[1] / "sweeper" / "app.py"
 QUAD = ("x=interval(-2, 2)", "y=range(0, 4)", "hydra.sweeper.plots=false", "hydra.sweeper.heartbeat_interval=1")
 
@@ -45,9 +47,4 @@ class Workers:
 
     def epochs(self) -> dict[int, list[int]]:
         """Epochs that ran, by trial number (the app's epochs.log)."""
-        ran: dict[int, list[int]] = {}
-        path = self.root / "epochs.log"
-        for line in path.read_text().splitlines() if path.exists() else []:
-            number, epoch = map(int, line.split())
-            ran.setdefault(number, []).append(epoch)
-        return ran
+        return read_epochs(self.root / "epochs.log")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from epochs_log import read_epochs
 
 APP = Path(__file__).with_name("app.py")
 
@@ -65,12 +66,7 @@ class Workspace:
 
     def epochs(self) -> dict[int, list[int]]:
         """Epochs that ran, by trial number, from the app's epochs.log."""
-        ran: dict[int, list[int]] = {}
-        path = self.root / "epochs.log"
-        for line in path.read_text().splitlines() if path.exists() else []:
-            number, epoch = map(int, line.split())
-            ran.setdefault(number, []).append(epoch)
-        return ran
+        return read_epochs(self.root / "epochs.log")
 
     def mlflow_runs(self, experiment: str = "sweeptest") -> list:
         from mlflow.tracking import MlflowClient

@@ -10,7 +10,7 @@ from astropy.table import Table
 
 from photoz.data.columns import check_redshifts, check_unique_ids, float_column
 from photoz.data.ingest.schema import ColumnsConfig, SplitConfig
-from photoz.data.splits import checked_labels, random_labels
+from photoz.data.splits import checked_labels, random_labels, valid_fractions
 from photoz.errors import ConfigError, DataError, first_line
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def read_table(path: str | Path, columns: ColumnsConfig, npz_key: str = "labels"
 def random_split(n: int, fractions: SplitConfig, seed: int) -> np.ndarray:
     """Seeded train/val/test labels in the given fractions (photoz.data.splits: largest remainder)."""
     frac = np.array([fractions.train, fractions.val, fractions.test], float)
-    if (frac < 0).any() or abs(frac.sum() - 1) > 1e-6:
+    if not valid_fractions(frac):
         raise ConfigError(f"split fractions {frac.tolist()} must be >= 0 and sum to 1; fix split.train/val/test")
     return random_labels(n, frac, np.random.default_rng(seed))
 

@@ -20,12 +20,12 @@ from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from photoz.data.format import SPLITS, Dataset, DatasetWriter, read_dataset
-from photoz.data.simulate.lsst import LSST, NJY_ZP, PIXEL_SCALE, check_bands, exposure, psf_fwhm_geom, target_m5
+from photoz.data.format import NJY_ZP, SPLITS, Dataset, DatasetWriter, read_dataset
+from photoz.data.simulate.lsst import LSST, PIXEL_SCALE, check_bands, exposure, psf_fwhm_geom, target_m5
 from photoz.data.simulate.population import draw_population
 from photoz.data.simulate.render import Renderer, shape_array
 from photoz.data.simulate.fluxes import bulge_disk_fluxes
-from photoz.data.splits import random_labels
+from photoz.data.splits import random_labels, valid_fractions
 from photoz.errors import ConfigError, DataError
 
 SIM_VERSION = 3  # bump when the physics changes: it is part of the cache key
@@ -52,7 +52,7 @@ def check_config(cfg: DictConfig) -> list[str]:
         if not cfg[key] >= 0:
             raise ConfigError(f"data.{key}={cfg[key]} is negative; it is {what}, use a value >= 0 (0 switches it off)")
     split = dict(cfg.split)
-    if set(split) != set(SPLITS) or any(v < 0 for v in split.values()) or abs(sum(split.values()) - 1) > 1e-6:
+    if set(split) != set(SPLITS) or not valid_fractions([split[s] for s in SPLITS]):
         raise ConfigError(f"data.split={split}: give non-negative train, val and test fractions that sum to 1")
     if cfg.workers < 1 or cfg.chunk_size < 1:
         raise ConfigError(f"data.workers={cfg.workers}, data.chunk_size={cfg.chunk_size}: both must be >= 1")

@@ -17,10 +17,9 @@ from hydra.utils import to_absolute_path
 from omegaconf import DictConfig
 
 from photoz.data.columns import check_redshifts, check_unique_ids, float_column
-from photoz.data.format import SPLITS
+from photoz.data.format import NJY_ZP, SPLITS
 from photoz.data.simulate.population import draw_morphology
 from photoz.data.splits import checked_labels
-from photoz.data.simulate.lsst import NJY_ZP
 from photoz.errors import DataError, first_line
 
 # config key -> (truth column, lowest allowed, highest allowed)

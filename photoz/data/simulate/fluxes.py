@@ -12,7 +12,7 @@ from functools import cache
 import numpy as np
 from astropy.table import Table
 
-from photoz.data.simulate.lsst import NJY_ZP
+from photoz.data.format import NJY_ZP
 from photoz.sed import band_fluxes
 
 DISK_TEMPLATES = ("Sbc", "Scd", "Im")

@@ -20,10 +20,10 @@ from functools import lru_cache
 import galsim
 import numpy as np
 
+from photoz.data.format import NJY_ZP
 from photoz.errors import ConfigError
 
 PIXEL_SCALE = 0.2  # arcsec per pixel
-NJY_ZP = 31.4  # AB magnitude of 1 nJy
 VISIT_S = 30.0  # seconds of one visit (2 x 15 s)
 
 
