@@ -171,7 +171,7 @@ def _nan_pixel_copy(tiny: Dataset, target: Path) -> Path:
         (["tracking.uri=sqlite:////proc/self/mlflow.db"], "the MLflow store cannot be written"),
         (["model.depth=0"], "model.depth=0 must be >= 1"),
         (["trainer.device=cuda"], "sees no CUDA GPU"),
-        (["model.point_estimate=average"], "model.point_estimate='average' is unknown"),
+        (["model.point_estimate=average"], "model.point_estimate=average is not a valid choice"),
     ],
 )
 def test_bad_input_is_one_clear_line(tiny: Dataset, store: Path, tmp_path: Path, overrides: list[str], fragment: str) -> None:
