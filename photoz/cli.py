@@ -1,9 +1,10 @@
 """Run a `@hydra.main` entry point so that a user mistake is one stderr line and exit status 2.
 
-Hydra reports a bad override (`model=foo`, `trainer.max_epoch=3`, `model.depth=x`) in 8 to 20
-lines, lists every option of the group and suggests `+key=value` for a misspelt key. `run_main`
-asks Hydra to raise instead (HYDRA_FULL_ERROR=1 for this process) and prints one line naming the
-bad option or key and the valid choices. A PhotozError that reaches it (a multirun job's user
+Hydra reports a bad override (`model=foo`, `trainer.max_epoch=3`, `model.depth=x`,
+`model.head=foo`) in 8 to 20 lines, lists every option of the group and suggests `+key=value` for
+a misspelt key. `run_main` asks Hydra to raise instead (HYDRA_FULL_ERROR=1 for this process) and
+prints one line naming the bad option, key or value and the valid choices (a key typed with a
+photoz.choices Enum lists its values). A PhotozError that reaches it (a multirun job's user
 mistake, re-raised by Hydra's basic sweeper) is one line too (exit_on_user_error). Anything else
 keeps its full traceback. With HYDRA_FULL_ERROR=1 set by the user, Hydra's own reporting is left
 alone.
@@ -19,7 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from hydra.errors import HydraException, MissingConfigException, OverrideParseException
-from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException, ValidationError
+from omegaconf.nodes import EnumNode
 
 from photoz.errors import exit_on_user_error
 
@@ -61,6 +63,12 @@ def _unknown_key(cause: OmegaConfBaseException) -> str:
     return f"{full_key} is not a key of {where}{hint}{listed}"
 
 
+def _bad_choice(cause: ValidationError) -> str:
+    """`model.head=foo` for a key typed with a photoz.choices Enum: the valid values."""
+    choices = ", ".join(member.value for member in cause.child_node.enum_type)
+    return f"{cause.full_key}={cause.value} is not a valid choice; choose one of: {choices}"
+
+
 def describe(err: HydraException) -> str:
     """The one line for a mistake Hydra or OmegaConf raised while composing the config."""
     if isinstance(err, MissingConfigException):
@@ -70,6 +78,8 @@ def describe(err: HydraException) -> str:
     cause = err.__cause__
     if isinstance(cause, (ConfigKeyError, ConfigAttributeError)):
         return _unknown_key(cause)
+    if isinstance(cause, ValidationError) and isinstance(getattr(cause, "child_node", None), EnumNode):
+        return _bad_choice(cause)
     detail = f": {_first(str(cause))}" if isinstance(cause, OmegaConfBaseException) else ""
     return f"{_first(str(err))}{detail}"
 

@@ -1,11 +1,14 @@
 """Structured-config schemas for the top level, trainer, tracking, optimizer and trial blocks.
 
 Hydra checks every composed config against these dataclasses, so a misspelt key
-(`trainer.max_epoch=3`) or a wrong type (`trainer.batch_size=big`) fails at composition with
-Hydra's own message; a key forced in with `+` (`+trainer.max_epoch=3`), which Hydra lets past the
-schema, is refused by `check_known_keys` (called by `validate`). Ranges Hydra cannot express (lr > 0, max_epochs >= 1, ...) are checked by
-`validate`, which raises a one-line ConfigError. `register_schemas` also registers the data,
-model and estimator schemas so that every entry point composes against all of them.
+(`trainer.max_epoch=3`), a wrong type (`trainer.batch_size=big`) or a value outside a closed
+choice (`trainer.precision=fp8`; the Enums of photoz.choices) fails at composition with Hydra's
+own message; a key forced in with `+` (`+trainer.max_epoch=3`), which Hydra lets past the schema,
+is refused by `check_known_keys` (called by `validate`). Ranges Hydra cannot express (lr > 0,
+max_epochs >= 1, ...) are checked by `validate`, which raises a one-line ConfigError. Every
+default here is also written in conf/config.yaml and conf/optimizer/ (tests/test_schema_defaults.py).
+`register_schemas` also registers the data, model and estimator schemas so that every entry point
+composes against all of them.
 """
 
 from __future__ import annotations
@@ -19,12 +22,10 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from photoz.choices import OptimizerName, Precision, Schedule
 from photoz.errors import ConfigError
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
-PRECISIONS = ("auto", "bf16", "fp32")
-SCHEDULES = ("cosine", "onecycle", "constant")
-OPTIMIZERS = ("adamw", "sgd")
 
 
 @dataclass
@@ -32,7 +33,7 @@ class TrainerConfig:
     max_epochs: int = 24
     batch_size: int = 128
     patience: int = 6  # epochs without a better val σ_MAD before stopping; 0 = never stop early
-    precision: str = "auto"  # auto (bf16 where the hardware has it, else fp32) | bf16 | fp32
+    precision: Precision = Precision.auto  # auto (bf16 where the hardware has it, else fp32) | bf16 | fp32
     device: str = "auto"  # auto (cuda if available, else cpu) | cpu | cuda | cuda:1 | mps
     resume: bool = False
     num_threads: int = 0  # torch CPU threads; 0 = every core this process may use
@@ -61,24 +62,24 @@ class TrialConfig:
 
 @dataclass
 class OptimizerConfig:
-    name: str = MISSING
-    lr: float = 1e-3
+    name: OptimizerName = MISSING
+    lr: float = 2e-3
     weight_decay: float = 0.0
-    schedule: str = "cosine"  # cosine (linear warm-up then cosine decay) | onecycle | constant
+    schedule: Schedule = Schedule.cosine  # cosine (linear warm-up then cosine decay) | onecycle | constant
     warmup_epochs: float = 1.0  # cosine only
     min_lr_ratio: float = 0.01  # cosine: final lr = lr * min_lr_ratio
 
 
 @dataclass
 class AdamWConfig(OptimizerConfig):
-    name: str = "adamw"
+    name: OptimizerName = OptimizerName.adamw
     weight_decay: float = 1e-4
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
 
 
 @dataclass
 class SGDConfig(OptimizerConfig):
-    name: str = "sgd"
+    name: OptimizerName = OptimizerName.sgd
     lr: float = 0.05
     weight_decay: float = 5e-4
     momentum: float = 0.9
@@ -145,22 +146,15 @@ def validate(cfg: DictConfig) -> None:
     """Unknown keys and range checks that the schemas cannot express; raise ConfigError naming the key."""
     from photoz.estimators import REGISTRY
 
-    from photoz.pdf import check_point_estimate
-
     check_known_keys(cfg)
     t, o = cfg.trainer, cfg.optimizer
     if cfg.model.name not in REGISTRY:
         raise ConfigError(f"unknown model.name={cfg.model.name}; choose model=<one of {', '.join(REGISTRY)}>")
-    if "point_estimate" in cfg.model:
-        check_point_estimate(cfg.model.point_estimate)
     _check(t.max_epochs >= 1, "trainer.max_epochs", t.max_epochs, "need at least 1 epoch")
     _check(t.batch_size >= 1, "trainer.batch_size", t.batch_size, "need a positive batch size")
     _check(t.patience >= 0, "trainer.patience", t.patience, "need >= 0 (0 disables early stopping)")
-    _check(t.precision in PRECISIONS, "trainer.precision", t.precision, f"choose one of {', '.join(PRECISIONS)}")
     _check(t.num_threads >= 0, "trainer.num_threads", t.num_threads, "need >= 0 (0 = all cores)")
-    _check(o.name in OPTIMIZERS, "optimizer.name", o.name, f"choose one of {', '.join(OPTIMIZERS)}")
     _check(o.lr > 0, "optimizer.lr", o.lr, "the learning rate must be positive")
     _check(o.weight_decay >= 0, "optimizer.weight_decay", o.weight_decay, "need >= 0")
-    _check(o.schedule in SCHEDULES, "optimizer.schedule", o.schedule, f"choose one of {', '.join(SCHEDULES)}")
     _check(o.warmup_epochs >= 0, "optimizer.warmup_epochs", o.warmup_epochs, "need >= 0")
     _check(0 <= o.min_lr_ratio <= 1, "optimizer.min_lr_ratio", o.min_lr_ratio, "need a value in [0, 1]")

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from photoz.choices import PointEstimate
 from photoz.errors import ConfigError
 from photoz.metrics import bias, bias_error, delta_z
 
-POINT_ESTIMATES = ("zstar", "mean", "median", "mode")
+POINT_ESTIMATES = tuple(PointEstimate.__members__)  # zstar, mean, median, mode
 
 
 def check_point_estimate(name: str) -> str:

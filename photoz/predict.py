@@ -6,7 +6,7 @@
 Without input= it predicts the data set the run trained on (the run's tag `data`).
 
 The run's tag `model` (set by photoz.train) picks the estimator class, whose `load(model_uri)`
-rebuilds it. Galaxies are predicted in batches over the memmapped images and each batch is
+rebuilds it; its tag `model_config` (the conf/model option, e.g. googlenet_pasquet) labels the output. Galaxies are predicted in batches over the memmapped images and each batch is
 appended to the FITS table on disk, so memory stays at one batch whatever the set's size. The
 table is written to a temp file and renamed into place: a failed run leaves no partial output.
 With shard=i/n (or under torchrun) one process predicts one row range (photoz.shards).
@@ -36,8 +36,9 @@ POINT_COLUMNS = ("z_spec", "z_phot", "z_err", "z_q16", "z_q50", "z_q84")
 FORMATS = {"fits": "fits", "qp": "hdf5"}  # format= -> default output suffix
 
 
-def resolve_model(cfg: DictConfig) -> tuple[str, str]:
-    """(estimator name, model URI) from `run=` or `model_uri=`; PhotozError if there is no model."""
+def resolve_model(cfg: DictConfig) -> tuple[str, str, str]:
+    """(estimator name, model label, model URI) from `run=` or `model_uri=`; PhotozError if there
+    is no model. The label is the run's model config (tag `model_config`), else the estimator name."""
     import mlflow
     from mlflow.tracking import MlflowClient
 
@@ -58,12 +59,12 @@ def resolve_model(cfg: DictConfig) -> tuple[str, str]:
             "logging it: check the run id in the MLflow UI, or tracking.uri"
         ) from None
     run_id = cfg.run or info.run_id
-    name = MlflowClient(uri).get_run(run_id).data.tags.get("model") if run_id else None
+    tags = MlflowClient(uri).get_run(run_id).data.tags if run_id else {}
     meta = info.metadata or {}  # baselines log {"photoz": {"model": …}}, CNNs {"photoz_model": …}
-    name = name or (meta.get("photoz", {}).get("model") or meta.get("photoz_model") or {}).get("name")
+    name = tags.get("model") or (meta.get("photoz", {}).get("model") or meta.get("photoz_model") or {}).get("name")
     if not name:
         raise PhotozError(f"{model_uri}: cannot tell which photoz estimator logged it (run tag 'model' missing)")
-    return name, model_uri
+    return name, tags.get("model_config", name), model_uri
 
 
 def run_dataset(cfg: DictConfig, model_uri: str) -> str:
@@ -167,7 +168,7 @@ def predict(cfg: DictConfig) -> Path:
     if cfg.format not in FORMATS:
         raise ConfigError(f"format={cfg.format}; choose one of {', '.join(FORMATS)}")
     shard = parse_shard(cfg.shard)
-    name, model_uri = resolve_model(cfg)
+    name, label, model_uri = resolve_model(cfg)
     estimator = estimator_class(name).load(model_uri)
     data = read_dataset(hydra.utils.to_absolute_path(str(cfg.input)) if cfg.input else run_dataset(cfg, model_uri))
     if cfg.output:
@@ -176,10 +177,10 @@ def predict(cfg: DictConfig) -> Path:
         output = Path(HydraConfig.get().runtime.output_dir) / f"predictions.{FORMATS[cfg.format]}"
     output, rows = shard_path(output, shard), shard_rows(len(data), shard)
     output.parent.mkdir(parents=True, exist_ok=True)
-    header = {"MODEL": name, "MODELURI": model_uri, "DATASET": str(data.path)}
+    header = {"MODEL": label, "MODELURI": model_uri, "DATASET": str(data.path)}
     header.update({"SHARD": f"{shard[0]}/{shard[1]}", "ROW0": rows.start} if shard else {})
     rate = predict_dataset(estimator, data, output, int(cfg.batch_size), bool(cfg.pdf), header, str(cfg.format), rows)
-    print(f"photoz: wrote {len(rows)} galaxies to {output} ({rate:.0f} galaxies/s, model {name})")
+    print(f"photoz: wrote {len(rows)} galaxies to {output} ({rate:.0f} galaxies/s, model {label})")
     return output
 
 

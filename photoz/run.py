@@ -53,6 +53,14 @@ def uses_trainer(cfg: DictConfig) -> bool:
     return estimator_class(cfg.model.name).uses_trainer
 
 
+def model_config(cfg: DictConfig) -> str:
+    """The conf/model option the run was composed with (`model=googlenet_pasquet`), which names it
+    in MLflow and photoz.compare; model.name (the estimator, `googlenet`) when no Hydra job is
+    running, e.g. a test calling run() on a composed config."""
+    choice = HydraConfig.get().runtime.choices.get("model") if HydraConfig.initialized() else None
+    return str(choice or cfg.model.name)
+
+
 def config_hash(cfg: DictConfig) -> str:
     """What identifies a training run for resume: data, model, optimizer, seed and batch size."""
     key = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("data", "model", "optimizer")}
@@ -68,9 +76,9 @@ def _short(x: float, digits: int = 1) -> str:
 
 def run_name(cfg: DictConfig, trial: optuna.trial.Trial | None = None) -> str:
     """A name a person can read in the MLflow UI, e.g. googlenet-d5-w32-lr3e-4 or
-    timm-resnet18-lr1e-3. A sweep trial's name starts with what differs between trials:
+    timm-resnet18-lr1e-3 (named after the model config: googlenet_pasquet-d5-w64-lr2e-3). A sweep trial's name starts with what differs between trials:
     t7-googlenet-d5-lr3.2e-4 (w32 too if searched)."""
-    parts = [cfg.model.name] if trial is None else [f"t{trial.number}", cfg.model.name]
+    parts = [model_config(cfg)] if trial is None else [f"t{trial.number}", model_config(cfg)]
     arch = [str(cfg.model.arch)] if "arch" in cfg.model else None
     if uses_trainer(cfg) and trial is None:
         parts += [*(arch or [f"d{cfg.model.depth}", f"w{cfg.model.width}"]), f"lr{_short(cfg.optimizer.lr)}"]
@@ -209,7 +217,8 @@ def run(cfg: DictConfig) -> float:
     resume_id = resolve_resume(cfg, tracker, key, data.bands)
     estimator = build_estimator(cfg)
     tags = {
-        "model": cfg.model.name,
+        "model": cfg.model.name,  # the estimator photoz.predict loads
+        "model_config": model_config(cfg),  # the row photoz.compare puts it in
         "data": str(data.path),
         "data_checksum": str(data.meta.get("checksum", "")),
         "git_commit": git_commit(),

@@ -18,15 +18,16 @@ from typing import Any
 import optuna
 from omegaconf import DictConfig
 
+from photoz.choices import Pruner
 from photoz.errors import ConfigError
 
 PRUNER_ATTR = "photoz.pruner"  # study user attr: {"name": ..., "options": {...}}
 RUN_ID_ATTR = "mlflow_run_id"  # trial user attr: the job's MLflow run
-PRUNERS: dict[str, type[optuna.pruners.BasePruner]] = {
-    "median": optuna.pruners.MedianPruner,
-    "hyperband": optuna.pruners.HyperbandPruner,
-    "successive_halving": optuna.pruners.SuccessiveHalvingPruner,
-    "none": optuna.pruners.NopPruner,
+PRUNERS: dict[Pruner, type[optuna.pruners.BasePruner]] = {
+    Pruner.median: optuna.pruners.MedianPruner,
+    Pruner.hyperband: optuna.pruners.HyperbandPruner,
+    Pruner.successive_halving: optuna.pruners.SuccessiveHalvingPruner,
+    Pruner.none: optuna.pruners.NopPruner,
 }
 
 
@@ -69,8 +70,6 @@ def _rdb_storage(url: str, attempts: int = 3) -> optuna.storages.RDBStorage:
 def build_pruner(name: str, options: Mapping[str, Any] | None = None) -> optuna.pruners.BasePruner:
     """The pruner named by hydra.sweeper.pruner, `options` its arguments
     (hydra.sweeper.pruner_options.<name>)."""
-    if name not in PRUNERS:
-        raise ConfigError(f"unknown pruner {name!r} in hydra.sweeper.pruner; choose one of {', '.join(PRUNERS)}")
     try:
         return PRUNERS[name](**dict(options or {}))
     except (TypeError, ValueError) as err:

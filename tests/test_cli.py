@@ -62,6 +62,30 @@ def test_other_composition_mistakes_are_one_line(tmp_path: Path, args: list[str]
     assert fragment in one_line(run(tmp_path, "photoz.train", *args))
 
 
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["model.head=foo"], "model.head=foo is not a valid choice; choose one of: pdf, regression"),
+        (["trainer.precision=fp8"], "choose one of: auto, bf16, fp32"),
+        (["optimizer.schedule=linear"], "choose one of: cosine, onecycle, constant"),
+        (["model=template_fit", "model.prior=flat"], "model.prior=flat is not a valid choice; choose one of: none, benitez, smail"),
+        (["model=knn", "model.point_estimate=average"], "choose one of: zstar, mean, median, mode"),
+        (["data.sed_model=bc03"], "data.sed_model=bc03 is not a valid choice; choose one of: realistic, cww"),
+        (["-m", "sweep=depth_lr", "hydra.sweeper.sampler=cmaes"], "hydra.sweeper.sampler=cmaes is not a valid choice"),
+        (["-m", "sweep=depth_lr", "hydra.sweeper.pruner=patient"], "choose one of: median, hyperband, successive_halving, none"),
+    ],
+)
+def test_a_bad_choice_is_refused_at_composition_naming_the_valid_ones(tmp_path: Path, args: list[str], fragment: str) -> None:
+    assert fragment in one_line(run(tmp_path, "photoz.train", *args))
+    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "sweeps").exists()  # nothing started
+
+
+def test_a_bad_ingest_format_is_one_line(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "photoz.ingest", "format=hdf5", f"hydra.run.dir={tmp_path / 'run'}"]
+    line = one_line(subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300))
+    assert "format=hdf5 is not a valid choice; choose one of: fits_cube, fits_cutouts, numpy" in line
+
+
 def test_every_entry_point_reports_a_misspelt_key_in_one_line(tmp_path: Path) -> None:
     line = one_line(run(tmp_path, "photoz.predict", "run=abc", "inptu=x"))
     assert "inptu is not a key of the config; did you mean input?" in line and "hydra" not in line

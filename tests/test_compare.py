@@ -21,7 +21,8 @@ CONF = str(Path(__file__).resolve().parents[1] / "conf")
 
 
 def _log_run(exp: str, model: str, val: float, tmp: Path, status: str = "FINISHED", parent: str | None = None) -> str:
-    """A run shaped like photoz.train's: tag model, val/test metrics, cost, a test prediction table."""
+    """A run shaped like photoz.train's: tag model, val/test metrics, cost, a test prediction table
+    (no tag model_config, as runs logged before it: compare falls back to tag model)."""
     rng = np.random.default_rng(int(val * 1e4))
     z = rng.uniform(0.1, 2.0, 200)
     pred = Predictions(np.arange(200), z, z + rng.normal(0, val, 200) * (1 + z), np.full(200, val))

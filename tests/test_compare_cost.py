@@ -48,15 +48,17 @@ def test_every_estimator_is_on_every_cost_panel() -> None:
     plt.close(fig)
 
 
-def test_runs_with_catalog_features_get_their_own_row(tmp_path) -> None:
+def test_rows_are_model_configs_and_catalog_features_get_their_own_row(tmp_path) -> None:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")  # no global MLflow state
     exp = client.create_experiment("labels", artifact_location=(tmp_path / "artifacts").as_uri())
     labels = []
-    for model, features in [("resnet", "[]"), ("resnet", "['photometry']"), ("knn", None)]:
-        run_id = client.create_run(exp, tags={"model": model}).info.run_id
+    pasquet = {"model": "googlenet", "model_config": "googlenet_pasquet"}
+    old = [({"model": "resnet"}, "[]"), ({"model": "resnet"}, "['photometry']"), ({"model": "knn"}, None)]  # no model_config tag
+    for tags, features in [*old, (pasquet, "[]"), (pasquet, "['photometry']")]:
+        run_id = client.create_run(exp, tags=tags).info.run_id
         if features is not None:
             client.log_param(run_id, "model.catalog_features", features)
         labels.append(model_label(client.get_run(run_id)))
-    assert labels == ["resnet", "resnet+catalog", "knn"]
+    assert labels == ["resnet", "resnet+catalog", "knn", "googlenet_pasquet", "googlenet_pasquet+catalog"]

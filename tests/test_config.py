@@ -42,11 +42,15 @@ def test_defaults_match_the_documented_contract() -> None:
 
 @pytest.mark.parametrize(
     "override",
-    ["trainer.max_epoch=3", "trainer.batch_size=big", "optimizer.lrr=0.1", "tracking.experimnt=x", "seed=one"],
+    ["trainer.max_epoch=3", "trainer.batch_size=big", "optimizer.lrr=0.1", "tracking.experimnt=x", "seed=one",
+     "trainer.precision=fp8", "optimizer.schedule=linear", "optimizer.name=adam", "model.head=gaussian",
+     "model.activation=gelu", "model.point_estimate=average", "data.depth=y20", "data.sed_model=bc03",
+     "model=resnet model.block=wide", "model=knn model.weights=gaussian", "model=template_fit model.prior=flat",
+     "data=catalog data.catalog_path=x data.depth=y20"],
 )
-def test_typos_and_wrong_types_fail_at_composition(override: str) -> None:
+def test_typos_wrong_types_and_bad_choices_fail_at_composition(override: str) -> None:
     with pytest.raises(ConfigCompositionException):
-        compose_cfg(override)
+        compose_cfg(*override.split())
 
 
 @pytest.mark.parametrize(
@@ -57,8 +61,6 @@ def test_typos_and_wrong_types_fail_at_composition(override: str) -> None:
         ("trainer.max_epochs=0", "trainer.max_epochs"),
         ("trainer.batch_size=0", "trainer.batch_size"),
         ("trainer.patience=-1", "trainer.patience"),
-        ("trainer.precision=fp8", "trainer.precision"),
-        ("optimizer.schedule=linear", "optimizer.schedule"),
         ("optimizer.min_lr_ratio=2", "optimizer.min_lr_ratio"),
         ("model.name=vgg16", "model.name"),
     ],

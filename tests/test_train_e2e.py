@@ -111,6 +111,36 @@ def test_one_epoch_run_logs_a_complete_record(tiny: Dataset, store: Path, tmp_pa
     np.testing.assert_allclose(loaded.z_phot, table["z_phot"], rtol=1e-5)
 
 
+def test_each_model_config_is_its_own_tag_compare_row_and_predict_label(tiny: Dataset, store: Path, tmp_path: Path) -> None:
+    """googlenet and googlenet_pasquet are both the googlenet estimator (tag `model`, which predict
+    loads); tagged with the config chosen (`model_config`), they are two rows of photoz.compare."""
+    small = ["model.depth=2", "model.modules=[[8,8],[8,8]]", "model.dense=[16]", "model.z_max=3.5"]
+    common = ["data=directory", f"data.path={tiny.path}", "trainer.batch_size=8", "trainer.max_epochs=1", *small]
+    for option in ("googlenet", "googlenet_pasquet"):
+        res = train(tmp_path / option, store, *common, f"model={option}", "tracking.experiment=configs")
+        assert res.returncode == 0, res.stderr[-3000:]
+    runs = {r.data.tags["model_config"]: r for r in runs_of(store, "configs")}
+    assert sorted(runs) == ["googlenet", "googlenet_pasquet"]
+    assert {r.data.tags["model"] for r in runs.values()} == {"googlenet"}
+    pasquet = runs["googlenet_pasquet"]
+    assert pasquet.info.run_name == "googlenet_pasquet-d2-w64-lr2e-3" and pasquet.data.params["model.batch_norm"] == "False"
+
+    out = tmp_path / "compare"
+    cmd = [sys.executable, "-m", "photoz.compare", f"tracking.uri={uri(store)}", "tracking.experiment=configs",
+           f"output={out}", "log_run=false", f"hydra.run.dir={tmp_path / 'hydra'}"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = Table.read(out / "comparison.csv", format="ascii.csv")
+    assert dict(zip(table["model"], table["run_id"])) == {k: r.info.run_id for k, r in runs.items()}  # two rows
+
+    fits_out = tmp_path / "pasquet.fits"
+    cmd = [sys.executable, "-m", "photoz.predict", f"run={pasquet.info.run_id}", f"tracking.uri={uri(store)}",
+           f"output={fits_out}", f"hydra.run.dir={tmp_path / 'predict'}"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert Table.read(fits_out).meta["MODEL"] == "googlenet_pasquet" and "model googlenet_pasquet" in proc.stdout
+
+
 def test_resume_continues_the_interrupted_run(tiny: Dataset, store: Path, tmp_path: Path, monkeypatch) -> None:
     from photoz.config import compose
     from photoz.run import run
@@ -129,6 +159,7 @@ def test_resume_continues_the_interrupted_run(tiny: Dataset, store: Path, tmp_pa
     run(compose(*common, "trainer.max_epochs=2", "trainer.resume=true"))
     (again,) = runs_of(store, "resume")
     assert again.info.run_id == first.info.run_id and again.info.status == "FINISHED"
+    assert again.data.tags["model_config"] == "sequential"  # run() outside a Hydra job: model.name
     history = MlflowClient(uri(store)).get_metric_history(first.info.run_id, "val_sigma_mad")
     assert sorted(m.step for m in history) == [1, 2]
     assert not (tmp_path / "b" / "checkpoints").exists()
@@ -170,7 +201,7 @@ def _nan_pixel_copy(tiny: Dataset, target: Path) -> Path:
         (["tracking.uri=sqlite:////proc/self/mlflow.db"], "the MLflow store cannot be written"),
         (["model.depth=0"], "model.depth=0 must be >= 1"),
         (["trainer.device=cuda"], "sees no CUDA GPU"),
-        (["model.point_estimate=average"], "model.point_estimate='average' is unknown"),
+        (["model.point_estimate=average"], "model.point_estimate=average is not a valid choice"),
     ],
 )
 def test_bad_input_is_one_clear_line(tiny: Dataset, store: Path, tmp_path: Path, overrides: list[str], fragment: str) -> None:

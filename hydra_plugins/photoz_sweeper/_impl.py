@@ -25,6 +25,7 @@ from optuna.trial import TrialState
 
 from hydra_plugins.photoz_sweeper import _binding as binding, _outputs as outputs, _study as studies
 from hydra_plugins.photoz_sweeper._search_space import SearchSpace, parse_search_space
+from photoz.choices import Choice, Sampler
 from photoz.errors import ConfigError, PhotozError
 from photoz.sweep import PRUNER_ATTR, PRUNERS, build_pruner, open_storage
 from photoz.tracking import resolve_uri
@@ -41,6 +42,9 @@ def _quote(value: str) -> str:
 
 
 def _plain(node: Any) -> Any:
+    """A sweeper option as plain Python: containers for config nodes, the value of a Choice."""
+    if isinstance(node, Choice):
+        return node.value
     return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
 
 
@@ -65,8 +69,6 @@ class SweepRunner:
                 "nothing to search: set hydra.sweeper.params (e.g. sweep=depth_lr) or give a sweep "
                 "override such as 'optimizer.lr=tag(log, interval(1e-4, 1e-2))'"
             )
-        if opt["direction"] not in studies.DIRECTIONS:
-            raise ConfigError(f"hydra.sweeper.direction must be minimize or maximize, not {opt['direction']!r}")
         if int(opt["n_trials"]) < 1 or int(opt["max_failures"]) < 1:
             raise ConfigError("hydra.sweeper.n_trials and hydra.sweeper.max_failures must be at least 1")
         self._sampler(space, opt["seed"])  # validates sampler and sampler_options
@@ -111,7 +113,7 @@ class SweepRunner:
 
     def _sampler(self, space: SearchSpace, seed: int | None) -> optuna.samplers.BaseSampler:
         name = self.opt["sampler"]
-        options = studies.options_for("sampler", name, self.opt["sampler_options"], studies.SAMPLERS)
+        options = studies.options_for("sampler", name, self.opt["sampler_options"], tuple(Sampler))
         return studies.build_sampler(name, seed, options, space)
 
     def _grace_s(self) -> float:

@@ -5,6 +5,8 @@ from typing import Any, Dict, Optional
 
 from hydra.core.config_store import ConfigStore
 
+from photoz.choices import Direction, Pruner, Sampler
+
 
 @dataclass
 class PhotozSweeperConf:
@@ -14,12 +16,12 @@ class PhotozSweeperConf:
     # key -> search space, in Hydra's override grammar: choice(...), range(...), interval(...),
     # tag(log, interval(...)), int(interval(...)); a plain value is passed to every trial
     params: Dict[str, Any] = field(default_factory=dict)
-    direction: str = "minimize"  # minimize | maximize the value the task function returns
+    direction: Direction = Direction.minimize  # minimize | maximize the value the task function returns
     n_trials: int = 20  # total COMPLETE + PRUNED trials of the study, over all runs and workers
-    sampler: str = "tpe"  # tpe | random | gp | grid
+    sampler: Sampler = Sampler.tpe  # tpe | random | gp | grid
     seed: Optional[int] = 0  # seeds each sweep process's sampler once (hydra.sweeper.seed=1); null = random
     sampler_options: Dict[str, Any] = field(default_factory=dict)  # by sampler: {tpe: {n_startup_trials: 5}}
-    pruner: str = "median"  # median | hyperband | successive_halving | none
+    pruner: Pruner = Pruner.median  # median | hyperband | successive_halving | none
     pruner_options: Dict[str, Any] = field(default_factory=dict)  # by pruner: {median: {n_warmup_steps: 2}}
     study_name: Optional[str] = None  # null = <sweep>-<model>-<data> from the chosen config groups
     storage: Optional[str] = None  # null = journal file sweeps/<study_name>/journal.log; or an RDB URL

@@ -1,8 +1,11 @@
 """Find the best MLflow run per model and write the comparison table (markdown, CSV, LaTeX).
 
-Runs are those that photoz.train finished (status FINISHED, tag `model`); the best per model is
-the one with the lowest validation σ_MAD of its final model (metric `best_val_sigma_mad`, else
-the last `val_sigma_mad`); a CNN with model.catalog_features is its own model (`resnet+catalog`).
+Runs are those that photoz.train finished (status FINISHED, tag `model`); a model is the config
+the run was composed with (tag `model_config`, e.g. googlenet_pasquet; runs logged before that tag
+fall back to `model`, the estimator name), so every conf/model option has its own row. The best
+per model is the one with the lowest validation σ_MAD of its final model (metric
+`best_val_sigma_mad`, else the last `val_sigma_mad`); a CNN with model.catalog_features is its own
+model (`resnet+catalog`).
 The table reports that run's test-split metrics.
 """
 
@@ -51,10 +54,10 @@ def val_sigma(run: Run) -> float:
 
 
 def model_label(run: Run) -> str:
-    """The run's model, `+catalog` when it also read catalogue features (model.catalog_features),
+    """The run's model config, `+catalog` when it also read catalogue features (model.catalog_features),
     so images-only and images + photometry runs of one network get a row each."""
-    features = run.data.params.get("model.catalog_features", "[]")
-    return run.data.tags["model"] + ("" if features in ("[]", "") else "+catalog")
+    tags, features = run.data.tags, run.data.params.get("model.catalog_features", "[]")
+    return tags.get("model_config", tags["model"]) + ("" if features in ("[]", "") else "+catalog")
 
 
 def find_experiment(client: MlflowClient, name: str | None, parent_run: str | None, uri: str) -> Experiment:

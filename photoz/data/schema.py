@@ -12,6 +12,8 @@ from typing import Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+from photoz.choices import Depth, SedModel
+
 
 @dataclass
 class LsstSimData:
@@ -25,11 +27,11 @@ class LsstSimData:
     n_galaxies: Optional[int] = 32000
     bands: List[str] = field(default_factory=lambda: list("ugrizy"))
     stamp_size: int = 32
-    depth: str = "y10"
+    depth: Depth = Depth.y10
     mag_limit: float = 25.3
     mag_min: float = 17.0
     aperture_radius: float = 1.0
-    sed_model: str = "realistic"
+    sed_model: SedModel = SedModel.realistic
     ebv_mean: float = 0.2
     line_ew_scale: float = 1.0
     split: Dict[str, float] = field(default_factory=lambda: {"train": 0.5, "val": 0.0625, "test": 0.4375})

@@ -55,7 +55,7 @@ class CatalogEstimator(Estimator):
         """MLmodel metadata from which `from_metadata` rebuilds this estimator."""
         return {
             METADATA_KEY: {
-                "model": OmegaConf.to_container(self.model_cfg, resolve=True),
+                "model": OmegaConf.to_container(self.model_cfg, resolve=True, enum_to_str=True),
                 "seed": self.seed,
                 "bands": self.bands,
                 "state": state or {},

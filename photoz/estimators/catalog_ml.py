@@ -23,7 +23,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
 from photoz.data.format import Dataset
-from photoz.errors import ConfigError, DataError
+from photoz.errors import DataError
 from photoz.estimators.base import EpochHook
 from photoz.predictions import Predictions
 from photoz.estimators.catalog_base import CatalogEstimator, pip_requirements, smoothed_histogram
@@ -155,8 +155,6 @@ class KNNEstimator(_SklearnEstimator):
 
     def build(self) -> NeighbourRedshifts:
         mc = self.model_cfg
-        if mc.weights not in ("uniform", "distance"):
-            raise ConfigError(f"model.weights={mc.weights!r}; choose uniform or distance")
         return NeighbourRedshifts(int(mc.n_neighbors), str(mc.weights), int(mc.n_jobs))
 
     def samples(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

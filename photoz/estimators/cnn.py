@@ -124,7 +124,7 @@ class CNNEstimator(Estimator):
         """A fresh PhotozNet for `data`'s bands and stamps, normalised on the rows `train_idx`."""
         torch.manual_seed(self.cfg.seed)  # same seed, same initial weights, whoever calls fit
         backbone = build_model(self.cfg.model, len(data.bands), square_stamp(data))
-        plain_cfg = OmegaConf.to_container(self.cfg.model, resolve=True)
+        plain_cfg = OmegaConf.to_container(self.cfg.model, resolve=True, enum_to_str=True)  # JSON and MLmodel YAML
         net = PhotozNet(backbone, noise_scale(data.images, train_idx), plain_cfg, data.bands, data.images.shape[2:])
         if net.catalog is not None:
             net.catalog.fit(catalog_array(self.cfg.model, data, train_idx), data.fluxes(train_idx)[1])

@@ -1,8 +1,10 @@
-"""Structured-config schemas of the baseline model groups (template_fit, random_forest, knn).
+"""Structured-config schemas of the baseline model groups (template_fit, random_forest, knn, rail_*).
 
 `register_schemas()` stores them in Hydra's ConfigStore as top-level configs (so `model=` does
 not offer them); the yamls in conf/model/ start with `defaults: [/<name>_schema@_here_, _self_]`,
-so a typo'd key or a wrong type is a Hydra error at composition time, before any work starts. photoz.config calls register_schemas().
+so a typo'd key or a wrong type is a Hydra error at composition time, before any work starts.
+Each schema's defaults are its YAML's values (tests/test_schema_defaults.py). photoz.config calls
+register_schemas().
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict
 
 from hydra.core.config_store import ConfigStore
+
+from photoz.choices import NeighbourWeights, PointEstimate, Prior
 
 CWW_TEMPLATES = ["CWW_E_ext", "CWW_Sbc_ext", "CWW_Scd_ext", "CWW_Im_ext"]
 
@@ -22,7 +26,7 @@ class GridSchema:
     name: str = "???"
     n_bins: int = 180  # PDF bins on [0, z_max], as the CNN heads (conf/model/sequential.yaml)
     z_max: float = 3.5  # covers the default simulated set (z < 3.5)
-    point_estimate: str = "zstar"  # zstar | mean | median | mode of the PDF (photoz.pdf)
+    point_estimate: PointEstimate = PointEstimate.zstar  # zstar | mean | median | mode of the PDF (photoz.pdf)
 
 
 @dataclass
@@ -44,7 +48,7 @@ class TemplateFitSchema(GridSchema):
     sys_err: float = 0.02  # fractional flux error added in quadrature (template mismatch, calibration)
     ebv_grid: list[float] = field(default_factory=list)  # extra Calzetti E(B−V) copies of every template
     igm: bool = True  # Madau 1995 IGM on the templates (as BPZ and LePhare apply it)
-    prior: str = "benitez"  # none | benitez (BPZ's HDF-N n(z, type | m)) | smail (z^β exp(−(z/z0)^α), z0 linear in m)
+    prior: Prior = Prior.benitez  # none | benitez (BPZ's HDF-N n(z, type | m)) | smail (z^β exp(−(z/z0)^α), z0 linear in m)
     prior_band: str = "i"
     prior_alpha: float = 1.0  # n(z|m) ∝ z^β exp(−(z/z0)^α), z0 = slope·m + offset
     prior_beta: float = 2.0
@@ -70,7 +74,7 @@ class KNNSchema(SklearnSchema):
 
     name: str = "knn"
     n_neighbors: int = 30
-    weights: str = "distance"  # uniform | distance
+    weights: NeighbourWeights = NeighbourWeights.distance  # uniform | distance
 
 
 @dataclass
@@ -89,15 +93,54 @@ class RailSchema(GridSchema):
 class RailBPZSchema(RailSchema):
     """RAIL's BPZ_lite: one zero-point error for every band (RAIL's zp_errors)."""
 
+    name: str = "rail_bpz"
     zp_error: float = 0.01  # magnitudes added in quadrature to every band's error
+    inform: Dict[str, Any] = field(default_factory=lambda: {"output_hdfn": True, "spectra_file": "CWWSB4.list"})
+    estimate: Dict[str, Any] = field(default_factory=lambda: {
+        "spectra_file": "CWWSB4.list", "madau_flag": "no", "no_prior": False, "gauss_kernel": 0.0, "mag_err_min": 0.005,
+    })  # fmt: skip
+
+
+@dataclass
+class RailCMNNSchema(RailSchema):
+    """RAIL's CMNN: training galaxies within a colour distance."""
+
+    name: str = "rail_cmnn"
+    inform: Dict[str, Any] = field(default_factory=lambda: {"nondetect_replace": False})
+    estimate: Dict[str, Any] = field(default_factory=lambda: {"ppf_value": 0.68, "selection_mode": 1, "min_n": 25})
+
+
+@dataclass
+class RailFlexZBoostSchema(RailSchema):
+    """RAIL's FlexZBoost: a cosine basis of the conditional density, one XGBoost regression per coefficient."""
+
+    name: str = "rail_flexzboost"
+    inform: Dict[str, Any] = field(default_factory=lambda: {
+        "trainfrac": 0.75, "retrain_full": True, "max_basis": 35, "basis_system": "cosine", "nbump": 20, "nsharp": 15,
+        "regression_params": {"max_depth": 8, "n_estimators": 100, "objective": "reg:squarederror", "n_jobs": 1},
+    })  # fmt: skip
+
+
+@dataclass
+class RailKNNSchema(RailSchema):
+    """RAIL's KNearNeigh: a sum of Gaussians at the nearest neighbours in colour space."""
+
+    name: str = "rail_knn"
+    inform: Dict[str, Any] = field(default_factory=lambda: {
+        "train_frac": 0.75, "nneigh_min": 3, "nneigh_max": 7, "sigma_grid_min": 0.01, "sigma_grid_max": 0.075,
+        "ngrid_sigma": 10, "only_colors": False,
+    })  # fmt: skip
+
+
+SCHEMAS = {
+    "template_fit": TemplateFitSchema, "random_forest": RandomForestSchema, "knn": KNNSchema, "rail_bpz": RailBPZSchema,
+    "rail_cmnn": RailCMNNSchema, "rail_flexzboost": RailFlexZBoostSchema, "rail_knn": RailKNNSchema,
+}  # fmt: skip
 
 
 def register_schemas() -> None:
-    """Store the baseline schemas as top-level configs (<name>_schema: template_fit, random_forest,
-    knn, rail, rail_bpz), so no option list shows them."""
+    """Store the baseline schemas as top-level configs (<name>_schema, one per conf/model/<name>.yaml),
+    so no option list shows them."""
     cs = ConfigStore.instance()
-    cs.store(name="template_fit_schema", node=TemplateFitSchema)
-    cs.store(name="random_forest_schema", node=RandomForestSchema)
-    cs.store(name="knn_schema", node=KNNSchema)
-    cs.store(name="rail_schema", node=RailSchema)
-    cs.store(name="rail_bpz_schema", node=RailBPZSchema)
+    for name, node in SCHEMAS.items():
+        cs.store(name=f"{name}_schema", node=node)

@@ -154,8 +154,6 @@ class TemplateFitEstimator(CatalogEstimator):
         mc = self.model_cfg
         if mc.prior == "none":
             return None
-        if mc.prior not in ("smail", "benitez"):
-            raise ConfigError(f"model.prior={mc.prior!r}; choose none, benitez or smail")
         if mc.prior_band not in bands:
             raise ConfigError(f"model.prior_band={mc.prior_band!r} is not among the data set's bands {bands}")
         mag = ab_magnitudes(flux[:, bands.index(mc.prior_band)])

@@ -17,8 +17,7 @@ from photoz.models.catalog import feature_list
 from photoz.models.efficientnet import B0_STAGES, EfficientNet
 from photoz.models.googlenet import GoogLeNet
 from photoz.models.heads import check_redshift_range, head_loss, head_predict, n_outputs
-from photoz.models.layers import ACTIVATIONS
-from photoz.models.resnet import EXPANSION, ResNet
+from photoz.models.resnet import ResNet
 from photoz.models.sequential import SequentialCNN
 from photoz.models.timm_backbone import TimmBackbone
 
@@ -47,10 +46,6 @@ def _check_family(name: str, model_cfg: DictConfig) -> None:
     """Depth, widths and the keys only some families have."""
     if name != "timm":
         _check(int(model_cfg.depth) >= 1, f"model.depth={model_cfg.depth} must be >= 1")
-        _check(
-            str(model_cfg.activation) in ACTIVATIONS,
-            f"model.activation={model_cfg.activation!r}; use model.activation=relu, prelu or silu",
-        )
     if "max_width" in model_cfg:
         _check(1 <= int(model_cfg.width) <= int(model_cfg.max_width), "model.width must be >= 1 and <= model.max_width")
     if name == "googlenet":
@@ -59,7 +54,6 @@ def _check_family(name: str, model_cfg: DictConfig) -> None:
         _check(int(model_cfg.pool_kernel) >= 1, f"model.pool_kernel={model_cfg.pool_kernel} must be >= 1")
     if name == "resnet":
         _check(int(model_cfg.blocks) >= 1, f"model.blocks={model_cfg.blocks} must be >= 1")
-        _check(str(model_cfg.block) in EXPANSION, f"model.block={model_cfg.block!r}; use model.block=basic or model.block=bottleneck")
     if name == "efficientnet":
         _check(1 <= int(model_cfg.depth) <= len(B0_STAGES), f"model.depth={model_cfg.depth}: EfficientNet has 1 to 7 stages")
         _check(int(model_cfg.width) >= 1, f"model.width={model_cfg.width} must be >= 1")

@@ -29,20 +29,9 @@ from photoz.predictions import Predictions, z_grid
 from photoz.metrics import ETA_THRESHOLD
 from photoz.models.catalog import n_catalog_features
 
-HEADS = ("pdf", "regression")
-
-
-def head_name(model_cfg: DictConfig) -> str:
-    """model.head, checked."""
-    head = str(model_cfg.head)
-    if head not in HEADS:
-        raise ConfigError(f"model.head={head!r} is not a head; use model.head=pdf or model.head=regression")
-    return head
-
-
 def n_outputs(model_cfg: DictConfig) -> int:
     """Logits the network ends with: model.n_bins for pdf, 1 for regression."""
-    return int(model_cfg.n_bins) if head_name(model_cfg) == "pdf" else 1
+    return int(model_cfg.n_bins) if model_cfg.head == "pdf" else 1
 
 
 class DenseHead(nn.Sequential):
@@ -80,7 +69,7 @@ def _regression_z(logits: torch.Tensor, model_cfg: DictConfig) -> torch.Tensor:
 def head_loss(logits: torch.Tensor, z: torch.Tensor, model_cfg: DictConfig) -> torch.Tensor:
     """Mean training loss of a batch (computed in float32, also under bf16 autocast)."""
     z = z.float()
-    if head_name(model_cfg) == "pdf":
+    if model_cfg.head == "pdf":
         n_bins = int(model_cfg.n_bins)
         target = (z / float(model_cfg.z_max) * n_bins).long().clamp(0, n_bins - 1)
         return F.cross_entropy(logits.float(), target)
@@ -94,7 +83,7 @@ def head_predict(logits: torch.Tensor, model_cfg: DictConfig) -> tuple[np.ndarra
     the same way (its ids and z_spec are placeholders here)."""
     logits = logits.detach().float().cpu()
     n = len(logits)
-    if head_name(model_cfg) == "regression":
+    if model_cfg.head == "regression":
         return _regression_z(logits, model_cfg).numpy().astype(np.float64), np.full(n, np.nan), None
     probs = torch.softmax(logits, dim=1).numpy()
     grid = z_grid(int(model_cfg.n_bins), float(model_cfg.z_max))

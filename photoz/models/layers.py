@@ -7,9 +7,6 @@ import torch.nn.functional as F
 from torch import nn
 
 
-ACTIVATIONS = ("relu", "prelu", "silu")
-
-
 def activation(act: str, channels: int) -> nn.Module:
     """relu, prelu (one slope per channel, Pasquet 2019) or silu (swish, EfficientNet's)."""
     if act == "prelu":

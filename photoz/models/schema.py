@@ -1,10 +1,11 @@
 """Structured-config schemas of the CNN model group, so a typo or a wrong type in `model.*`
 fails at composition with Hydra's own message.
 
-conf/model/sequential.yaml starts with `defaults: [/cnn_schema@_here_, _self_]`, the googlenet
-yamls with `defaults: [/googlenet_schema@_here_, _self_]`, resnet/efficientnet/timm with their own
-(top-level names, so Hydra does not list them as `model=` options). photoz.config calls register_schemas() before
-Hydra composes.
+conf/model/sequential.yaml starts with `defaults: [/cnn_schema@_here_, _self_]`, googlenet.yaml
+with `defaults: [/googlenet_schema@_here_, _self_]`, googlenet_pasquet/resnet/efficientnet/timm with
+their own (top-level names, so Hydra does not list them as `model=` options). Each schema's
+defaults are its YAML's values (tests/test_schema_defaults.py). photoz.config calls
+register_schemas() before Hydra composes.
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ from typing import Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+from photoz.choices import Activation, Head, PointEstimate, ResNetBlock
+
 
 @dataclass
 class HeadConfig:
     """Keys every CNN has: the estimator name, the head and the catalogue inputs of the head."""
 
     name: str = MISSING  # sequential | googlenet | resnet | efficientnet | timm (the estimator registry key)
-    head: str = "pdf"  # pdf (softmax over n_bins on [0, z_max]) | regression
+    head: Head = Head.pdf  # pdf (softmax over n_bins on [0, z_max]) | regression
     n_bins: int = 180  # redshift bins of the pdf head (Pasquet 2019: 180)
     z_max: float = 3.5  # upper end of the redshift range (the default simulated set spans 0.01–3.5)
-    point_estimate: str = "zstar"  # pdf head: zstar | mean | median | mode (photoz.pdf)
+    point_estimate: PointEstimate = PointEstimate.zstar  # pdf head: zstar | mean | median | mode (photoz.pdf)
     dropout: float = 0.1  # before/after the dense layers
     dense: list[int] = field(default_factory=lambda: [256])  # hidden dense layers of the head
     catalog_features: list[str] = field(default_factory=list)  # [photometry, <column>, ...] into the head
@@ -34,35 +37,39 @@ class HeadConfig:
 class CNNConfig(HeadConfig):
     """model=sequential: HeadConfig plus depth and widths (the base of googlenet and resnet)."""
 
+    name: str = "sequential"
     depth: int = 4  # conv blocks (sequential), Inception modules (googlenet), stages (resnet)
     width: int = 32  # channels of the first block / the stem
     max_width: int = 256  # cap on channels as they double with depth
-    activation: str = "relu"  # relu | prelu (Pasquet; per-channel slope, ~10x ReLU's cost on CPU) | silu
+    activation: Activation = Activation.relu  # relu | prelu (Pasquet; per-channel slope, ~10x ReLU's cost on CPU) | silu
 
 
 @dataclass
 class ResNetConfig(CNNConfig):
     """model=resnet (photoz/models/resnet.py): ResNet-18's layout at a quarter of its width by default."""
 
+    name: str = "resnet"
     width: int = 16
     blocks: int = 2  # residual blocks per stage (ResNet-18: 2)
-    block: str = "basic"  # basic (3x3 -> 3x3) | bottleneck (1x1 -> 3x3 -> 1x1, 4x expansion)
+    block: ResNetBlock = ResNetBlock.basic  # basic (3x3 -> 3x3) | bottleneck (1x1 -> 3x3 -> 1x1, 4x expansion)
 
 
 @dataclass
 class EfficientNetConfig(HeadConfig):
     """model=efficientnet (photoz/models/efficientnet.py): EfficientNet-B0's stages."""
 
+    name: str = "efficientnet"
     depth: int = 7  # MBConv stages kept, 1-7 (B0: 7)
     width: int = 32  # stem channels; every stage's channels scale by width/32 (B0: 32)
     depth_multiplier: float = 1.0  # repeats per stage scale by this (B0: 1.0, B1: 1.1, B2: 1.2)
-    activation: str = "silu"  # silu (B0's swish) | relu | prelu
+    activation: Activation = Activation.silu  # silu (B0's swish) | relu | prelu
 
 
 @dataclass
 class TimmConfig(HeadConfig):
     """model=timm (photoz/models/timm_backbone.py): any timm architecture, never pretrained."""
 
+    name: str = "timm"
     arch: str = "resnet18"  # a timm.list_models() name
     drop_strides: int = 2  # leading strided convs/pools set to stride 1 (ImageNet stems: 2)
 
@@ -72,8 +79,8 @@ class GoogLeNetConfig(CNNConfig):
     """model=googlenet: CNNConfig plus the Inception layout (defaults: a small GoogLeNet that
     costs about what the default sequential CNN does per image on CPU)."""
 
+    name: str = "googlenet"
     width: int = 16
-
     stem_kernel: int = 3  # odd; Pasquet: 5
     modules: Optional[list[list[int]]] = None  # [[reduce, out], ...] per module; null: from width
     pool_kernel: int = 3  # branch4's stride-1 average pool; Pasquet: 2
@@ -82,8 +89,28 @@ class GoogLeNetConfig(CNNConfig):
     global_pool: bool = True  # false: flatten the last map into the dense head (Pasquet)
 
 
-SCHEMAS = {"cnn_schema": CNNConfig, "googlenet_schema": GoogLeNetConfig, "resnet_schema": ResNetConfig,
-           "efficientnet_schema": EfficientNetConfig, "timm_schema": TimmConfig}  # fmt: skip
+@dataclass
+class GoogLeNetPasquetConfig(GoogLeNetConfig):
+    """model=googlenet_pasquet: the network of Pasquet et al. 2019 (their SDSS stamps reach z 0.4)."""
+
+    depth: int = 5
+    width: int = 64
+    modules: Optional[list[list[int]]] = field(default_factory=lambda: [[48, 64], [64, 92], [92, 128], [92, 128], [92, 128]])
+    stem_kernel: int = 5
+    pool_kernel: int = 2
+    last_5x5: bool = False
+    batch_norm: bool = False
+    activation: Activation = Activation.prelu
+    global_pool: bool = False
+    z_max: float = 0.4
+    dropout: float = 0.0
+    dense: list[int] = field(default_factory=lambda: [1096, 1096])
+
+
+SCHEMAS = {
+    "cnn_schema": CNNConfig, "googlenet_schema": GoogLeNetConfig, "googlenet_pasquet_schema": GoogLeNetPasquetConfig,
+    "resnet_schema": ResNetConfig, "efficientnet_schema": EfficientNetConfig, "timm_schema": TimmConfig,
+}  # fmt: skip
 
 
 def register_schemas() -> None:

@@ -54,11 +54,9 @@ def make_optimizer(net: nn.Module, opt: DictConfig, device: torch.device) -> tor
         {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0},
     ]
     fused = device.type in ("cpu", "cuda")
-    if opt.name == "adamw":
-        return torch.optim.AdamW(groups, lr=opt.lr, betas=tuple(opt.betas), fused=fused)
     if opt.name == "sgd":
         return torch.optim.SGD(groups, lr=opt.lr, momentum=opt.momentum, nesterov=opt.nesterov, fused=fused)
-    raise ConfigError(f"optimizer.name={opt.name} is unknown; use optimizer=adamw or optimizer=sgd")
+    return torch.optim.AdamW(groups, lr=opt.lr, betas=tuple(opt.betas), fused=fused)
 
 
 def make_scheduler(

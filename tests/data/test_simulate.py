@@ -67,8 +67,6 @@ def test_split_fractions_are_respected(tmp_path: Path) -> None:
         ({"n_galaxies": 0}, "n_galaxies=0"),
         ({"n_galaxies": -5}, "n_galaxies=-5"),
         ({"split": {"train": 0.8, "val": 0.1, "test": 0.2}}, "sum to 1"),
-        ({"depth": "y20"}, "data.depth"),
-        ({"sed_model": "bc03"}, "data.sed_model='bc03' is unknown"),
         ({"ebv_mean": -0.1}, "data.ebv_mean=-0.1 is negative"),
         ({"line_ew_scale": -1.0}, "data.line_ew_scale=-1.0 is negative"),
     ],

@@ -8,7 +8,7 @@ import pytest
 from tinydata import make_tiny_dataset
 from helpers import mlflow_store, model_cfg  # noqa: F401 (fixture)
 
-from photoz.errors import ConfigError, DataError
+from photoz.errors import DataError
 from photoz.estimators import build_estimator
 from photoz.estimators.catalog_ml import KNNEstimator, RandomForestEstimator
 from photoz.estimators.features import asinh_magnitudes, magnitude_colour_features
@@ -55,11 +55,6 @@ def test_non_detections_give_finite_monotonic_features() -> None:
     assert np.all(np.isfinite(mags)) and np.all(np.diff(mags) < 0)
     assert abs(mags[0, -1] - (31.4 - 2.5 * np.log10(1e4))) < 1e-3  # bright: the AB magnitude
     assert magnitude_colour_features(flux, np.full(4, 10.0)).shape == (1, 7)
-
-
-def test_bad_weights_is_config_error(data) -> None:
-    with pytest.raises(ConfigError, match="model.weights"):
-        KNNEstimator(model_cfg("knn", weights="gaussian")).fit(data, lambda *_: None)
 
 
 @pytest.mark.parametrize("cls,name", [(RandomForestEstimator, "random_forest"), (KNNEstimator, "knn")])

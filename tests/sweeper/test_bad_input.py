@@ -14,8 +14,6 @@ QUAD = ("x=interval(-2, 2)", "y=range(0, 4)", "hydra.sweeper.plots=false")
         (["+hydra.sweeper.params.x='foo(1)'"], "Unknown function 'foo'"),
         (["x=interval(3, 1)"], "low 3.0 > high 1.0"),
         (["+hydra.sweeper.params.x='tag(log, interval(0, 1))'"], "a log scale needs low > 0"),
-        (["x=interval(0, 1)", "hydra.sweeper.sampler=cmaes"], "unknown sampler 'cmaes'"),
-        (["x=interval(0, 1)", "hydra.sweeper.pruner=patient"], "unknown pruner 'patient'"),
         (
             ["x=interval(0, 1)", "hydra.sweeper.pruner=median", "+hydra.sweeper.pruner_options.median.patience=2"],
             "do not fit pruner 'median'",

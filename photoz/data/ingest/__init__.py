@@ -24,8 +24,8 @@ from photoz.data.format import Dataset, DatasetWriter
 from photoz.data.target import check_target
 from photoz.data.ingest.catalog import build_catalog, read_table
 from photoz.data.ingest.photometry import Aperture
-from photoz.data.ingest.schema import FORMATS, IngestConfig, register_schemas
-from photoz.data.ingest.sources import LAYOUTS, FitsCube, FitsCutouts, ImageSource, NumpyArray
+from photoz.data.ingest.schema import IngestConfig, register_schemas
+from photoz.data.ingest.sources import FitsCube, FitsCutouts, ImageSource, NumpyArray
 from photoz.errors import ConfigError, DataError
 
 CHUNK = 256  # stamps per streamed chunk
@@ -35,14 +35,10 @@ def _check_config(cfg: Any) -> None:
     for key in ("format", "images", "output"):
         if not cfg[key]:
             raise ConfigError(f"{key}= is required; see docs/import.md (e.g. python -m photoz.ingest format=numpy ...)")
-    if cfg.format not in FORMATS:
-        raise ConfigError(f"format={cfg.format!r} is unknown; choose one of {', '.join(FORMATS)}")
     if not cfg.bands:
         raise ConfigError("bands= is required, in the order of the image channels, e.g. bands=[u,g,r,i,z]")
     if len(set(cfg.bands)) != len(cfg.bands):
         raise ConfigError(f"bands={list(cfg.bands)} repeats a band; list each once")
-    if cfg.layout is not None and cfg.layout not in LAYOUTS:
-        raise ConfigError(f"layout={cfg.layout!r} is unknown; choose one of {', '.join(LAYOUTS)}")
     if cfg.psf_fwhm is not None and len(cfg.psf_fwhm) != len(cfg.bands):
         raise ConfigError(f"psf_fwhm has {len(cfg.psf_fwhm)} values for {len(cfg.bands)} bands; give one per band")
     if not cfg.pixel_to_njy > 0:

@@ -7,7 +7,7 @@ from typing import Optional
 
 from hydra.core.config_store import ConfigStore
 
-FORMATS = ("fits_cube", "fits_cutouts", "numpy")
+from photoz.choices import IngestFormat, Layout
 
 
 @dataclass
@@ -44,13 +44,13 @@ class PhotometryConfig:
 class IngestConfig:
     """What to import, from where, into which photoz data set directory."""
 
-    format: Optional[str] = None  # fits_cube | fits_cutouts | numpy
+    format: Optional[IngestFormat] = None  # fits_cube | fits_cutouts | numpy
     images: Optional[str] = None  # cube .fits | cutout path template like cutouts/{id}.fits | .npy/.npz
     catalog: Optional[str] = None  # any astropy table, or .npy/.npz; numpy format: null = labels in the .npz
     output: Optional[str] = None  # data set directory to create
     overwrite: bool = False
     bands: list[str] = field(default_factory=list)
-    layout: Optional[str] = None  # NCHW | NHWC; null: NCHW for FITS, NHWC for numpy (Pasquet)
+    layout: Optional[Layout] = None  # NCHW | NHWC; null: NCHW for FITS, NHWC for numpy (Pasquet)
     hdu: str = "0"  # fits_cube: HDU index or EXTNAME holding the cube
     band_keyword: Optional[str] = "FILTER"  # fits_cutouts: header keyword naming the band; null: HDU order
     workers: int = 2  # fits_cutouts: processes reading files (does not change the output)

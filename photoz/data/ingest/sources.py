@@ -18,8 +18,6 @@ from astropy.utils.exceptions import AstropyUserWarning
 
 from photoz.errors import ConfigError, DataError
 
-LAYOUTS = ("NCHW", "NHWC")
-
 
 def _to_nchw(array: np.ndarray, layout: str) -> np.ndarray:
     return array.transpose(0, 3, 1, 2) if layout == "NHWC" else array

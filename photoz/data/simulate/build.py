@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from photoz.data.format import NJY_ZP, SPLITS, Dataset, DatasetWriter, read_dataset
-from photoz.data.simulate.lsst import LSST, PIXEL_SCALE, check_bands, exposure, psf_fwhm_geom, target_m5
+from photoz.data.simulate.lsst import LSST, PIXEL_SCALE, check_bands, psf_fwhm_geom, target_m5
 from photoz.data.simulate.population import draw_population
 from photoz.data.simulate.render import Renderer, shape_array
 from photoz.data.simulate.fluxes import bulge_disk_fluxes
@@ -29,7 +29,6 @@ from photoz.data.splits import random_labels, valid_fractions
 from photoz.errors import ConfigError, DataError
 
 SIM_VERSION = 3  # bump when the physics changes: it is part of the cache key
-SED_MODELS = ("realistic", "cww")
 NOT_HASHED = ("workers", "overwrite", "root", "output")
 _TAG_POPULATION, _TAG_SPLIT, _TAG_NOISE = 1, 2, 3
 
@@ -45,9 +44,6 @@ def check_config(cfg: DictConfig) -> list[str]:
         raise ConfigError(f"data.n_galaxies={cfg.n_galaxies}; it must be a positive number of galaxies")
     if cfg.name != "catalog" and not cfg.mag_min < cfg.mag_limit:
         raise ConfigError(f"data.mag_min={cfg.mag_min} must be brighter (smaller) than data.mag_limit={cfg.mag_limit}")
-    exposure(bands[0], cfg.depth)  # refuses an unknown depth
-    if cfg.sed_model not in SED_MODELS:
-        raise ConfigError(f"data.sed_model={cfg.sed_model!r} is unknown; choose one of {', '.join(SED_MODELS)}")
     for key, what in (("ebv_mean", "a mean dust E(B-V)"), ("line_ew_scale", "a factor on emission-line equivalent widths")):
         if not cfg[key] >= 0:
             raise ConfigError(f"data.{key}={cfg[key]} is negative; it is {what}, use a value >= 0 (0 switches it off)")

@@ -53,7 +53,6 @@ LSST = {
         Band("y", 18.61, 0.76, 26.56, 4800.0, 22.45, 24.9),
     )
 }
-DEPTHS = ("y10", "y1", "single_visit")
 
 
 def check_bands(bands: list[str]) -> list[str]:
@@ -69,8 +68,6 @@ def check_bands(bands: list[str]) -> list[str]:
 
 def exposure(band: str, depth: str) -> float:
     """Total exposure time (s) of a band at a depth: y10 coadd, y1 = a tenth of it, one visit."""
-    if depth not in DEPTHS:
-        raise ConfigError(f"data.depth={depth!r} is unknown; choose one of {', '.join(DEPTHS)}")
     t10 = LSST[band].exposure_y10
     return {"y10": t10, "y1": t10 / 10.0, "single_visit": VISIT_S}[depth]
 

@@ -1,0 +1,146 @@
+"""Every closed choice of the configs, as an Enum the schemas type their keys with, so Hydra refuses
+a bad value (`model.head=foo`) at composition and names the valid ones.
+
+A `Choice` is a str whose members are named by their values: `cfg.model.head == "pdf"` holds, JSON
+writes "pdf", and str() and f-strings give "pdf" (not Head.pdf), so MLflow params, run names and
+config hashes read as the plain value. Only the standard library is imported here: the schemas
+(read at every composition) and the code that acts on a choice both import it.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Choice(str, Enum):
+    """A config value from a closed set; prints as its value."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class Precision(Choice):
+    """trainer.precision: auto (bf16 where the hardware has it, else fp32) | bf16 | fp32."""
+
+    auto = "auto"
+    bf16 = "bf16"
+    fp32 = "fp32"
+
+
+class OptimizerName(Choice):
+    """optimizer.name (set by optimizer=adamw | optimizer=sgd)."""
+
+    adamw = "adamw"
+    sgd = "sgd"
+
+
+class Schedule(Choice):
+    """optimizer.schedule: linear warm-up then cosine decay | one-cycle | constant."""
+
+    cosine = "cosine"
+    onecycle = "onecycle"
+    constant = "constant"
+
+
+class Head(Choice):
+    """model.head of a CNN: softmax over redshift bins | one output."""
+
+    pdf = "pdf"
+    regression = "regression"
+
+
+class Activation(Choice):
+    """model.activation of a CNN."""
+
+    relu = "relu"
+    prelu = "prelu"
+    silu = "silu"
+
+
+class ResNetBlock(Choice):
+    """model.block of model=resnet: 3x3 -> 3x3 | 1x1 -> 3x3 -> 1x1 (4x expansion)."""
+
+    basic = "basic"
+    bottleneck = "bottleneck"
+
+
+class PointEstimate(Choice):
+    """model.point_estimate: z_phot from the PDF (photoz.pdf)."""
+
+    zstar = "zstar"
+    mean = "mean"
+    median = "median"
+    mode = "mode"
+
+
+class Prior(Choice):
+    """model.prior of model=template_fit: flat | BPZ's HDF-N n(z, type | m) | Smail n(z | m)."""
+
+    none = "none"
+    benitez = "benitez"
+    smail = "smail"
+
+
+class NeighbourWeights(Choice):
+    """model.weights of model=knn."""
+
+    uniform = "uniform"
+    distance = "distance"
+
+
+class SedModel(Choice):
+    """data.sed_model of the simulator."""
+
+    realistic = "realistic"
+    cww = "cww"
+
+
+class Depth(Choice):
+    """data.depth of the simulator: the noise level."""
+
+    y10 = "y10"
+    y1 = "y1"
+    single_visit = "single_visit"
+
+
+class IngestFormat(Choice):
+    """format= of python -m photoz.ingest."""
+
+    fits_cube = "fits_cube"
+    fits_cutouts = "fits_cutouts"
+    numpy = "numpy"
+
+
+class Layout(Choice):
+    """layout= of python -m photoz.ingest: the axis order of the image arrays."""
+
+    NCHW = "NCHW"
+    NHWC = "NHWC"
+
+
+class Direction(Choice):
+    """hydra.sweeper.direction."""
+
+    minimize = "minimize"
+    maximize = "maximize"
+
+
+class Sampler(Choice):
+    """hydra.sweeper.sampler."""
+
+    tpe = "tpe"
+    random = "random"
+    gp = "gp"
+    grid = "grid"
+
+
+class Pruner(Choice):
+    """hydra.sweeper.pruner."""
+
+    median = "median"
+    hyperband = "hyperband"
+    successive_halving = "successive_halving"
+    none = "none"
