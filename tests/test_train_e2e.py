@@ -113,7 +113,7 @@ def test_one_epoch_run_logs_a_complete_record(tiny: Dataset, store: Path, tmp_pa
 
 
 def test_resume_continues_the_interrupted_run(tiny: Dataset, store: Path, tmp_path: Path, monkeypatch) -> None:
-    from photoz.config import compose
+    from photoz.config import compose, to_typed
     from photoz.run import run
 
     common = ["data=directory", f"data.path={tiny.path}", *SMALL_CNN, "tracking.experiment=resume"]
@@ -121,13 +121,13 @@ def test_resume_continues_the_interrupted_run(tiny: Dataset, store: Path, tmp_pa
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
     monkeypatch.chdir(tmp_path / "a")  # outside Hydra, checkpoints go to ./checkpoints
-    run(compose(*common))
+    run(to_typed(compose(*common)))
     (first,) = runs_of(store, "resume")
     MlflowClient(uri(store)).set_terminated(first.info.run_id, "KILLED")  # as after Ctrl-C
 
     # from another folder, no checkpoint_dir given: found through MLflow by the config's hash
     monkeypatch.chdir(tmp_path / "b")
-    run(compose(*common, "trainer.max_epochs=2", "trainer.resume=true"))
+    run(to_typed(compose(*common, "trainer.max_epochs=2", "trainer.resume=true")))
     (again,) = runs_of(store, "resume")
     assert again.info.run_id == first.info.run_id and again.info.status == "FINISHED"
     history = MlflowClient(uri(store)).get_metric_history(first.info.run_id, "val_sigma_mad")
