@@ -3,6 +3,7 @@ a complete 1-epoch record, resume of an interrupted run, and every bad input as 
 
 from __future__ import annotations
 
+import copy
 import shutil
 import subprocess
 import sys
@@ -121,7 +122,10 @@ def test_resume_continues_the_interrupted_run(tiny: Dataset, store: Path, tmp_pa
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
     monkeypatch.chdir(tmp_path / "a")  # outside Hydra, checkpoints go to ./checkpoints
-    run(to_typed(compose(*common)))
+    cfg = to_typed(compose(*common))
+    before = copy.deepcopy(cfg)
+    run(cfg)
+    assert cfg == before and cfg.trainer.checkpoint_dir is None  # no component writes into the config
     (first,) = runs_of(store, "resume")
     MlflowClient(uri(store)).set_terminated(first.info.run_id, "KILLED")  # as after Ctrl-C
 
