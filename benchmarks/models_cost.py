@@ -14,7 +14,7 @@ import argparse
 
 import torch
 
-from photoz.config import compose
+from photoz.config import compose, to_typed
 from photoz.models.build import build_model, n_trainable_params
 from photoz.models.catalog import n_catalog_features
 from photoz.models.cost import flops_per_galaxy
@@ -31,7 +31,7 @@ def main() -> None:
     features = f"model.catalog_features=[{','.join(args.catalog_features)}]"
     print(f"{'model':14s} {'params':>12s} {'MFLOP/galaxy':>13s}   ({args.bands}×{args.size}×{args.size}, {features})")
     for name in args.models:
-        cfg = compose(f"model={name}", features, *args.overrides).model
+        cfg = to_typed(compose(f"model={name}", features, *args.overrides)).model
         net = build_model(cfg, args.bands, args.size)
         inputs = [torch.zeros(1, args.bands, args.size, args.size)]
         if args.catalog_features:

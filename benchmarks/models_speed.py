@@ -15,7 +15,6 @@ import os
 import time
 
 import torch
-from omegaconf import OmegaConf
 
 from photoz.models.build import build_model, head_loss, n_trainable_params
 from photoz.models.schema import CNNConfig, GoogLeNetConfig
@@ -27,13 +26,13 @@ MODES = {"fp32 NCHW": (False, False), "fp32 channels_last": (True, False), "bf16
 def images_per_s(name: str, args: argparse.Namespace, channels_last: bool, bf16: bool) -> tuple[float, int]:
     """Mean throughput over args.steps training steps after two warm-up steps."""
     torch.manual_seed(0)
-    cfg = OmegaConf.structured(SCHEMAS[name](name=name))
+    cfg = SCHEMAS[name](name=name)
     model = build_model(cfg, args.bands, args.size)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=fmt).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     x = torch.randn(args.batch, args.bands, args.size, args.size).to(memory_format=fmt)
-    z = torch.rand(args.batch) * float(cfg.z_max)
+    z = torch.rand(args.batch) * cfg.z_max
 
     def step() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):

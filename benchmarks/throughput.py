@@ -44,7 +44,7 @@ from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 
-from photoz.config import compose
+from photoz.config import compose, to_typed
 from photoz.data import Dataset, write_dataset
 from photoz.models.build import head_loss
 from photoz.training.batches import BatchSource
@@ -92,12 +92,12 @@ class Bench:
     """Naive and photoz training/inference for one model on one data set."""
 
     def __init__(self, name: str, data: Dataset, args: argparse.Namespace) -> None:
-        self.cfg = compose(f"model={name}", "trainer.progress=false", f"trainer.batch_size={args.batch}")
+        self.cfg = to_typed(compose(f"model={name}", "trainer.progress=false", f"trainer.batch_size={args.batch}"))
         self.data, self.args = data, args
         self.train_idx = data.split_index("train")[: args.batch * args.steps]
         self.infer_idx = np.arange(min(len(data), args.infer))
         self.z = np.asarray(data.catalog["redshift"], np.float32)
-        est = CNNEstimator(self.cfg)
+        est = CNNEstimator(self.cfg.model, self.cfg.seed, self.cfg.trainer, self.cfg.optimizer)
         self.naive_net = est.build_net(data, self.train_idx)  # fp32 NCHW, never touched by runtime()
         self.scale = self.naive_net.normalise.scale.view(-1).numpy()
         est.net = est.build_net(data, self.train_idx)

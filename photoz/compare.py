@@ -14,8 +14,9 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from photoz.config import TrackingConfig, as_schema
 from photoz.errors import PhotozError, exit_on_user_error
 
 
@@ -44,11 +45,12 @@ def compare(cfg: DictConfig) -> Path:
     from photoz.comparison.table import best_runs, find_experiment, write_tables
     from photoz.tracking import Tracker, resolve_uri
 
-    uri = resolve_uri(cfg.tracking.uri)
+    tracking = as_schema(TrackingConfig, cfg.tracking)
+    uri = resolve_uri(tracking.uri)
     if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():
         raise PhotozError(f"no MLflow store at {uri}; train first (python -m photoz.train) or set tracking.uri")
-    tracker = Tracker(OmegaConf.create({"tracking": cfg.tracking, "trial": {"parent_run_id": cfg.parent_run}}))
-    experiment = find_experiment(tracker.client, cfg.tracking.experiment, cfg.parent_run, uri)
+    tracker = Tracker(tracking, parent_run_id=cfg.parent_run)  # the comparison run: a child of parent_run
+    experiment = find_experiment(tracker.client, tracking.experiment, cfg.parent_run, uri)
     rows = best_runs(tracker.client, experiment, cfg.parent_run)
     out = Path(hydra.utils.to_absolute_path(cfg.output)) if cfg.output else Path(HydraConfig.get().runtime.output_dir)
     out.mkdir(parents=True, exist_ok=True)

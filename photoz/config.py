@@ -9,6 +9,11 @@ max_epochs >= 1, ...) are checked by `validate`, which raises a one-line ConfigE
 default here is also written in conf/config.yaml and conf/optimizer/ (tests/test_schema_defaults.py).
 `register_schemas` also registers the data, model and estimator schemas so that every entry point
 composes against all of them.
+
+`to_typed` turns the composed config into these dataclasses once, at the entry point; each
+component then gets only its slice (a network its model config, the training loop the trainer
+and optimizer configs, the Tracker the tracking config). `plain` and `as_schema` convert a
+slice to a plain dict and back (what is saved beside a model's weights and rebuilt on load).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import dataclasses
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -158,3 +163,31 @@ def validate(cfg: DictConfig) -> None:
     _check(o.weight_decay >= 0, "optimizer.weight_decay", o.weight_decay, "need >= 0")
     _check(o.warmup_epochs >= 0, "optimizer.warmup_epochs", o.warmup_epochs, "need >= 0")
     _check(0 <= o.min_lr_ratio <= 1, "optimizer.min_lr_ratio", o.min_lr_ratio, "need a value in [0, 1]")
+
+
+def to_typed(cfg: DictConfig) -> PhotozConfig:
+    """The composed config, validated (the one call of `validate`), as schema dataclasses: model,
+    optimizer, trainer, tracking and trial become instances of their schemas. The data group stays
+    the composed node: photoz.data reads it as such and names a mandatory key left unset
+    (data.path, data.catalog_path) in its own words."""
+    validate(cfg)
+    return PhotozConfig(
+        data=cfg.data, model=OmegaConf.to_object(cfg.model), optimizer=OmegaConf.to_object(cfg.optimizer),
+        seed=cfg.seed, trainer=OmegaConf.to_object(cfg.trainer), tracking=OmegaConf.to_object(cfg.tracking),
+        trial=OmegaConf.to_object(cfg.trial),
+    )  # fmt: skip
+
+
+def plain(node: Any) -> dict[str, Any]:
+    """A schema dataclass instance (or a config node) as a plain dict of JSON-able values."""
+    node = node if isinstance(node, DictConfig) else OmegaConf.structured(node)
+    return OmegaConf.to_container(node, resolve=True, enum_to_str=True)
+
+
+T = TypeVar("T")
+
+
+def as_schema(schema: type[T], values: dict[str, Any] | DictConfig) -> T:
+    """`values` (a plain dict, e.g. a saved model config, or a config node) as an instance of the
+    dataclass `schema`, type-checked by OmegaConf; keys it lacks take the schema's defaults."""
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), values))

@@ -1,5 +1,8 @@
 """One training run, start to finish: `run(cfg) -> val σ_MAD`, the body of `python -m photoz.train`.
 
+`cfg` is the typed config (photoz.config.to_typed, called once by photoz.train); each component
+gets its slice of it, and nothing here writes into it: the checkpoint directory resolved for the
+run is passed on explicitly (and recorded as trainer.checkpoint_dir in the logged config).
 Order matters for the user: cheap checks first (config ranges, a writable MLflow store) so a
 typo fails in a second, then the data set (possibly minutes of simulation), then the MLflow run.
 Everything after the run starts is recorded: the run ends FAILED (tag `error`) if it raises.
@@ -7,6 +10,7 @@ Everything after the run starts is recorded: the run ends FAILED (tag `error`) i
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -18,9 +22,8 @@ import numpy as np
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import to_absolute_path
-from omegaconf import DictConfig, OmegaConf
 
-from photoz.config import validate
+from photoz.config import PhotozConfig, TrainerConfig, TrialConfig, plain
 from photoz.data.format import SPLITS, Dataset
 from photoz.data.source import open_dataset
 from photoz.errors import ConfigError, DataError
@@ -47,13 +50,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def uses_trainer(cfg: DictConfig) -> bool:
+def uses_trainer(cfg: PhotozConfig) -> bool:
     """Whether cfg.model's estimator is trained by photoz.training (reads trainer.* and optimizer.*);
     the baselines ignore them. The estimator class says so itself (Estimator.uses_trainer)."""
     return estimator_class(cfg.model.name).uses_trainer
 
 
-def model_config(cfg: DictConfig) -> str:
+def model_config(cfg: PhotozConfig) -> str:
     """The conf/model option the run was composed with (`model=googlenet_pasquet`), which names it
     in MLflow and photoz.compare; model.name (the estimator, `googlenet`) when no Hydra job is
     running, e.g. a test calling run() on a composed config."""
@@ -61,9 +64,9 @@ def model_config(cfg: DictConfig) -> str:
     return str(choice or cfg.model.name)
 
 
-def config_hash(cfg: DictConfig) -> str:
+def config_hash(cfg: PhotozConfig) -> str:
     """What identifies a training run for resume: data, model, optimizer, seed and batch size."""
-    key = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("data", "model", "optimizer")}
+    key = {k: plain(getattr(cfg, k)) for k in ("data", "model", "optimizer")}
     key.update(seed=cfg.seed, batch_size=cfg.trainer.batch_size)
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -74,12 +77,12 @@ def _short(x: float, digits: int = 1) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
-def run_name(cfg: DictConfig, trial: optuna.trial.Trial | None = None) -> str:
+def run_name(cfg: PhotozConfig, trial: optuna.trial.Trial | None = None) -> str:
     """A name a person can read in the MLflow UI, e.g. googlenet-d5-w32-lr3e-4 or
     timm-resnet18-lr1e-3 (named after the model config: googlenet_pasquet-d5-w64-lr2e-3). A sweep trial's name starts with what differs between trials:
     t7-googlenet-d5-lr3.2e-4 (w32 too if searched)."""
     parts = [model_config(cfg)] if trial is None else [f"t{trial.number}", model_config(cfg)]
-    arch = [str(cfg.model.arch)] if "arch" in cfg.model else None
+    arch = [cfg.model.arch] if hasattr(cfg.model, "arch") else None
     if uses_trainer(cfg) and trial is None:
         parts += [*(arch or [f"d{cfg.model.depth}", f"w{cfg.model.width}"]), f"lr{_short(cfg.optimizer.lr)}"]
     elif uses_trainer(cfg):
@@ -88,7 +91,7 @@ def run_name(cfg: DictConfig, trial: optuna.trial.Trial | None = None) -> str:
     return "-".join(parts)
 
 
-def check_data(cfg: DictConfig, data: Dataset) -> None:
+def check_data(cfg: PhotozConfig, data: Dataset) -> None:
     """Every split present; for CNNs a network that fits the data and a train split at least one batch long."""
     sizes = {s: len(data.split_index(s)) for s in SPLITS}
     empty = [s for s, n in sizes.items() if n == 0]
@@ -105,7 +108,7 @@ def check_data(cfg: DictConfig, data: Dataset) -> None:
         )
 
 
-def check_network(cfg: DictConfig, data: Dataset) -> None:
+def check_network(cfg: PhotozConfig, data: Dataset) -> None:
     """The CNN's config builds a network for these stamps and trainer.device exists (ConfigError)."""
     from photoz.models.build import build_model
     from photoz.training.runtime import choose_runtime
@@ -114,9 +117,12 @@ def check_network(cfg: DictConfig, data: Dataset) -> None:
     choose_runtime(cfg.trainer)
 
 
-def _default_checkpoint_dir() -> Path:
+def checkpoint_dir(trainer: TrainerConfig) -> str:
+    """trainer.checkpoint_dir made absolute, else <hydra run dir>/checkpoints."""
+    if trainer.checkpoint_dir:
+        return to_absolute_path(trainer.checkpoint_dir)
     base = Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path.cwd()
-    return base / "checkpoints"
+    return str(base / "checkpoints")
 
 
 def _describe(model: dict) -> str:
@@ -124,70 +130,72 @@ def _describe(model: dict) -> str:
     return " ".join(f"{k}={model[k]}" for k in keys if k in model)
 
 
-def resolve_resume(cfg: DictConfig, tracker: Tracker, key: str, bands: list[str] | None = None) -> str | None:
-    """Set trainer.checkpoint_dir; with trainer.resume, return the MLflow run id to continue.
+def resolve_resume(
+    trainer: TrainerConfig, model: dict, tracker: Tracker, key: str, bands: list[str] | None = None
+) -> tuple[str, str | None]:
+    """(the run's checkpoint dir, the MLflow run id to continue: None unless trainer.resume).
 
-    The checkpoint dir is trainer.checkpoint_dir (default <hydra run dir>/checkpoints); if it holds
-    no state.json, resume falls back to the latest unfinished MLflow run with this config's hash.
-    Everything that could refuse the resume (other model or bands, a tampered last.pt) is checked
-    here, before the run is reopened, so a refusal leaves the interrupted run as it was.
+    The checkpoint dir is `checkpoint_dir(trainer)`; with trainer.resume and no state.json there,
+    it is the one of the latest unfinished MLflow run with this config's hash. `model` is the model
+    config as a plain dict, compared with the checkpoint's. Everything that could refuse the resume
+    (another model or bands, a tampered last.pt) is checked here, before the run is reopened, so a
+    refusal leaves the interrupted run as it was.
     """
-    t = cfg.trainer
-    t.checkpoint_dir = to_absolute_path(t.checkpoint_dir) if t.checkpoint_dir else str(_default_checkpoint_dir())
-    if not t.resume:
-        return None
-    state = read_state(t.checkpoint_dir)
+    ckpt = checkpoint_dir(trainer)
+    if not trainer.resume:
+        return ckpt, None
+    state = read_state(ckpt)
     if state is None:
         found = tracker.find_unfinished(key)
         if found is None or "checkpoint_dir" not in found.data.tags:
             raise ConfigError(
-                f"trainer.resume=true but {t.checkpoint_dir} holds no checkpoint and experiment "
+                f"trainer.resume=true but {ckpt} holds no checkpoint and experiment "
                 f"{tracker.experiment_name!r} has no unfinished run of this config; pass "
                 "trainer.checkpoint_dir=<checkpoints of the interrupted run> or drop trainer.resume"
             )
-        t.checkpoint_dir = found.data.tags["checkpoint_dir"]
-        state = read_state(t.checkpoint_dir)
+        ckpt = found.data.tags["checkpoint_dir"]
+        state = read_state(ckpt)
         if state is None:
-            raise ConfigError(f"run {found.info.run_id} wrote its checkpoints to {t.checkpoint_dir}, which is gone; start a new run")
-    model = OmegaConf.to_container(cfg.model, resolve=True)
+            raise ConfigError(f"run {found.info.run_id} wrote its checkpoints to {ckpt}, which is gone; start a new run")
     if state["model"] != model:
         raise ConfigError(
-            f"checkpoint in {t.checkpoint_dir} is from another model ({_describe(state['model'])}), "
+            f"checkpoint in {ckpt} is from another model ({_describe(state['model'])}), "
             f"not {_describe(model)}; resume with the model settings it was trained with, or drop trainer.resume"
         )
     if bands is not None and state.get("bands", bands) != bands:
         raise ConfigError(
-            f"checkpoint in {t.checkpoint_dir} was trained on bands {state['bands']}, but this data set has {bands}; "
+            f"checkpoint in {ckpt} was trained on bands {state['bands']}, but this data set has {bands}; "
             "resume on the data set it was trained on, or drop trainer.resume"
         )
-    Checkpoints(t.checkpoint_dir).load_last()  # a tampered or torn last.pt is refused now, unloaded
+    Checkpoints(ckpt).load_last()  # a tampered or torn last.pt is refused now, unloaded
     try:
         previous = tracker.client.get_run(state["run_id"])
     except Exception:  # MLflow raises MlflowException with a store-specific message
         raise ConfigError(
-            f"the run {state['run_id']} that wrote {t.checkpoint_dir} is not in {tracker.uri}; "
+            f"the run {state['run_id']} that wrote {ckpt} is not in {tracker.uri}; "
             "resume with the tracking.uri it was logged to"
         ) from None
     alive = still_alive(previous)
     if alive:
         raise ConfigError(
-            f"run {state['run_id']} is still training into {t.checkpoint_dir} ({alive}); "
+            f"run {state['run_id']} is still training into {ckpt} ({alive}); "
             "let it finish or stop it (Ctrl-C or kill), then resume"
         )
-    return state["run_id"]
+    return ckpt, state["run_id"]
 
 
 class EpochLogger:
-    """The EpochHook: logs each epoch's metrics to MLflow and reports val σ_MAD to Optuna."""
+    """The EpochHook: logs each epoch's metrics to MLflow and reports val σ_MAD to Optuna (the
+    trial that `trial` names, in a sweep); `max_epochs` is the last epoch (0: a one-shot baseline)."""
 
-    def __init__(self, cfg: DictConfig) -> None:
+    def __init__(self, max_epochs: int, trial: TrialConfig) -> None:
         self.epochs = 0
-        self.max_epochs = cfg.trainer.max_epochs if uses_trainer(cfg) else 0  # baselines report once, at epoch 0
+        self.max_epochs = max_epochs
         self.reporter = None
-        if cfg.trial.study_name:
+        if trial.study_name:
             from photoz.sweep import trial_reporter
 
-            self.reporter = trial_reporter(cfg)
+            self.reporter = trial_reporter(trial)
             self.reporter.record_run()  # created inside the MLflow run: link it to the trial now
 
     def __call__(self, epoch: int, metrics: dict[str, float]) -> None:
@@ -197,9 +205,8 @@ class EpochLogger:
             self.reporter.report(epoch, metrics["val_sigma_mad"], last=epoch >= self.max_epochs)
 
 
-def run(cfg: DictConfig) -> float:
+def run(cfg: PhotozConfig) -> float:
     """Train cfg.model on cfg.data, log everything to MLflow; return val σ_MAD of the final model."""
-    validate(cfg)
     estimator_class(cfg.model.name)  # an unknown model or a missing extra fails before any data is built
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -207,15 +214,16 @@ def run(cfg: DictConfig) -> float:
     data = distributed.main_first(lambda: open_dataset(cfg.data))  # torchrun: rank 0 simulates, others reuse
     check_data(cfg, data)
     if not distributed.is_main():  # torchrun rank > 0: train in lock-step with rank 0, log nothing
-        build_estimator(cfg).fit(data, lambda epoch, metrics: None)
+        build_estimator(cfg).fit(data, lambda epoch, metrics: None)  # it never reads or writes checkpoints
         return float("nan")
     if uses_trainer(cfg):  # checks that need no training: refused before any MLflow run starts
         check_network(cfg, data)
-    tracker = Tracker(cfg)
-    tracker.use_experiment(experiment_name(cfg, data.path))
+    tracker = Tracker(cfg.tracking, cfg.trial.parent_run_id)
+    tracker.use_experiment(experiment_name(cfg.tracking, data.path))
     key = config_hash(cfg)
-    resume_id = resolve_resume(cfg, tracker, key, data.bands)
-    estimator = build_estimator(cfg)
+    model = plain(cfg.model)
+    ckpt_dir, resume_id = resolve_resume(cfg.trainer, model, tracker, key, data.bands)
+    estimator = build_estimator(cfg, ckpt_dir)
     tags = {
         "model": cfg.model.name,  # the estimator photoz.predict loads
         "model_config": model_config(cfg),  # the row photoz.compare puts it in
@@ -223,18 +231,19 @@ def run(cfg: DictConfig) -> float:
         "data_checksum": str(data.meta.get("checksum", "")),
         "git_commit": git_commit(),
         "config_hash": key,
-        "checkpoint_dir": cfg.trainer.checkpoint_dir,
+        "checkpoint_dir": ckpt_dir,
     }
     if cfg.trial.study_name:
         tags.update(study=cfg.trial.study_name, trial=str(cfg.trial.trial_id))
-    hook = EpochLogger(cfg)
+    max_epochs = cfg.trainer.max_epochs if uses_trainer(cfg) else 0  # baselines report once, at epoch 0
+    hook = EpochLogger(max_epochs, cfg.trial)
     name = run_name(cfg, hook.reporter.trial if hook.reporter else None)
     with tracker.run(name, tags, resume_id) as run_id:
         log.info("MLflow run %s in experiment %s (%s)", run_id, tracker.experiment_id, tracker.uri)
-        model = OmegaConf.to_container(cfg.model, resolve=True)
-        write_state(cfg.trainer.checkpoint_dir, {"run_id": run_id, "config_hash": key, "model": model, "bands": data.bands})
-        if resume_id is None:
-            log_config(cfg, skip=() if uses_trainer(cfg) else ("optimizer", "trainer"))
+        write_state(ckpt_dir, {"run_id": run_id, "config_hash": key, "model": model, "bands": data.bands})
+        if resume_id is None:  # the config as run: trainer.checkpoint_dir is the directory resolved above
+            ran = dataclasses.replace(cfg, trainer=dataclasses.replace(cfg.trainer, checkpoint_dir=ckpt_dir))
+            log_config(ran, skip=() if uses_trainer(cfg) else ("optimizer", "trainer"))
         start = time.perf_counter()
         estimator.fit(data, hook)
         seconds = time.perf_counter() - start
@@ -261,6 +270,6 @@ def run(cfg: DictConfig) -> float:
         print(run_summary(
             run_name=name, run_id=run_id, experiment=tracker.experiment_name, experiment_id=tracker.experiment_id,
             tracking_uri=tracker.uri, test_metrics=test.metrics(), n_test=len(test_index), data_dir=str(data.path),
-            checkpoint_dir=cfg.trainer.checkpoint_dir if uses_trainer(cfg) else None,
+            checkpoint_dir=ckpt_dir if uses_trainer(cfg) else None,
         ))  # fmt: skip
         return val["best_val_sigma_mad"]

@@ -1,7 +1,7 @@
 """Job side of an Optuna sweep (hydra/sweeper=photoz), plus what the sweeper shares with it.
 
 The sweeper asks the study for a trial and starts a job with `trial.study_name`, `trial.storage`
-and `trial.trial_id` set. In the job, `trial_reporter(cfg)` loads that study from the same
+and `trial.trial_id` set. In the job, `trial_reporter(cfg.trial)` loads that study from the same
 storage with the pruner the sweeper recorded in it, re-attaches to the live trial
 (`optuna.trial.Trial(study, trial_id)`; a FrozenTrial cannot prune) and reports val σ_MAD each
 epoch; when the pruner says stop, `report` raises optuna.TrialPruned and the sweeper records the
@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from omegaconf import DictConfig
 
 from photoz.choices import Pruner
+from photoz.config import TrialConfig
 from photoz.errors import ConfigError
 
 PRUNER_ATTR = "photoz.pruner"  # study user attr: {"name": ..., "options": {...}}
@@ -112,16 +112,15 @@ class Reporter:
             self._run_recorded = True
 
 
-def trial_reporter(cfg: DictConfig) -> Reporter | None:
-    """The Reporter for this job's trial when the sweeper started it (cfg.trial filled), else None."""
-    spec = cfg.get("trial")
-    if spec is None or not spec.get("study_name"):
+def trial_reporter(trial: TrialConfig) -> Reporter | None:
+    """The Reporter for this job's trial when the sweeper started it (trial.* filled), else None."""
+    if not trial.study_name:
         return None
-    storage = open_storage(str(spec.storage))
+    storage = open_storage(trial.storage)
     try:
-        study = optuna.load_study(study_name=str(spec.study_name), storage=storage)
+        study = optuna.load_study(study_name=trial.study_name, storage=storage)
     except KeyError:
-        raise ConfigError(f"no study {spec.study_name!r} in {spec.storage!r} (trial.study_name)") from None
+        raise ConfigError(f"no study {trial.study_name!r} in {trial.storage!r} (trial.study_name)") from None
     pruner = study.user_attrs.get(PRUNER_ATTR, {"name": "none", "options": {}})
     study.pruner = build_pruner(pruner["name"], pruner["options"])
-    return Reporter(optuna.trial.Trial(study, int(spec.trial_id)))
+    return Reporter(optuna.trial.Trial(study, trial.trial_id))

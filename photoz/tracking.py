@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hydra.utils import to_absolute_path
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
+from photoz.config import PhotozConfig, TrackingConfig
 from photoz.errors import ConfigError
 from photoz.predictions import Predictions
 from photoz.liveness import Heartbeat, owner_tags
@@ -78,9 +79,9 @@ def artifact_location(root: str, experiment: str) -> str:
     return path.as_uri()
 
 
-def experiment_name(cfg: DictConfig, data_dir: str | Path) -> str:
+def experiment_name(tracking: TrackingConfig, data_dir: str | Path) -> str:
     """tracking.experiment, else the data set's directory name (one experiment per data set)."""
-    return cfg.tracking.experiment or Path(data_dir).name
+    return tracking.experiment or Path(data_dir).name
 
 
 def git_commit() -> str:
@@ -96,7 +97,7 @@ def git_commit() -> str:
     return commit.stdout.strip() + ("-dirty" if status.stdout.strip() else "")
 
 
-def flat_params(cfg: DictConfig, skip: tuple[str, ...] = ()) -> dict[str, str]:
+def flat_params(cfg: PhotozConfig, skip: tuple[str, ...] = ()) -> dict[str, str]:
     """The resolved config as dotted keys (model.depth, optimizer.lr, ...) for mlflow.log_params,
     without the top-level sections in NOT_PARAMS and `skip`."""
     out: dict[str, str] = {}
@@ -108,20 +109,24 @@ def flat_params(cfg: DictConfig, skip: tuple[str, ...] = ()) -> dict[str, str]:
         else:
             out[prefix[:-1]] = str(node)[:MAX_PARAM_CHARS]
 
-    container = OmegaConf.to_container(cfg, resolve=True)
+    container = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)
     walk({k: v for k, v in container.items() if k not in NOT_PARAMS + skip}, "")
     return out
 
 
 class Tracker:
-    """An opened MLflow store; checks it is writable before any expensive work starts."""
+    """An opened MLflow store; checks it is writable before any expensive work starts.
 
-    def __init__(self, cfg: DictConfig) -> None:
+    `tracking` says where (uri, artifact_root); a new run started by `run` is a child of
+    `parent_run_id` (a sweep's parent run, or the runs photoz.compare compares), if given."""
+
+    def __init__(self, tracking: TrackingConfig, parent_run_id: str | None = None) -> None:
         import mlflow
         from mlflow.tracking import MlflowClient
 
-        self.cfg = cfg
-        self.uri = resolve_uri(cfg.tracking.uri)
+        self.tracking = tracking
+        self.parent_run_id = parent_run_id
+        self.uri = resolve_uri(tracking.uri)
         mlflow.set_tracking_uri(self.uri)
         try:
             with store_lock(self.uri):  # one process at a time creates a fresh store's tables
@@ -129,7 +134,7 @@ class Tracker:
                 self.client.search_experiments(max_results=1)  # creates / migrates the store
         except Exception as err:  # SQLAlchemy, HTTP and MLflow each raise their own kind
             raise ConfigError(
-                f"tracking.uri={cfg.tracking.uri}: cannot open the MLflow store ({_first_line(err)}); "
+                f"tracking.uri={tracking.uri}: cannot open the MLflow store ({_first_line(err)}); "
                 "point tracking.uri at a writable place or a reachable server"
             ) from None
         self.experiment_id: str | None = None
@@ -145,7 +150,7 @@ class Tracker:
                 "or choose another name with tracking.experiment=..."
             )
         if found is None:
-            root = self.cfg.tracking.artifact_root
+            root = self.tracking.artifact_root
             location = None if server_keeps_artifacts(self.uri, root) else artifact_location(root, name)
             try:
                 self.experiment_id = self.client.create_experiment(name, artifact_location=location)
@@ -173,7 +178,7 @@ class Tracker:
         """Start (or, with run_id, reopen) a run; end it FINISHED, FAILED or KILLED by outcome."""
         import mlflow
 
-        parent = self.cfg.trial.parent_run_id if run_id is None else None
+        parent = self.parent_run_id if run_id is None else None
         mlflow.set_experiment(experiment_id=self.experiment_id)  # reopening a run checks the active experiment
         active = mlflow.start_run(
             run_id=run_id,
@@ -238,12 +243,13 @@ def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
     mlflow.log_metrics(metrics, step=step)
 
 
-def log_config(cfg: DictConfig, skip: tuple[str, ...] = ()) -> None:
-    """Flattened params (less `skip` sections) and the resolved YAML (config.yaml) of the active run."""
+def log_config(cfg: PhotozConfig, skip: tuple[str, ...] = ()) -> None:
+    """Flattened params (less `skip` sections) and the resolved YAML (config.yaml) of the whole
+    config the run ran with, to the active run."""
     import mlflow
 
     mlflow.log_params(flat_params(cfg, skip))
-    mlflow.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
+    mlflow.log_text(OmegaConf.to_yaml(OmegaConf.structured(cfg), resolve=True), "config.yaml")
 
 
 def log_predictions(pred: Predictions, split: str) -> None:

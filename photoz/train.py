@@ -19,18 +19,19 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from photoz.config import register_schemas, validate
+from photoz.config import register_schemas, to_typed
 from photoz.errors import exit_on_user_error
 
 register_schemas()
 
 
 def train(cfg: DictConfig) -> float:
-    """Check the config, then train; a bad value fails before torch and mlflow are imported."""
-    validate(cfg)
+    """Check the config and turn it into the schema dataclasses (once), then train; a bad value
+    fails before torch and mlflow are imported."""
+    typed = to_typed(cfg)
     from photoz.run import run
 
-    return run(cfg)
+    return run(typed)
 
 
 class Terminated(KeyboardInterrupt):

@@ -7,11 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 from tinydata import make_tiny_dataset
 from torch import nn
 
-from photoz.config import compose
+from photoz.config import compose, to_typed
 from photoz.inference import (
     BATCH_CANDIDATES,
     FastPredictor,
@@ -33,7 +32,8 @@ FAMILIES = {
 
 def trained_like(name: str, data) -> CNNEstimator:
     """A tiny random net whose BatchNorms hold non-trivial statistics and affine parameters."""
-    est = CNNEstimator(compose(*FAMILIES[name], "trainer.device=cpu", "trainer.num_threads=1", "trainer.precision=fp32"))
+    cfg = to_typed(compose(*FAMILIES[name], "trainer.device=cpu", "trainer.num_threads=1", "trainer.precision=fp32"))
+    est = CNNEstimator(cfg.model, cfg.seed, cfg.trainer)
     est.net = est.build_net(data, data.split_index("train"))
     gen = torch.Generator().manual_seed(1)
     for m in est.net.modules():
@@ -57,7 +57,7 @@ def test_fast_path_predicts_what_the_training_time_network_predicts(tmp_path: Pa
     fast = FastPredictor(est.net, rt, source.take(torch.arange(2))[0], backend)
     assert fast.backend == backend
     logits = fast.outputs(lambda pos: source.take(pos)[0], len(source))
-    cfg = OmegaConf.create(est.net.model_cfg)
+    cfg = est.net.model_cfg
     np.testing.assert_allclose(head_predict(torch.from_numpy(logits), cfg)[0], head_predict(torch.from_numpy(reference), cfg)[0], atol=1e-5)
     np.testing.assert_allclose(logits, reference, atol=1e-4)
     pred = est.predict(data, index)  # the estimator's own predict goes the fast way too

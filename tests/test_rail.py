@@ -16,7 +16,7 @@ from tinydata import make_tiny_dataset
 pytest.importorskip("rail.estimation.algos.flexzboost", reason='the [rail] extra is not installed: pip install -e ".[rail]"')
 qp = pytest.importorskip("qp", reason='the [rail] extra is not installed: pip install -e ".[rail]"')
 
-from photoz.config import compose  # noqa: E402
+from photoz.config import compose, to_typed  # noqa: E402
 from photoz.estimators import estimator_class  # noqa: E402
 from photoz.tracking import run_model_uri  # noqa: E402
 from photoz.run import run  # noqa: E402
@@ -46,7 +46,7 @@ def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("rail")
     data = make_tiny_dataset(tmp / "set", n=N)
     for name, over in SMALL.items():
-        run(compose(*common(tmp, data.path), f"model={name}", *over))
+        run(to_typed(compose(*common(tmp, data.path), f"model={name}", *over)))
     client = MlflowClient(f"sqlite:///{tmp / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("rail").experiment_id])
     return {"tmp": tmp, "data": data, "client": client, "runs": {r.data.tags["model"]: r for r in runs}}
@@ -134,7 +134,7 @@ def test_a_rail_failure_ends_the_run_failed_in_one_line(trained, tmp_path) -> No
 
     cfg = compose(*common(tmp_path, trained["data"].path), "model=rail_knn", "model.inform.nneigh_max=500")
     with pytest.raises(RailError, match="KNearNeighInformer failed") as err:
-        run(cfg)
+        run(to_typed(cfg))
     assert "\n" not in str(err.value)
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     (failed,) = client.search_runs([client.get_experiment_by_name("rail").experiment_id])
@@ -151,7 +151,7 @@ def test_unknown_rail_option_is_one_line(trained, tmp_path) -> None:
     with open_dict(cfg):
         cfg.model.inform.nneigh = 3  # a typo of nneigh_min: RAIL itself would ignore it
     with pytest.raises(ConfigError, match="model.inform.nneigh is not an option of RAIL's KNearNeighInformer"):
-        estimator_class("rail_knn")(cfg)
+        estimator_class("rail_knn")(to_typed(cfg).model)
 
 
 def test_without_the_extra_model_rail_is_one_line(trained, tmp_path) -> None:

@@ -12,11 +12,9 @@ from mlflow.tracking import MlflowClient
 
 WORKER = """
 import sys
-from omegaconf import OmegaConf
+from photoz.config import TrackingConfig
 from photoz.tracking import Tracker
-cfg = OmegaConf.create({"tracking": {"uri": sys.argv[1], "artifact_root": sys.argv[2], "experiment": None},
-                        "trial": {"parent_run_id": None}})
-print(Tracker(cfg).use_experiment("shared"))
+print(Tracker(TrackingConfig(uri=sys.argv[1], artifact_root=sys.argv[2])).use_experiment("shared"))
 """
 
 

@@ -3,6 +3,7 @@ a complete 1-epoch record, resume of an interrupted run, and every bad input as 
 
 from __future__ import annotations
 
+import copy
 import shutil
 import subprocess
 import sys
@@ -142,7 +143,7 @@ def test_each_model_config_is_its_own_tag_compare_row_and_predict_label(tiny: Da
 
 
 def test_resume_continues_the_interrupted_run(tiny: Dataset, store: Path, tmp_path: Path, monkeypatch) -> None:
-    from photoz.config import compose
+    from photoz.config import compose, to_typed
     from photoz.run import run
 
     common = ["data=directory", f"data.path={tiny.path}", *SMALL_CNN, "tracking.experiment=resume"]
@@ -150,13 +151,16 @@ def test_resume_continues_the_interrupted_run(tiny: Dataset, store: Path, tmp_pa
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
     monkeypatch.chdir(tmp_path / "a")  # outside Hydra, checkpoints go to ./checkpoints
-    run(compose(*common))
+    cfg = to_typed(compose(*common))
+    before = copy.deepcopy(cfg)
+    run(cfg)
+    assert cfg == before and cfg.trainer.checkpoint_dir is None  # no component writes into the config
     (first,) = runs_of(store, "resume")
     MlflowClient(uri(store)).set_terminated(first.info.run_id, "KILLED")  # as after Ctrl-C
 
     # from another folder, no checkpoint_dir given: found through MLflow by the config's hash
     monkeypatch.chdir(tmp_path / "b")
-    run(compose(*common, "trainer.max_epochs=2", "trainer.resume=true"))
+    run(to_typed(compose(*common, "trainer.max_epochs=2", "trainer.resume=true")))
     (again,) = runs_of(store, "resume")
     assert again.info.run_id == first.info.run_id and again.info.status == "FINISHED"
     assert again.data.tags["model_config"] == "sequential"  # run() outside a Hydra job: model.name

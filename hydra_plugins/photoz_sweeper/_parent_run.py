@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 from omegaconf import DictConfig
 
+from photoz.config import TrackingConfig, as_schema
 from photoz.sweep import RUN_ID_ATTR
 
 if TYPE_CHECKING:
@@ -32,11 +33,11 @@ def _experiment(config: DictConfig, tracker: Tracker) -> str:
     (simulated once if needed) here, before any job starts, exactly as photoz.train opens it."""
     from photoz.tracking import experiment_name
 
-    if config.tracking.get("experiment"):
-        return tracker.use_experiment(str(config.tracking.experiment))
+    if tracker.tracking.experiment:
+        return tracker.use_experiment(tracker.tracking.experiment)
     from photoz.data.source import open_dataset
 
-    return tracker.use_experiment(experiment_name(config, open_dataset(config.data).path))
+    return tracker.use_experiment(experiment_name(tracker.tracking, open_dataset(config.data).path))
 
 
 class ParentRun:
@@ -54,7 +55,7 @@ class ParentRun:
             return None
         from photoz.tracking import Tracker
 
-        tracker = Tracker(config)
+        tracker = Tracker(as_schema(TrackingConfig, config.tracking))
         run_id = None if created else _wait_for_parent(study)
         if run_id is not None and _active(tracker.client, run_id):
             tracker.client.update_run(run_id, status="RUNNING")

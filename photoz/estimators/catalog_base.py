@@ -3,20 +3,22 @@ validation report, and the MLflow model metadata that `load` rebuilds them from.
 
 Each baseline logs an MLflow model named "model" whose MLmodel metadata holds
 {"photoz": {"model": <model config>, "seed": …, "bands": […], "state": {…}}}; `load(model_uri)`
-reads that back, so a run's model is self-describing without the run's params.
+reads that back (`from_saved`: the model config as the class's `schema` dataclass), so a run's
+model is self-describing without the run's params.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import mlflow
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
 
+from photoz.config import as_schema, plain
 from photoz.data.format import Dataset
 from photoz.errors import DataError, PhotozError
 from photoz.estimators.base import Estimator, EpochHook
+from photoz.estimators.schema import GridSchema
 from photoz.predictions import Predictions, z_grid
 
 METADATA_KEY = "photoz"
@@ -25,12 +27,13 @@ METADATA_KEY = "photoz"
 class CatalogEstimator(Estimator):
     """An estimator that reads only the catalogue photometry (flux_<b>, flux_err_<b>)."""
 
-    def __init__(self, cfg: DictConfig) -> None:
-        self.cfg = cfg
-        self.model_cfg = cfg.model
-        self.seed = int(cfg.get("seed", 0) or 0)
-        self.grid = z_grid(int(cfg.model.n_bins), float(cfg.model.z_max))
-        self.point = str(cfg.model.get("point_estimate", "zstar"))  # models logged before the key: zstar
+    schema: ClassVar[type[GridSchema]]  # the model group's dataclass (photoz.estimators.schema)
+
+    def __init__(self, model_cfg: GridSchema, seed: int = 0) -> None:
+        self.model_cfg = model_cfg
+        self.seed = seed
+        self.grid = z_grid(model_cfg.n_bins, model_cfg.z_max)
+        self.point = model_cfg.point_estimate
         self.bands: list[str] | None = None  # set by fit (or load); predict checks data against it
 
     def check_bands(self, data: Dataset) -> None:
@@ -55,12 +58,20 @@ class CatalogEstimator(Estimator):
         """MLmodel metadata from which `from_metadata` rebuilds this estimator."""
         return {
             METADATA_KEY: {
-                "model": OmegaConf.to_container(self.model_cfg, resolve=True, enum_to_str=True),
+                "model": plain(self.model_cfg),
                 "seed": self.seed,
                 "bands": self.bands,
                 "state": state or {},
             }
         }
+
+    @classmethod
+    def from_saved(cls, meta: dict[str, Any]) -> CatalogEstimator:
+        """An instance configured by a logged model's photoz metadata (its model config as
+        `cls.schema`, keys added since it was logged at their defaults, e.g. point_estimate: zstar)."""
+        est = cls(as_schema(cls.schema, meta["model"]), meta["seed"])
+        est.bands = meta["bands"]
+        return est
 
     @classmethod
     def from_metadata(cls, model_uri: str) -> tuple[CatalogEstimator, dict[str, Any]]:
@@ -72,9 +83,7 @@ class CatalogEstimator(Estimator):
         meta = (info.metadata or {}).get(METADATA_KEY)
         if meta is None:
             raise PhotozError(f"{model_uri} was not logged by photoz (no '{METADATA_KEY}' metadata)")
-        est = cls(OmegaConf.create({"model": meta["model"], "seed": meta["seed"]}))
-        est.bands = meta["bands"]
-        return est, meta["state"]
+        return cls.from_saved(meta), meta["state"]
 
 
 def pip_requirements() -> list[str]:

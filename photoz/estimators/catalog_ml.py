@@ -28,6 +28,7 @@ from photoz.estimators.base import EpochHook
 from photoz.predictions import Predictions
 from photoz.estimators.catalog_base import CatalogEstimator, pip_requirements, smoothed_histogram
 from photoz.estimators.features import feature_names, magnitude_colour_features, softening
+from photoz.estimators.schema import KNNSchema, RandomForestSchema, SklearnSchema
 
 
 class NeighbourRedshifts(BaseEstimator, RegressorMixin):
@@ -63,9 +64,10 @@ class _SklearnEstimator(CatalogEstimator):
     safe sklearn serialisation) must trust to load them."""
 
     trusted_types: list[str] = []
+    model_cfg: SklearnSchema
 
-    def __init__(self, cfg) -> None:
-        super().__init__(cfg)
+    def __init__(self, model_cfg: SklearnSchema, seed: int = 0) -> None:
+        super().__init__(model_cfg, seed)
         self.model = None
         self.soft: np.ndarray | None = None  # asinh softening per band, fixed by the training set
 
@@ -92,7 +94,7 @@ class _SklearnEstimator(CatalogEstimator):
         index = np.asarray(index)
         self.check_bands(data)
         z, w = self.samples(self.features(data, index))
-        pdf = smoothed_histogram(z, self.grid, float(self.model_cfg.pdf_smoothing), w)
+        pdf = smoothed_histogram(z, self.grid, self.model_cfg.pdf_smoothing, w)
         cat = data.catalog
         z_spec = np.asarray(cat["redshift"], float)[index]
         return Predictions.from_pdf(np.asarray(cat["id"])[index], z_spec, pdf, self.grid, self.point)
@@ -123,15 +125,17 @@ class RandomForestEstimator(_SklearnEstimator):
     """Random forest regression; PDF from the per-tree predictions."""
 
     trusted_types = ["sklearn.tree._tree.Tree"]
+    schema = RandomForestSchema
+    model_cfg: RandomForestSchema
 
     def build(self) -> RandomForestRegressor:
         mc = self.model_cfg
         return RandomForestRegressor(
-            n_estimators=int(mc.n_estimators),
+            n_estimators=mc.n_estimators,
             max_depth=mc.max_depth,
-            min_samples_leaf=int(mc.min_samples_leaf),
-            max_features=float(mc.max_features),
-            n_jobs=int(mc.n_jobs),
+            min_samples_leaf=mc.min_samples_leaf,
+            max_features=mc.max_features,
+            n_jobs=mc.n_jobs,
             random_state=self.seed,
         )
 
@@ -152,10 +156,12 @@ class KNNEstimator(_SklearnEstimator):
         "sklearn.neighbors._kd_tree.KDTree",
         "sklearn.neighbors._ball_tree.BallTree",
     ]
+    schema = KNNSchema
+    model_cfg: KNNSchema
 
     def build(self) -> NeighbourRedshifts:
         mc = self.model_cfg
-        return NeighbourRedshifts(int(mc.n_neighbors), str(mc.weights), int(mc.n_jobs))
+        return NeighbourRedshifts(mc.n_neighbors, str(mc.weights), mc.n_jobs)
 
     def samples(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.model.samples(X)

@@ -34,13 +34,13 @@ import joblib
 import mlflow
 import numpy as np
 import pandas as pd
-from omegaconf import OmegaConf
 
 from photoz.data.format import NJY_ZP, Dataset
 from photoz.errors import ConfigError, DataError, PhotozError
 from photoz.estimators.base import EpochHook
 from photoz.predictions import Predictions
 from photoz.estimators.catalog_base import METADATA_KEY, CatalogEstimator, pip_requirements
+from photoz.estimators.schema import RailSchema
 
 INSTALL_HINT = 'pip install -e ".[rail]"'
 _POGSON = 2.5 / np.log(10.0)
@@ -94,14 +94,17 @@ class RailEstimator(CatalogEstimator):
     informer = ""  # "module:Class" of the RAIL informer stage
     estimator = ""  # and of its estimator stage
 
-    def __init__(self, cfg) -> None:
-        super().__init__(cfg)
+    schema = RailSchema
+    model_cfg: RailSchema
+
+    def __init__(self, model_cfg: RailSchema, seed: int = 0) -> None:
+        super().__init__(model_cfg, seed)
         self.informer_cls = import_rail(self.informer, self.model_cfg.name)
         self.estimator_cls = import_rail(self.estimator, self.model_cfg.name)
         self.rail_model: Any = None
         self.mag_limits: np.ndarray | None = None
         for stage, key in ((self.informer_cls, "inform"), (self.estimator_cls, "estimate")):
-            unknown = sorted(set(self.model_cfg[key]) - set(stage.config_options))
+            unknown = sorted(set(getattr(self.model_cfg, key)) - set(stage.config_options))
             if unknown:
                 raise ConfigError(
                     f"model.{key}.{unknown[0]} is not an option of RAIL's {stage.name}; "
@@ -126,11 +129,11 @@ class RailEstimator(CatalogEstimator):
             "err_bands": [f"mag_err_{b}_lsst" for b in bands],
             "ref_band": f"mag_{mc.ref_band}_lsst",
             "redshift_col": "redshift",
-            "nondetect_val": float(mc.nondetect_val),
+            "nondetect_val": mc.nondetect_val,
             "mag_limits": {f"mag_{b}_lsst": float(m) for b, m in zip(bands, self.mag_limits)},
             "zmin": 0.0,
-            "zmax": float(mc.z_max),
-            "nzbins": int(mc.rail_nzbins),
+            "zmax": mc.z_max,
+            "nzbins": mc.rail_nzbins,
             "seed": self.seed,
         }
 
@@ -139,7 +142,7 @@ class RailEstimator(CatalogEstimator):
         return {}
 
     def _stage(self, cls: type, key: str, **kw: Any) -> Any:
-        conf = {**self.shared_config(), **self.extra_config(), **OmegaConf.to_container(self.model_cfg[key]), **kw}
+        conf = {**self.shared_config(), **self.extra_config(), **getattr(self.model_cfg, key), **kw}
         conf = {k: v for k, v in conf.items() if k in cls.config_options or k in ("model", "output_mode")}
         try:
             return cls.make_stage(name=f"photoz_{self.model_cfg.name}_{key}", **conf)
@@ -165,7 +168,7 @@ class RailEstimator(CatalogEstimator):
 
     def table(self, flux: np.ndarray, err: np.ndarray, z: np.ndarray) -> dict[str, np.ndarray]:
         mc = self.model_cfg
-        return rail_table(flux, err, z, self.bands, float(mc.detection_snr), float(mc.nondetect_val))
+        return rail_table(flux, err, z, self.bands, mc.detection_snr, mc.nondetect_val)
 
     def pdf(self, flux: np.ndarray, err: np.ndarray) -> np.ndarray:
         """(n, n_bins) PDFs on the photoz grid: RAIL's estimator, its qp.Ensemble evaluated there."""
@@ -229,7 +232,7 @@ class RailPyfunc(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
         from photoz.estimators import estimator_class
 
-        est = estimator_class(self.meta["model"]["name"])(OmegaConf.create({"model": self.meta["model"], "seed": self.meta["seed"]}))
+        est = estimator_class(self.meta["model"]["name"]).from_saved(self.meta)
         self.est = est.restore(self.meta["bands"], self.meta["state"], context.artifacts["rail_model"])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from photoz.estimators.rail import RailEstimator
+from photoz.estimators.schema import RailBPZSchema
 
 
 class FlexZBoostEstimator(RailEstimator):
@@ -34,11 +35,13 @@ class BPZEstimator(RailEstimator):
 
     informer = "rail.estimation.algos.bpz_lite:BPZliteInformer"
     estimator = "rail.estimation.algos.bpz_lite:BPZliteEstimator"
+    schema = RailBPZSchema
+    model_cfg: RailBPZSchema
 
     def extra_config(self) -> dict[str, Any]:
         """RAIL's LSST filter curves for the data set's bands, one zero-point error per band."""
         return {"filter_list": [f"DC2LSST_{b}" for b in self.bands],
-                "zp_errors": [float(self.model_cfg.zp_error)] * len(self.bands)}
+                "zp_errors": [self.model_cfg.zp_error] * len(self.bands)}
 
     def n_trainable_params(self) -> int:
         """Prior numbers fitted to the train split; 0 when RAIL's default HDFN prior is used."""

@@ -20,7 +20,6 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
-from omegaconf import OmegaConf
 
 from photoz.data.format import Dataset
 from photoz.errors import ConfigError
@@ -32,6 +31,7 @@ from photoz.estimators.catalog_base import (
     pip_requirements,
 )
 from photoz.estimators.features import ab_magnitudes
+from photoz.estimators.schema import TemplateFitSchema
 from photoz.sed import band_flux_grid, sed_scale
 
 _CHUNK = 1024  # galaxies per vectorised block (bounds memory at chunk × templates × n_bins floats)
@@ -143,12 +143,15 @@ def chi2_pdf(flux: np.ndarray, err: np.ndarray, models: np.ndarray, sys_err: flo
 class TemplateFitEstimator(CatalogEstimator):
     """χ² template fit on catalogue fluxes; no trainable parameters."""
 
+    schema = TemplateFitSchema
+    model_cfg: TemplateFitSchema
+
     def _models(self, bands: list[str]) -> np.ndarray:
         mc = self.model_cfg
-        ebvs = (0.0, *(float(e) for e in mc.ebv_grid))
+        ebvs = (0.0, *mc.ebv_grid)
         if min(ebvs) < 0:
-            raise ConfigError(f"model.ebv_grid={list(mc.ebv_grid)} has a negative E(B-V); give values >= 0, e.g. model.ebv_grid=[0.1,0.2,0.3]")
-        return model_flux_grid(tuple(bands), tuple(mc.templates), int(mc.n_interp), tuple(self.grid), ebvs, bool(mc.igm))
+            raise ConfigError(f"model.ebv_grid={mc.ebv_grid} has a negative E(B-V); give values >= 0, e.g. model.ebv_grid=[0.1,0.2,0.3]")
+        return model_flux_grid(tuple(bands), tuple(mc.templates), mc.n_interp, tuple(self.grid), ebvs, mc.igm)
 
     def _prior(self, flux: np.ndarray, bands: list[str]) -> np.ndarray | None:
         mc = self.model_cfg
@@ -168,8 +171,8 @@ class TemplateFitEstimator(CatalogEstimator):
         out = np.empty((len(flux), len(self.grid)))
         for s in range(0, len(flux), _CHUNK):
             f, e = flux[s : s + _CHUNK], err[s : s + _CHUNK]
-            out[s : s + _CHUNK] = chi2_pdf(f, e, models, float(self.model_cfg.sys_err), self._prior(f, bands),
-                                           bool(self.model_cfg.pairs))
+            out[s : s + _CHUNK] = chi2_pdf(f, e, models, self.model_cfg.sys_err, self._prior(f, bands),
+                                           self.model_cfg.pairs)
         return out
 
     def fit(self, data: Dataset, on_epoch: EpochHook) -> None:
@@ -218,7 +221,7 @@ class TemplateFitPyfunc(mlflow.pyfunc.PythonModel):
         self.meta = metadata[METADATA_KEY]
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        est = TemplateFitEstimator(OmegaConf.create({"model": self.meta["model"], "seed": self.meta["seed"]}))
+        est = TemplateFitEstimator.from_saved(self.meta)
         bands = self.meta["bands"]
         flux = model_input[[f"flux_{b}" for b in bands]].to_numpy(float)
         err = model_input[[f"flux_err_{b}" for b in bands]].to_numpy(float)

@@ -1,4 +1,8 @@
-"""The CNNs: `build_model(cfg.model, n_bands, stamp_size)` and the heads' loss and prediction.
+"""The CNNs: `build_model(model_cfg, n_bands, stamp_size)` and the heads' loss and prediction.
+
+`model_cfg` is the model group's dataclass (photoz.models.schema: CNNConfig for sequential,
+GoogLeNetConfig, ResNetConfig, EfficientNetConfig, TimmConfig; CONFIGS maps model.name to it),
+e.g. `SequentialCNN(CNNConfig(name="sequential"), n_bands, stamp_size)`.
 
 Networks take normalised images (B, C, H, W) (and, with model.catalog_features, normalised
 catalogue features (B, F) as a second argument) and return logits: (B, model.n_bins) for
@@ -9,21 +13,32 @@ and log them with MLflow.
 
 from __future__ import annotations
 
-from omegaconf import DictConfig
 from torch import nn
 
 from photoz.errors import ConfigError
-from photoz.models.catalog import feature_list
 from photoz.models.efficientnet import B0_STAGES, EfficientNet
 from photoz.models.googlenet import GoogLeNet
 from photoz.models.heads import check_redshift_range, head_loss, head_predict, n_outputs
 from photoz.models.resnet import ResNet
+from photoz.models.schema import (
+    CNNConfig,
+    EfficientNetConfig,
+    GoogLeNetConfig,
+    HeadConfig,
+    ResNetConfig,
+    TimmConfig,
+)
 from photoz.models.sequential import SequentialCNN
 from photoz.models.timm_backbone import TimmBackbone
 
 MODELS: dict[str, type[nn.Module]] = {
     "sequential": SequentialCNN, "googlenet": GoogLeNet, "resnet": ResNet, "efficientnet": EfficientNet,
     "timm": TimmBackbone,
+}  # fmt: skip
+# model.name -> the config dataclass (photoz.models.schema) its network takes; a saved config is rebuilt as one
+CONFIGS: dict[str, type[HeadConfig]] = {
+    "sequential": CNNConfig, "googlenet": GoogLeNetConfig, "resnet": ResNetConfig, "efficientnet": EfficientNetConfig,
+    "timm": TimmConfig,
 }  # fmt: skip
 
 
@@ -32,44 +47,43 @@ def _check(ok: bool, message: str) -> None:
         raise ConfigError(message)
 
 
-def _check_head(model_cfg: DictConfig) -> None:
+def _check_head(cfg: HeadConfig) -> None:
     """The keys every CNN has (photoz.models.schema.HeadConfig)."""
-    _check(int(model_cfg.n_bins) >= 2, f"model.n_bins={model_cfg.n_bins} must be >= 2")
-    _check(float(model_cfg.z_max) > 0, f"model.z_max={model_cfg.z_max} must be > 0")
-    _check(0 <= float(model_cfg.dropout) < 1, f"model.dropout={model_cfg.dropout} must be in [0, 1)")
-    _check(all(int(n) >= 1 for n in model_cfg.dense), f"model.dense={list(model_cfg.dense)} needs sizes >= 1")
-    features = feature_list(model_cfg)
+    _check(cfg.n_bins >= 2, f"model.n_bins={cfg.n_bins} must be >= 2")
+    _check(cfg.z_max > 0, f"model.z_max={cfg.z_max} must be > 0")
+    _check(0 <= cfg.dropout < 1, f"model.dropout={cfg.dropout} must be in [0, 1)")
+    _check(all(n >= 1 for n in cfg.dense), f"model.dense={cfg.dense} needs sizes >= 1")
+    features = cfg.catalog_features
     _check(len(set(features)) == len(features), f"model.catalog_features={features} lists a column twice")
 
 
-def _check_family(name: str, model_cfg: DictConfig) -> None:
+def _check_family(cfg: HeadConfig) -> None:
     """Depth, widths and the keys only some families have."""
-    if name != "timm":
-        _check(int(model_cfg.depth) >= 1, f"model.depth={model_cfg.depth} must be >= 1")
-    if "max_width" in model_cfg:
-        _check(1 <= int(model_cfg.width) <= int(model_cfg.max_width), "model.width must be >= 1 and <= model.max_width")
-    if name == "googlenet":
-        k = int(model_cfg.stem_kernel)
+    if isinstance(cfg, (CNNConfig, EfficientNetConfig)):
+        _check(cfg.depth >= 1, f"model.depth={cfg.depth} must be >= 1")
+    if isinstance(cfg, CNNConfig):
+        _check(1 <= cfg.width <= cfg.max_width, "model.width must be >= 1 and <= model.max_width")
+    if isinstance(cfg, GoogLeNetConfig):
+        k = cfg.stem_kernel
         _check(k >= 1 and k % 2 == 1, f"model.stem_kernel={k} must be odd (1, 3, 5, ...)")
-        _check(int(model_cfg.pool_kernel) >= 1, f"model.pool_kernel={model_cfg.pool_kernel} must be >= 1")
-    if name == "resnet":
-        _check(int(model_cfg.blocks) >= 1, f"model.blocks={model_cfg.blocks} must be >= 1")
-    if name == "efficientnet":
-        _check(1 <= int(model_cfg.depth) <= len(B0_STAGES), f"model.depth={model_cfg.depth}: EfficientNet has 1 to 7 stages")
-        _check(int(model_cfg.width) >= 1, f"model.width={model_cfg.width} must be >= 1")
-        _check(float(model_cfg.depth_multiplier) > 0, f"model.depth_multiplier={model_cfg.depth_multiplier} must be > 0")
-    if name == "timm":
-        _check(int(model_cfg.drop_strides) >= 0, f"model.drop_strides={model_cfg.drop_strides} must be >= 0")
+        _check(cfg.pool_kernel >= 1, f"model.pool_kernel={cfg.pool_kernel} must be >= 1")
+    if isinstance(cfg, ResNetConfig):
+        _check(cfg.blocks >= 1, f"model.blocks={cfg.blocks} must be >= 1")
+    if isinstance(cfg, EfficientNetConfig):
+        _check(1 <= cfg.depth <= len(B0_STAGES), f"model.depth={cfg.depth}: EfficientNet has 1 to 7 stages")
+        _check(cfg.width >= 1, f"model.width={cfg.width} must be >= 1")
+        _check(cfg.depth_multiplier > 0, f"model.depth_multiplier={cfg.depth_multiplier} must be > 0")
+    if isinstance(cfg, TimmConfig):
+        _check(cfg.drop_strides >= 0, f"model.drop_strides={cfg.drop_strides} must be >= 0")
 
 
-def build_model(model_cfg: DictConfig, n_bands: int, stamp_size: int) -> nn.Module:
-    """The network `model_cfg.name` for stamps of n_bands × stamp_size × stamp_size pixels."""
-    name = str(model_cfg.name)
-    _check(name in MODELS, f"model.name={name!r} is not a CNN; use model=<one of {', '.join(MODELS)}>")
-    _check_head(model_cfg)
-    _check_family(name, model_cfg)
+def build_model(cfg: HeadConfig, n_bands: int, stamp_size: int) -> nn.Module:
+    """The network `cfg.name` (its config: CONFIGS[cfg.name]) for stamps of n_bands × stamp_size × stamp_size pixels."""
+    _check(cfg.name in MODELS, f"model.name={cfg.name!r} is not a CNN; use model=<one of {', '.join(MODELS)}>")
+    _check_head(cfg)
+    _check_family(cfg)
     _check(n_bands >= 1 and stamp_size >= 1, f"images of {n_bands} bands × {stamp_size} px cannot feed a CNN")
-    return MODELS[name](model_cfg, n_bands, stamp_size)
+    return MODELS[cfg.name](cfg, n_bands, stamp_size)
 
 
 def n_trainable_params(model: nn.Module) -> int:
@@ -77,4 +91,4 @@ def n_trainable_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-__all__ = ["MODELS", "build_model", "check_redshift_range", "head_loss", "head_predict", "n_outputs", "n_trainable_params"]
+__all__ = ["CONFIGS", "MODELS", "build_model", "check_redshift_range", "head_loss", "head_predict", "n_outputs", "n_trainable_params"]

@@ -14,25 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from omegaconf import DictConfig
+from photoz.models.schema import HeadConfig
 
 PHOTOMETRY = "photometry"
 
 
-def feature_list(model_cfg: DictConfig) -> list[str]:
-    """model.catalog_features as a plain list (empty when the key is absent)."""
-    return [str(c) for c in (model_cfg.get("catalog_features") or [])]
-
-
-def catalog_columns(model_cfg: DictConfig, bands: Sequence[str]) -> list[str]:
+def catalog_columns(cfg: HeadConfig, bands: Sequence[str]) -> list[str]:
     """The raw catalogue columns the network takes, in order: flux_<b> per band for photometry,
     then the other listed columns."""
-    listed = feature_list(model_cfg)
+    listed = cfg.catalog_features
     fluxes = [f"flux_{b}" for b in bands] if PHOTOMETRY in listed else []
     return fluxes + [c for c in listed if c != PHOTOMETRY]
 
 
-def n_catalog_features(model_cfg: DictConfig, n_bands: int) -> int:
+def n_catalog_features(cfg: HeadConfig, n_bands: int) -> int:
     """Features the dense head receives from the catalogue: 2C − 1 for photometry, 1 per column."""
-    listed = feature_list(model_cfg)
+    listed = cfg.catalog_features
     return (2 * n_bands - 1 if PHOTOMETRY in listed else 0) + sum(c != PHOTOMETRY for c in listed)

@@ -23,11 +23,11 @@ from __future__ import annotations
 import math
 
 import torch
-from omegaconf import DictConfig
 from torch import nn
 
 from photoz.models.heads import make_head
 from photoz.models.layers import ConvBlock, activation, init_weights
+from photoz.models.schema import EfficientNetConfig
 
 B0_STAGES = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
              (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]  # fmt: skip
@@ -72,23 +72,23 @@ class MBConv(nn.Module):
 class EfficientNet(nn.Module):
     """Stride-1 stem → MBConv stages → 1×1 conv → global average pool → dense head; logits (B, n_out)."""
 
-    def __init__(self, model_cfg: DictConfig, n_bands: int, stamp_size: int) -> None:
+    def __init__(self, cfg: EfficientNetConfig, n_bands: int, stamp_size: int) -> None:
         super().__init__()
-        act, scale = str(model_cfg.activation), int(model_cfg.width) / B0_STEM
+        act, scale = cfg.activation, cfg.width / B0_STEM
         c = round_channels(B0_STEM * scale)
         self.stem = ConvBlock(n_bands, c, 3, True, act)
         blocks: list[nn.Module] = []
         size = stamp_size
-        for expand, kernel, stride, channels, repeats in B0_STAGES[: int(model_cfg.depth)]:
+        for expand, kernel, stride, channels, repeats in B0_STAGES[: cfg.depth]:
             c_out = round_channels(channels * scale)
-            for r in range(math.ceil(repeats * float(model_cfg.depth_multiplier))):
+            for r in range(math.ceil(repeats * cfg.depth_multiplier)):
                 s = stride if r == 0 and size >= 4 else 1
                 size = -(-size // s)
                 blocks.append(MBConv(c, c_out, expand, kernel, s, act))
                 c = c_out
         self.features = nn.Sequential(*blocks, ConvBlock(c, 4 * c, 1, True, act))
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.head = make_head(model_cfg, 4 * c, n_bands)
+        self.head = make_head(cfg, 4 * c, n_bands)
         init_weights(self, self.head.out)
 
     def forward(self, x: torch.Tensor, catalog: torch.Tensor | None = None) -> torch.Tensor:

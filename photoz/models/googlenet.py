@@ -29,12 +29,12 @@ lists [r, o] per module. Shapes for the defaults (depth 4, width 16) on B×6×32
 from __future__ import annotations
 
 import torch
-from omegaconf import DictConfig
 from torch import nn
 
 from photoz.errors import ConfigError
 from photoz.models.heads import make_head
 from photoz.models.layers import ConvBlock, SamePool, init_weights
+from photoz.models.schema import GoogLeNetConfig
 
 
 class Inception(nn.Module):
@@ -62,13 +62,13 @@ class Inception(nn.Module):
         return torch.cat(branches, 1)
 
 
-def module_widths(model_cfg: DictConfig) -> list[tuple[int, int]]:
+def module_widths(cfg: GoogLeNetConfig) -> list[tuple[int, int]]:
     """[(reduce, out)] per module: model.modules if given, else grown from model.width."""
-    depth = int(model_cfg.depth)
-    if model_cfg.modules is None:
-        outs = [min(int(model_cfg.width) * 2 ** (k // 2), int(model_cfg.max_width)) for k in range(depth)]
+    depth = cfg.depth
+    if cfg.modules is None:
+        outs = [min(cfg.width * 2 ** (k // 2), cfg.max_width) for k in range(depth)]
         return [(max(1, 3 * o // 4), o) for o in outs]
-    widths = [tuple(int(v) for v in pair) for pair in model_cfg.modules]
+    widths = [tuple(pair) for pair in cfg.modules]
     if len(widths) != depth:
         raise ConfigError(
             f"model.modules lists {len(widths)} modules but model.depth={depth}; "
@@ -82,31 +82,31 @@ def module_widths(model_cfg: DictConfig) -> list[tuple[int, int]]:
 class GoogLeNet(nn.Module):
     """Light stem → Inception modules (pooled between groups of two) → dense head; logits (B, n_out)."""
 
-    def __init__(self, model_cfg: DictConfig, n_bands: int, stamp_size: int) -> None:
+    def __init__(self, cfg: GoogLeNetConfig, n_bands: int, stamp_size: int) -> None:
         super().__init__()
-        bn, width, act = bool(model_cfg.batch_norm), int(model_cfg.width), str(model_cfg.activation)
+        bn, width, act = cfg.batch_norm, cfg.width, cfg.activation
         stem_pool = stamp_size >= 8
         self.stem = nn.Sequential(
-            ConvBlock(n_bands, width, int(model_cfg.stem_kernel), bn, act),
+            ConvBlock(n_bands, width, cfg.stem_kernel, bn, act),
             nn.AvgPool2d(2) if stem_pool else nn.Identity(),
         )
         size = stamp_size // 2 if stem_pool else stamp_size
         layers: list[nn.Module] = []
         c = width
-        widths = module_widths(model_cfg)
+        widths = module_widths(cfg)
         for k, (reduce, out) in enumerate(widths):
             last = k == len(widths) - 1
-            with_5x5 = not last or bool(model_cfg.last_5x5)
-            module = Inception(c, reduce, out, int(model_cfg.pool_kernel), with_5x5, bn, act)
+            with_5x5 = not last or cfg.last_5x5
+            module = Inception(c, reduce, out, cfg.pool_kernel, with_5x5, bn, act)
             layers.append(module)
             c = module.out_channels
             if k % 2 == 1 and not last and size >= 8:
                 layers.append(nn.AvgPool2d(2))
                 size //= 2
         self.inception = nn.Sequential(*layers)
-        self.pool = nn.AdaptiveAvgPool2d(1) if model_cfg.global_pool else nn.Identity()
-        n_features = c if model_cfg.global_pool else c * size * size
-        self.head = make_head(model_cfg, n_features, n_bands)
+        self.pool = nn.AdaptiveAvgPool2d(1) if cfg.global_pool else nn.Identity()
+        n_features = c if cfg.global_pool else c * size * size
+        self.head = make_head(cfg, n_features, n_bands)
         init_weights(self, self.head.out)
 
     def forward(self, x: torch.Tensor, catalog: torch.Tensor | None = None) -> torch.Tensor:

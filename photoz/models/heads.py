@@ -21,17 +21,17 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from omegaconf import DictConfig
 from torch import nn
 
 from photoz.errors import ConfigError
 from photoz.predictions import Predictions, z_grid
 from photoz.metrics import ETA_THRESHOLD
 from photoz.models.catalog import n_catalog_features
+from photoz.models.schema import HeadConfig
 
-def n_outputs(model_cfg: DictConfig) -> int:
+def n_outputs(cfg: HeadConfig) -> int:
     """Logits the network ends with: model.n_bins for pdf, 1 for regression."""
-    return int(model_cfg.n_bins) if model_cfg.head == "pdf" else 1
+    return cfg.n_bins if cfg.head == "pdf" else 1
 
 
 class DenseHead(nn.Sequential):
@@ -56,45 +56,44 @@ class DenseHead(nn.Sequential):
         return self[-1]
 
 
-def make_head(model_cfg: DictConfig, n_features: int, n_bands: int) -> DenseHead:
+def make_head(cfg: HeadConfig, n_features: int, n_bands: int) -> DenseHead:
     """The dense head of any CNN: n_features image features plus model.catalog_features' inputs."""
-    n_in = n_features + n_catalog_features(model_cfg, n_bands)
-    return DenseHead(n_in, list(model_cfg.dense), float(model_cfg.dropout), n_outputs(model_cfg))
+    n_in = n_features + n_catalog_features(cfg, n_bands)
+    return DenseHead(n_in, cfg.dense, cfg.dropout, n_outputs(cfg))
 
 
-def _regression_z(logits: torch.Tensor, model_cfg: DictConfig) -> torch.Tensor:
-    return float(model_cfg.z_max) * torch.sigmoid(logits.float()[:, 0])
+def _regression_z(logits: torch.Tensor, cfg: HeadConfig) -> torch.Tensor:
+    return cfg.z_max * torch.sigmoid(logits.float()[:, 0])
 
 
-def head_loss(logits: torch.Tensor, z: torch.Tensor, model_cfg: DictConfig) -> torch.Tensor:
+def head_loss(logits: torch.Tensor, z: torch.Tensor, cfg: HeadConfig) -> torch.Tensor:
     """Mean training loss of a batch (computed in float32, also under bf16 autocast)."""
     z = z.float()
-    if model_cfg.head == "pdf":
-        n_bins = int(model_cfg.n_bins)
-        target = (z / float(model_cfg.z_max) * n_bins).long().clamp(0, n_bins - 1)
+    if cfg.head == "pdf":
+        target = (z / cfg.z_max * cfg.n_bins).long().clamp(0, cfg.n_bins - 1)
         return F.cross_entropy(logits.float(), target)
-    return F.huber_loss(_regression_z(logits, model_cfg) / (1 + z), z / (1 + z), delta=ETA_THRESHOLD)
+    return F.huber_loss(_regression_z(logits, cfg) / (1 + z), z / (1 + z), delta=ETA_THRESHOLD)
 
 
-def head_predict(logits: torch.Tensor, model_cfg: DictConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def head_predict(logits: torch.Tensor, cfg: HeadConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(z_phot, z_err, pdf or None) as numpy arrays; pdf is (N, n_bins) on z_grid(n_bins, z_max).
 
     The PDF moments come from Predictions.from_pdf so that every estimator computes z_phot
     the same way (its ids and z_spec are placeholders here)."""
     logits = logits.detach().float().cpu()
     n = len(logits)
-    if model_cfg.head == "regression":
-        return _regression_z(logits, model_cfg).numpy().astype(np.float64), np.full(n, np.nan), None
+    if cfg.head == "regression":
+        return _regression_z(logits, cfg).numpy().astype(np.float64), np.full(n, np.nan), None
     probs = torch.softmax(logits, dim=1).numpy()
-    grid = z_grid(int(model_cfg.n_bins), float(model_cfg.z_max))
-    pred = Predictions.from_pdf(np.arange(n), np.zeros(n), probs, grid, str(model_cfg.get("point_estimate", "zstar")))
+    grid = z_grid(cfg.n_bins, cfg.z_max)
+    pred = Predictions.from_pdf(np.arange(n), np.zeros(n), probs, grid, cfg.point_estimate)
     return pred.z_phot, pred.z_err, pred.pdf
 
 
-def check_redshift_range(z: np.ndarray, model_cfg: DictConfig) -> None:
+def check_redshift_range(z: np.ndarray, cfg: HeadConfig) -> None:
     """Refuse redshifts above model.z_max, which the pdf head would pile into its last bin
     (read_dataset has already refused negative ones)."""
-    z_hi, z_max = float(np.max(z)), float(model_cfg.z_max)
+    z_hi, z_max = float(np.max(z)), cfg.z_max
     if z_hi > z_max:
         raise ConfigError(
             f"the data set's redshifts reach {z_hi:.3f} but model.z_max={z_max}; "

@@ -22,11 +22,11 @@ Shapes at the defaults (depth 4, width 16, blocks 2, basic) on 6×32×32 stamps:
 from __future__ import annotations
 
 import torch
-from omegaconf import DictConfig
 from torch import nn
 
 from photoz.models.heads import make_head
 from photoz.models.layers import ConvBlock, activation, init_weights
+from photoz.models.schema import ResNetConfig
 
 EXPANSION = {"basic": 1, "bottleneck": 4}
 
@@ -58,22 +58,22 @@ class ResidualBlock(nn.Module):
 class ResNet(nn.Module):
     """Small-stamp stem → residual stages → global average pool → dense head; logits (B, n_out)."""
 
-    def __init__(self, model_cfg: DictConfig, n_bands: int, stamp_size: int) -> None:
+    def __init__(self, cfg: ResNetConfig, n_bands: int, stamp_size: int) -> None:
         super().__init__()
-        act, width, kind = str(model_cfg.activation), int(model_cfg.width), str(model_cfg.block)
+        act, width, kind = cfg.activation, cfg.width, cfg.block
         self.stem = ConvBlock(n_bands, width, 3, True, act)
         blocks: list[ResidualBlock] = []
         c, size = width, stamp_size
-        for stage in range(int(model_cfg.depth)):
-            stage_width = min(width * 2**stage, int(model_cfg.max_width))
-            for b in range(int(model_cfg.blocks)):
+        for stage in range(cfg.depth):
+            stage_width = min(width * 2**stage, cfg.max_width)
+            for b in range(cfg.blocks):
                 stride = 2 if stage > 0 and b == 0 and size >= 4 else 1
                 size = -(-size // stride)
                 blocks.append(ResidualBlock(c, stage_width, stride, kind, act))
                 c = blocks[-1].out_channels
         self.features = nn.Sequential(*blocks)
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.head = make_head(model_cfg, c, n_bands)
+        self.head = make_head(cfg, c, n_bands)
         init_weights(self, self.head.out)
         for block in blocks:
             block.zero_last_norm()

@@ -11,30 +11,30 @@ pooling; then the dense head. For 32×32 stamps at the defaults (depth 4, width 
 from __future__ import annotations
 
 import torch
-from omegaconf import DictConfig
 from torch import nn
 
 from photoz.models.heads import make_head
 from photoz.models.layers import ConvBlock, init_weights
+from photoz.models.schema import CNNConfig
 
 
 class SequentialCNN(nn.Module):
     """Plain conv stack + dense head; returns logits (B, n_out)."""
 
-    def __init__(self, model_cfg: DictConfig, n_bands: int, stamp_size: int) -> None:
+    def __init__(self, cfg: CNNConfig, n_bands: int, stamp_size: int) -> None:
         super().__init__()
         blocks: list[nn.Module] = []
         c_in, size = n_bands, stamp_size
-        for i in range(int(model_cfg.depth)):
-            c_out = min(int(model_cfg.width) * 2**i, int(model_cfg.max_width))
-            blocks.append(ConvBlock(c_in, c_out, 3, batch_norm=True, act=str(model_cfg.activation)))
+        for i in range(cfg.depth):
+            c_out = min(cfg.width * 2**i, cfg.max_width)
+            blocks.append(ConvBlock(c_in, c_out, 3, batch_norm=True, act=cfg.activation))
             if size >= 4:  # pool while the map stays at least 2 px
                 blocks.append(nn.MaxPool2d(2))
                 size //= 2
             c_in = c_out
         self.features = nn.Sequential(*blocks)
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.head = make_head(model_cfg, c_in, n_bands)
+        self.head = make_head(cfg, c_in, n_bands)
         init_weights(self, self.head.out)
 
     def forward(self, x: torch.Tensor, catalog: torch.Tensor | None = None) -> torch.Tensor:

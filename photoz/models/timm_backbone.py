@@ -15,12 +15,12 @@ from __future__ import annotations
 import difflib
 
 import torch
-from omegaconf import DictConfig
 from torch import nn
 
 from photoz.errors import ConfigError
 from photoz.models.heads import make_head
 from photoz.models.layers import init_weights
+from photoz.models.schema import TimmConfig
 
 
 def import_timm():  # noqa: ANN201 (the timm module)
@@ -53,16 +53,16 @@ def drop_strides(net: nn.Module, n: int) -> int:
 class TimmBackbone(nn.Module):
     """timm model (no classifier) → dense head; logits (B, n_out)."""
 
-    def __init__(self, model_cfg: DictConfig, n_bands: int, stamp_size: int) -> None:
+    def __init__(self, cfg: TimmConfig, n_bands: int, stamp_size: int) -> None:
         super().__init__()
         timm = import_timm()
-        arch = str(model_cfg.arch)
+        arch = cfg.arch
         if not timm.is_model(arch):
             close = difflib.get_close_matches(arch, timm.list_models(), n=3)
             hint = f" (close: {', '.join(close)})" if close else ""
             raise ConfigError(f"model.arch={arch!r} is not a timm architecture{hint}; list them with timm.list_models('resnet*')")
         self.features = timm.create_model(arch, pretrained=False, in_chans=n_bands, num_classes=0)
-        drop_strides(self.features, int(model_cfg.drop_strides))
+        drop_strides(self.features, cfg.drop_strides)
         try:
             with torch.no_grad():
                 n_features = self.features.eval()(torch.zeros(1, n_bands, stamp_size, stamp_size)).flatten(1).shape[1]
@@ -72,7 +72,7 @@ class TimmBackbone(nn.Module):
                 f"model.arch={arch} cannot take {n_bands}×{stamp_size}×{stamp_size} stamps ({first}); "
                 "choose a convolutional architecture or lower model.drop_strides"
             ) from None
-        self.head = make_head(model_cfg, n_features, n_bands)
+        self.head = make_head(cfg, n_features, n_bands)
         init_weights(self.head, self.head.out)  # timm initialises its own layers
 
     def forward(self, x: torch.Tensor, catalog: torch.Tensor | None = None) -> torch.Tensor:

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from omegaconf import DictConfig
 from torch import nn
 
 from photoz.data.format import Dataset
 from photoz.errors import DataError
 from photoz.estimators.features import magnitude_colour_features, softening
-from photoz.models.catalog import PHOTOMETRY, catalog_columns, feature_list, n_catalog_features
+from photoz.models.catalog import PHOTOMETRY, catalog_columns, n_catalog_features
+from photoz.models.schema import HeadConfig
 
 
-def catalog_array(model_cfg: DictConfig, data: Dataset, index: np.ndarray) -> np.ndarray | None:
+def catalog_array(model_cfg: HeadConfig, data: Dataset, index: np.ndarray) -> np.ndarray | None:
     """(len(index), K) float32 raw catalogue columns the network takes, or None without
     catalog_features; DataError (one line) for a column the data set lacks or a non-finite value."""
     columns = catalog_columns(model_cfg, data.bands)
@@ -33,7 +33,7 @@ def catalog_array(model_cfg: DictConfig, data: Dataset, index: np.ndarray) -> np
     if missing:
         raise DataError(
             f"{data.path}/catalog.fits has no column {', '.join(missing)} that model.catalog_features="
-            f"{feature_list(model_cfg)} needs; add it to the catalogue or drop it from model.catalog_features"
+            f"{model_cfg.catalog_features} needs; add it to the catalogue or drop it from model.catalog_features"
         )
     values = np.stack([np.asarray(data.catalog[c], dtype=np.float64)[index] for c in columns], 1)
     bad = ~np.isfinite(values)
@@ -54,12 +54,12 @@ class CatalogNormalise(nn.Module):
         self.register_buffer("spread", torch.ones(n_features))
 
     @classmethod
-    def for_config(cls, model_cfg: DictConfig, n_bands: int) -> CatalogNormalise | None:
+    def for_config(cls, model_cfg: HeadConfig, n_bands: int) -> CatalogNormalise | None:
         """An unfitted module of the right sizes (None without catalog_features); load weights into it."""
         n_features = n_catalog_features(model_cfg, n_bands)
         if n_features == 0:
             return None
-        return cls(n_bands if PHOTOMETRY in feature_list(model_cfg) else 0, n_features)
+        return cls(n_bands if PHOTOMETRY in model_cfg.catalog_features else 0, n_features)
 
     def features(self, raw: torch.Tensor) -> torch.Tensor:
         """Asinh magnitudes and colours of the flux columns, then the other columns unchanged."""

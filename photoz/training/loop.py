@@ -17,10 +17,10 @@ from functools import partial
 
 import numpy as np
 import torch
-from omegaconf import DictConfig
 from torch import nn
 from tqdm.auto import tqdm
 
+from photoz.config import OptimizerConfig, TrainerConfig
 from photoz.errors import ConfigError
 from photoz.estimators.base import EpochHook
 from photoz.training import distributed
@@ -46,7 +46,7 @@ class FitState:
     stopped_early: bool = False
 
 
-def make_optimizer(net: nn.Module, opt: DictConfig, device: torch.device) -> torch.optim.Optimizer:
+def make_optimizer(net: nn.Module, opt: OptimizerConfig, device: torch.device) -> torch.optim.Optimizer:
     """AdamW or SGD; no weight decay on biases and normalisation weights (1-d tensors)."""
     params = [p for p in net.parameters() if p.requires_grad]
     groups = [
@@ -60,7 +60,7 @@ def make_optimizer(net: nn.Module, opt: DictConfig, device: torch.device) -> tor
 
 
 def make_scheduler(
-    optimizer: torch.optim.Optimizer, opt: DictConfig, steps_per_epoch: int, max_epochs: int
+    optimizer: torch.optim.Optimizer, opt: OptimizerConfig, steps_per_epoch: int, max_epochs: int
 ) -> torch.optim.lr_scheduler.LRScheduler:
     """Per-step schedule: linear warm-up + cosine decay, one-cycle, or constant."""
     total = steps_per_epoch * max_epochs
@@ -147,24 +147,26 @@ def fit(
     train: BatchSource,
     validate: Validate,
     loss_fn: LossFn,
-    cfg: DictConfig,
+    t: TrainerConfig,
+    opt: OptimizerConfig,
+    seed: int,
     rt: Runtime,
     checkpoints: Checkpoints,
     on_epoch: EpochHook,
 ) -> FitState:
     """Train until trainer.max_epochs or early stopping; leave the best weights in `net`.
 
-    With trainer.resume and a last.pt in the checkpoint dir, continue from it (same batch order,
-    schedule and counters as if never interrupted).
+    `t` and `opt` are the trainer and optimizer configs, `seed` seeds the batch order and
+    augmentation. With trainer.resume and a last.pt in `checkpoints`' directory, continue from it
+    (same batch order, schedule and counters as if never interrupted).
     """
-    t = cfg.trainer
     model = distributed.wrap(net, rt.device)  # DDP under torchrun: gradients all-reduced each step
     if t.compile:  # same parameters as `net`: checkpoints and the logged model stay uncompiled
         model = torch.compile(model)
     steps = train.n_batches(t.batch_size, shuffle=True)
-    optimizer = make_optimizer(net, cfg.optimizer, rt.device)
-    scheduler = make_scheduler(optimizer, cfg.optimizer, steps, t.max_epochs)
-    generator = torch.Generator().manual_seed(cfg.seed)
+    optimizer = make_optimizer(net, opt, rt.device)
+    scheduler = make_scheduler(optimizer, opt, steps, t.max_epochs)
+    generator = torch.Generator().manual_seed(seed)
     state = FitState()
     last = distributed.from_main(lambda: checkpoints.load_last() if t.resume else None)  # rank 0's, sent to all
     if last is not None:
@@ -179,7 +181,7 @@ def fit(
         seconds = time.perf_counter() - start
         if not math.isfinite(loss):
             raise ConfigError(
-                f"training diverged: train loss is {loss} at epoch {epoch}; lower optimizer.lr (now {cfg.optimizer.lr})"
+                f"training diverged: train loss is {loss} at epoch {epoch}; lower optimizer.lr (now {opt.lr})"
             )
         images_per_s = steps * t.batch_size * distributed.world_size() / seconds
         metrics = {"train_loss": loss, "lr": scheduler.get_last_lr()[0], "epoch_images_per_s": images_per_s}

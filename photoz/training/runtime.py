@@ -14,8 +14,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import torch
-from omegaconf import DictConfig
 
+from photoz.config import TrainerConfig
 from photoz.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def _device(name: str) -> torch.device:
     return device
 
 
-def choose_runtime(trainer: DictConfig) -> Runtime:
+def choose_runtime(trainer: TrainerConfig) -> Runtime:
     """Resolve trainer.device / precision / num_threads into a Runtime and set torch's threads."""
     torch.set_num_threads(trainer.num_threads or available_cores())
     device = _device(trainer.device)

@@ -8,19 +8,18 @@ import mlflow
 import numpy as np
 import pytest
 from astropy.table import Table
-from omegaconf import DictConfig, OmegaConf
 
+from photoz.config import as_schema
 from photoz.data import Dataset, write_dataset
-from photoz.estimators.schema import KNNSchema, RandomForestSchema, TemplateFitSchema
+from photoz.estimators.schema import GridSchema, KNNSchema, RandomForestSchema, TemplateFitSchema
 from photoz.estimators.template_fit import template_fluxes
 
 SCHEMAS = {"template_fit": TemplateFitSchema, "random_forest": RandomForestSchema, "knn": KNNSchema}
 
 
-def model_cfg(name: str, **overrides) -> DictConfig:
-    """A full config with the schema defaults of model `name` (no Hydra run needed)."""
-    model = OmegaConf.merge(OmegaConf.structured(SCHEMAS[name]), overrides)
-    return OmegaConf.create({"model": model, "seed": 0})
+def model_cfg(name: str, **overrides) -> GridSchema:
+    """The model config of `name`: its schema's defaults with `overrides` (no Hydra run needed)."""
+    return as_schema(SCHEMAS[name], overrides)
 
 
 def template_dataset(path: Path, n: int = 60, rel_err: float = 0.01, noise: bool = False, seed: int = 1,

@@ -9,7 +9,7 @@ from tinydata import make_tiny_dataset
 from helpers import mlflow_store, model_cfg  # noqa: F401 (fixture)
 
 from photoz.errors import DataError
-from photoz.estimators import build_estimator
+from photoz.estimators import estimator_class
 from photoz.estimators.catalog_ml import KNNEstimator, RandomForestEstimator
 from photoz.estimators.features import asinh_magnitudes, magnitude_colour_features
 from photoz.metrics import delta_z, sigma_mad
@@ -24,7 +24,7 @@ def data(tmp_path_factory):
 
 @pytest.mark.parametrize("name", ["random_forest", "knn"])
 def test_learns_and_predicts_pdfs(name, data) -> None:
-    est = build_estimator(model_cfg(name, **SMALL[name]))
+    est = estimator_class(name)(model_cfg(name, **SMALL[name]))
     reports = []
     est.fit(data, lambda epoch, m: reports.append((epoch, m)))
     assert [r[0] for r in reports] == [0] and set(reports[0][1]) == {"val_sigma_mad", "val_bias", "val_eta"}

@@ -7,7 +7,6 @@ import importlib.util
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 from torch import nn
 
 from photoz.errors import ConfigError
@@ -22,7 +21,7 @@ def _features_params(net: nn.Module) -> int:
 
 
 def test_resnet18_layout_has_torchvisions_parameter_count_less_the_stem_difference() -> None:
-    cfg = OmegaConf.structured(ResNetConfig(name="resnet", width=64, max_width=512, depth=4, blocks=2))
+    cfg = ResNetConfig(name="resnet", width=64, max_width=512, depth=4, blocks=2)
     net = build_model(cfg, 3, 32)
     # torchvision resnet18: 11,689,512 parameters, of which fc 512·1000 + 1000; its stem conv is
     # 7×7 (3·64·49 weights), ours 3×3 (3·64·9)
@@ -30,7 +29,7 @@ def test_resnet18_layout_has_torchvisions_parameter_count_less_the_stem_differen
 
 
 def test_efficientnet_b0_has_the_reference_parameter_count() -> None:
-    net = build_model(OmegaConf.structured(EfficientNetConfig(name="efficientnet")), 3, 32)
+    net = build_model(EfficientNetConfig(name="efficientnet"), 3, 32)
     # EfficientNet-B0 (torchvision / timm): 5,288,548 parameters, classifier 1280·1000 + 1000
     assert _features_params(net) == 5_288_548 - 1_281_000
 
@@ -42,7 +41,7 @@ def test_round_channels_as_the_reference_code() -> None:
 @pytest.mark.parametrize("name", ["resnet", "efficientnet"])
 def test_stem_keeps_a_32px_stamp_and_the_last_map_is_at_least_2px(name: str) -> None:
     schema = ResNetConfig if name == "resnet" else EfficientNetConfig
-    net = build_model(OmegaConf.structured(schema(name=name, width=8)), 6, 32).eval()
+    net = build_model(schema(name=name, width=8), 6, 32).eval()
     x = torch.randn(1, 6, 32, 32)
     sizes = []
     with torch.no_grad():
@@ -66,7 +65,7 @@ HAVE_TIMM = importlib.util.find_spec("timm") is not None
 
 
 def timm_cfg(**kw: object):
-    return OmegaConf.structured(TimmConfig(name="timm", **kw))
+    return TimmConfig(name="timm", **kw)
 
 
 @pytest.mark.skipif(HAVE_TIMM, reason="timm is installed here")

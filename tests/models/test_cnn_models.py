@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from omegaconf import DictConfig, OmegaConf
 
 from photoz.errors import ConfigError
 from photoz.models.build import build_model, head_loss, n_trainable_params
@@ -16,8 +15,8 @@ from photoz.models.schema import CNNConfig, EfficientNetConfig, GoogLeNetConfig,
 SCHEMAS = {"sequential": CNNConfig, "googlenet": GoogLeNetConfig, "resnet": ResNetConfig, "efficientnet": EfficientNetConfig}
 
 
-def model_cfg(name: str, **overrides: object) -> DictConfig:
-    return OmegaConf.structured(SCHEMAS[name](name=name, **overrides))
+def model_cfg(name: str, **overrides: object) -> CNNConfig | EfficientNetConfig:
+    return SCHEMAS[name](name=name, **overrides)
 
 
 @pytest.mark.parametrize("size", [16, 32, 64])
@@ -133,7 +132,7 @@ def test_bad_model_settings_are_one_clear_config_error(name: str, overrides: dic
 
 def test_unknown_cnn_name() -> None:
     with pytest.raises(ConfigError, match="is not a CNN; use model=<one of sequential, googlenet, resnet"):
-        build_model(OmegaConf.structured(CNNConfig(name="vgg")), 6, 32)
+        build_model(CNNConfig(name="vgg"), 6, 32)
 
 
 def test_googlenet_is_a_plain_module_of_its_config() -> None:

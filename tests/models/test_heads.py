@@ -3,25 +3,25 @@ and the redshift-range check."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from photoz.errors import ConfigError
 from photoz.models.build import check_redshift_range, head_loss, head_predict, n_outputs
 from photoz.models.schema import CNNConfig
 
 # 4 bins on [0, 4]: centres 0.5, 1.5, 2.5, 3.5
-PDF = OmegaConf.structured(CNNConfig(name="sequential", n_bins=4, z_max=4.0))
-REG = OmegaConf.structured(CNNConfig(name="sequential", head="regression", z_max=4.0))
+PDF = CNNConfig(name="sequential", n_bins=4, z_max=4.0)
+REG = CNNConfig(name="sequential", head="regression", z_max=4.0)
 
 
 def test_z_phot_is_the_chosen_point_estimate_on_bin_centres() -> None:
     probs = torch.tensor([[0.5, 0.5, 0.0, 0.0], [0.25, 0.25, 0.25, 0.25], [0.0, 0.0, 0.0, 1.0]])
-    z_phot, z_err, pdf = head_predict(torch.log(probs), OmegaConf.merge(PDF, {"point_estimate": "mean"}))
+    z_phot, z_err, pdf = head_predict(torch.log(probs), dataclasses.replace(PDF, point_estimate="mean"))
     np.testing.assert_allclose(z_phot, [1.0, 2.0, 3.5], atol=1e-6)  # centres, not lower edges
     zstar, _, _ = head_predict(torch.log(probs), PDF)  # the default: 1 + z* = 1 / E[1/(1+z)]
     np.testing.assert_allclose(zstar, [1 / (0.5 / 1.5 + 0.5 / 2.5) - 1, 1 / np.mean(1 / np.array([1.5, 2.5, 3.5, 4.5])) - 1, 3.5], atol=1e-6)

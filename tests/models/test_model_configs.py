@@ -7,19 +7,19 @@ import pytest
 import torch
 from hydra.errors import ConfigCompositionException
 
-from photoz.config import compose
+from photoz.config import compose, to_typed
 from photoz.models.build import build_model, n_trainable_params
 
 
 @pytest.mark.parametrize("model", ["sequential", "googlenet", "resnet", "efficientnet"])
 def test_cnn_configs_compose_and_build(model: str) -> None:
     cfg = compose(f"model={model}", "model.depth=3", "model.head=regression")
-    net = build_model(cfg.model, 6, 32)
+    net = build_model(to_typed(cfg).model, 6, 32)
     assert net(torch.randn(2, 6, 32, 32)).shape == (2, 1)
 
 
 def test_pasquet_network_has_the_papers_parameter_count() -> None:
-    cfg = compose("model=googlenet_pasquet").model
+    cfg = to_typed(compose("model=googlenet_pasquet")).model
     net = build_model(cfg, 5, 64)  # SDSS ugriz, 64×64 stamps, z ≤ 0.4 in 180 bins
     n = n_trainable_params(net)
     assert abs(n - 27.6e6) / 27.6e6 < 0.01, n  # Pasquet et al. 2019: about 27.6M

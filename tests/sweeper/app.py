@@ -14,6 +14,7 @@ import hydra
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig
 
+from photoz.config import TrackingConfig, TrialConfig, as_schema
 from photoz.sweep import trial_reporter
 
 
@@ -21,9 +22,10 @@ from photoz.sweep import trial_reporter
 def main(cfg: DictConfig) -> float:
     from photoz.tracking import Tracker  # imports mlflow: not before a job runs
 
-    reporter = trial_reporter(cfg)
+    trial = as_schema(TrialConfig, cfg.trial)
+    reporter = trial_reporter(trial)
     number = reporter.number if reporter is not None else -1
-    tracker = Tracker(cfg)
+    tracker = Tracker(as_schema(TrackingConfig, cfg.tracking), trial.parent_run_id)
     tracker.use_experiment(cfg.tracking.experiment)
     value = float("nan")
     with tracker.run(run_name=f"trial_{number}", tags={"trial_number": str(number)}):

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from tinydata import make_tiny_dataset
-from photoz.config import compose
+from photoz.config import compose, to_typed
 from photoz.data import Dataset
+from photoz.estimators import build_estimator
 from photoz.estimators.cnn import CNNEstimator
 
 SMALL = {
@@ -28,10 +29,9 @@ def tiny(tmp_path_factory) -> Dataset:
 def one_epoch(data: Dataset, ckpt: Path, model: str, *overrides: str) -> CNNEstimator:
     cfg = compose(
         "data=directory", f"data.path={data.path}", f"model={model}", *SMALL[model], "trainer.batch_size=8",
-        "trainer.max_epochs=1", "trainer.progress=false", "trainer.precision=fp32", "trainer.num_threads=1",
-        f"trainer.checkpoint_dir={ckpt}", *overrides,
+        "trainer.max_epochs=1", "trainer.progress=false", "trainer.precision=fp32", "trainer.num_threads=1", *overrides,
     )  # fmt: skip
-    est = CNNEstimator(cfg)
+    est = build_estimator(to_typed(cfg), str(ckpt))
     calls = []
     est.fit(data, lambda epoch, metrics: calls.append(metrics))
     assert len(calls) == 1 and np.isfinite(calls[0]["train_loss"]) and np.isfinite(calls[0]["val_sigma_mad"])

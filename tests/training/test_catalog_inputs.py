@@ -11,9 +11,10 @@ import pytest
 import torch
 
 from tinydata import make_tiny_dataset
-from photoz.config import compose
+from photoz.config import PhotozConfig, compose, to_typed
 from photoz.data import Dataset
 from photoz.errors import DataError
+from photoz.estimators import build_estimator
 from photoz.estimators.features import magnitude_colour_features, softening
 from photoz.training.catalog_inputs import catalog_array
 from photoz.estimators.cnn import CNNEstimator, PhotozNet, check_inputs
@@ -26,18 +27,18 @@ def tiny(tmp_path_factory) -> Dataset:
     return data
 
 
-def cfg_for(data: Dataset, ckpt: Path, model: str, *overrides: str):
-    return compose(
+def cfg_for(data: Dataset, model: str, *overrides: str) -> PhotozConfig:
+    return to_typed(compose(
         "data=directory", f"data.path={data.path}", f"model={model}", "model.depth=2", "model.width=8",
         "trainer.batch_size=8", "trainer.max_epochs=1", "trainer.progress=false", "trainer.precision=fp32",
-        "trainer.num_threads=1", f"trainer.checkpoint_dir={ckpt}", *overrides,
-    )  # fmt: skip
+        "trainer.num_threads=1", *overrides,
+    ))  # fmt: skip
 
 
-def test_features_are_the_baselines_photometry_normalised_on_train(tiny: Dataset, tmp_path: Path) -> None:
-    cfg = cfg_for(tiny, tmp_path, "sequential", "model.catalog_features=[photometry,ebv]")
+def test_features_are_the_baselines_photometry_normalised_on_train(tiny: Dataset) -> None:
+    cfg = cfg_for(tiny, "sequential", "model.catalog_features=[photometry,ebv]")
     model, train = cfg.model, tiny.split_index("train")
-    module = CNNEstimator(cfg).build_net(tiny, train).catalog
+    module = CNNEstimator(cfg.model).build_net(tiny, train).catalog
     raw = catalog_array(model, tiny, np.arange(len(tiny)))
     assert raw.shape == (len(tiny), 6 + 1)
     flux, err = tiny.fluxes()
@@ -54,7 +55,7 @@ def test_features_are_the_baselines_photometry_normalised_on_train(tiny: Dataset
 @pytest.mark.parametrize("model", ["sequential", "googlenet", "resnet", "efficientnet"])
 def test_every_cnn_trains_with_catalog_features_and_uses_them(tiny: Dataset, tmp_path: Path, model: str) -> None:
     depth = ["model.depth=3"] if model == "efficientnet" else []
-    est = CNNEstimator(cfg_for(tiny, tmp_path, model, "model.catalog_features=[photometry]", *depth))
+    est = build_estimator(cfg_for(tiny, model, "model.catalog_features=[photometry]", *depth), str(tmp_path))
     est.fit(tiny, lambda epoch, metrics: None)
     test = tiny.split_index("test")
     pred = est.predict(tiny, test)
@@ -69,15 +70,15 @@ def test_every_cnn_trains_with_catalog_features_and_uses_them(tiny: Dataset, tmp
     assert est.flops_per_galaxy() > 0
 
 
-def test_a_missing_column_is_one_data_error_line(tiny: Dataset, tmp_path: Path) -> None:
-    model = cfg_for(tiny, tmp_path, "sequential", "model.catalog_features=[photometry,e_bv]").model
+def test_a_missing_column_is_one_data_error_line(tiny: Dataset) -> None:
+    model = cfg_for(tiny, "sequential", "model.catalog_features=[photometry,e_bv]").model
     with pytest.raises(DataError, match=r"has no column e_bv that model.catalog_features=\['photometry', 'e_bv'\] needs") as err:
         check_inputs(model, tiny)
     assert "\n" not in str(err.value)
 
 
-def test_a_net_with_catalog_features_refuses_images_alone(tiny: Dataset, tmp_path: Path) -> None:
-    est = CNNEstimator(cfg_for(tiny, tmp_path, "sequential", "model.catalog_features=[ebv]"))
+def test_a_net_with_catalog_features_refuses_images_alone(tiny: Dataset) -> None:
+    est = CNNEstimator(cfg_for(tiny, "sequential", "model.catalog_features=[ebv]").model)
     net: PhotozNet = est.build_net(tiny, tiny.split_index("train"))
     with pytest.raises(ValueError, match=r"also takes the catalogue columns \['ebv'\]"):
         net(torch.zeros(1, 6, 16, 16))

@@ -16,7 +16,7 @@ import torch
 import torch.multiprocessing as mp
 from tinydata import make_tiny_dataset
 
-from photoz.config import compose
+from photoz.config import compose, to_typed
 from photoz.data import read_dataset
 
 WORLD = 2
@@ -41,11 +41,11 @@ def _fit(rank: int, data_dir: str, out_dir: str, prune: bool) -> None:
 
     os.makedirs(out_dir, exist_ok=True)
 
-    cfg = compose(
+    cfg = to_typed(compose(
         "data=directory", f"data.path={data_dir}", "model=sequential", "model.depth=2", "model.width=8",
         "trainer.batch_size=8", "trainer.max_epochs=2", "trainer.progress=false", "trainer.precision=fp32",
-        "trainer.num_threads=1", "trainer.device=cpu", f"trainer.checkpoint_dir={out_dir}/ckpt-rank{rank}",
-    )  # fmt: skip
+        "trainer.num_threads=1", "trainer.device=cpu",
+    ))  # fmt: skip
     hook_epochs: list[int] = []
 
     def hook(epoch: int, metrics: dict[str, float]) -> None:
@@ -53,7 +53,7 @@ def _fit(rank: int, data_dir: str, out_dir: str, prune: bool) -> None:
         if prune:
             raise optuna.TrialPruned("pruned")
 
-    est = CNNEstimator(cfg)
+    est = CNNEstimator(cfg.model, cfg.seed, cfg.trainer, cfg.optimizer, f"{out_dir}/ckpt-rank{rank}")
     steps = [0]
     outcome = "finished"
     data = read_dataset(data_dir)

@@ -9,10 +9,9 @@ import numpy as np
 import optuna
 import pytest
 import torch
-from omegaconf import DictConfig
 
 from tinydata import make_tiny_dataset
-from photoz.config import compose
+from photoz.config import PhotozConfig, compose, to_typed
 from photoz.data import Dataset
 from photoz.training.batches import BatchSource
 from photoz.training.checkpoint import Checkpoints
@@ -28,12 +27,17 @@ def tiny(tmp_path_factory) -> Dataset:
     return make_tiny_dataset(tmp_path_factory.mktemp("data") / "tiny", n=64)
 
 
-def small_cfg(data: Dataset, ckpt: Path, *overrides: str) -> DictConfig:
-    return compose(
+def small_cfg(data: Dataset, *overrides: str) -> PhotozConfig:
+    return to_typed(compose(
         "data=directory", f"data.path={data.path}", "model=sequential", "model.depth=2", "model.width=8",
-        "trainer.batch_size=8", "trainer.max_epochs=2", "trainer.progress=false", "trainer.precision=fp32",
-        f"trainer.checkpoint_dir={ckpt}", *overrides,
-    )  # fmt: skip
+        "trainer.batch_size=8", "trainer.max_epochs=2", "trainer.progress=false", "trainer.precision=fp32", *overrides,
+    ))  # fmt: skip
+
+
+def small_cnn(data: Dataset, ckpt: Path, *overrides: str) -> CNNEstimator:
+    """The CNN of small_cfg, checkpointing into `ckpt`."""
+    cfg = small_cfg(data, *overrides)
+    return CNNEstimator(cfg.model, cfg.seed, cfg.trainer, cfg.optimizer, str(ckpt))
 
 
 class Recorder:
@@ -45,7 +49,7 @@ class Recorder:
 
 
 def test_fit_reports_every_epoch_writes_checkpoints_and_predicts_pdfs(tiny: Dataset, tmp_path: Path) -> None:
-    est, hook = CNNEstimator(small_cfg(tiny, tmp_path)), Recorder()
+    est, hook = small_cnn(tiny, tmp_path), Recorder()
     est.fit(tiny, hook)
     assert [e for e, _ in hook.calls] == [1, 2]
     assert all(HOOK_KEYS <= set(m) and np.isfinite(list(m.values())).all() for _, m in hook.calls)
@@ -61,14 +65,14 @@ def test_fit_reports_every_epoch_writes_checkpoints_and_predicts_pdfs(tiny: Data
 
 
 def test_resumed_training_matches_uninterrupted_training(tiny: Dataset, tmp_path: Path) -> None:
-    CNNEstimator(small_cfg(tiny, tmp_path / "a")).fit(tiny, Recorder())
+    small_cnn(tiny, tmp_path / "a").fit(tiny, Recorder())
 
     def interrupt(epoch: int, metrics: dict[str, float]) -> None:
         raise KeyboardInterrupt  # Ctrl-C after epoch 1 (its checkpoint is already written)
 
     with pytest.raises(KeyboardInterrupt):
-        CNNEstimator(small_cfg(tiny, tmp_path / "b")).fit(tiny, interrupt)
-    resumed, hook = CNNEstimator(small_cfg(tiny, tmp_path / "b", "trainer.resume=true")), Recorder()
+        small_cnn(tiny, tmp_path / "b").fit(tiny, interrupt)
+    resumed, hook = small_cnn(tiny, tmp_path / "b", "trainer.resume=true"), Recorder()
     torch.manual_seed(123)  # a different global RNG state must not matter: last.pt restores it
     resumed.fit(tiny, hook)
     assert [e for e, _ in hook.calls] == [2]
@@ -78,8 +82,8 @@ def test_resumed_training_matches_uninterrupted_training(tiny: Dataset, tmp_path
 
 
 def test_early_stopping_keeps_the_best_epoch(tiny: Dataset, tmp_path: Path) -> None:
-    cfg = small_cfg(tiny, tmp_path, "trainer.max_epochs=10", "trainer.patience=2")
-    est = CNNEstimator(cfg)
+    cfg = small_cfg(tiny, "trainer.max_epochs=10", "trainer.patience=2")
+    est = CNNEstimator(cfg.model, cfg.seed, cfg.trainer, cfg.optimizer, str(tmp_path))
     est.fit(tiny, Recorder())  # builds est.net on the data
     rt = choose_runtime(cfg.trainer)
     index = tiny.split_index("train")
@@ -93,7 +97,8 @@ def test_early_stopping_keeps_the_best_epoch(tiny: Dataset, tmp_path: Path) -> N
     def hook(epoch: int, metrics: dict[str, float]) -> None:
         snapshots[epoch] = {k: v.clone() for k, v in est.net.state_dict().items()}
 
-    state = fit(est.net, train, validate, lambda out, z: out.float().pow(2).mean(), cfg, rt, Checkpoints(tmp_path / "es"), hook)
+    state = fit(est.net, train, validate, lambda out, z: out.float().pow(2).mean(), cfg.trainer, cfg.optimizer, cfg.seed, rt,
+                Checkpoints(tmp_path / "es"), hook)  # fmt: skip
     assert (state.epoch, state.best_epoch, state.best_val, state.stopped_early) == (4, 2, 0.4, True)
     assert all(torch.equal(v, snapshots[2][k]) for k, v in est.net.state_dict().items())
 
@@ -103,11 +108,11 @@ def test_a_pruned_trial_stops_training(tiny: Dataset, tmp_path: Path) -> None:
         raise optuna.TrialPruned(f"pruned at {epoch}")
 
     with pytest.raises(optuna.TrialPruned, match="pruned at 1"):
-        CNNEstimator(small_cfg(tiny, tmp_path)).fit(tiny, prune)
+        small_cnn(tiny, tmp_path).fit(tiny, prune)
 
 
 def test_regression_head_and_forced_bf16(tiny: Dataset, tmp_path: Path) -> None:
-    est = CNNEstimator(small_cfg(tiny, tmp_path, "model.head=regression", "trainer.max_epochs=1", "trainer.precision=bf16"))
+    est = small_cnn(tiny, tmp_path, "model.head=regression", "trainer.max_epochs=1", "trainer.precision=bf16")
     hook = Recorder()
     est.fit(tiny, hook)
     assert np.isfinite(hook.calls[0][1]["val_sigma_mad"])

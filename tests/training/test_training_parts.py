@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from photoz.config import compose
+from photoz.config import SGDConfig, TrainerConfig, compose, to_typed
 from photoz.errors import ConfigError
 from photoz.training.augment import random_dihedral
 from photoz.training.batches import BatchSource
@@ -84,17 +84,17 @@ def test_batch_source_serves_rows_in_order_or_shuffled_without_repeats(tmp_path,
 
 
 def test_optimizer_skips_weight_decay_on_biases_and_norms() -> None:
-    cfg = compose("optimizer=adamw", "optimizer.weight_decay=0.01")
+    cfg = to_typed(compose("optimizer=adamw", "optimizer.weight_decay=0.01"))
     net = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.BatchNorm2d(4))
     opt = make_optimizer(net, cfg.optimizer, torch.device("cpu"))
     decay = {p.ndim for g in opt.param_groups if g["weight_decay"] > 0 for p in g["params"]}
     no_decay = {p.ndim for g in opt.param_groups if g["weight_decay"] == 0 for p in g["params"]}
     assert decay == {4} and no_decay == {1}
-    assert isinstance(make_optimizer(net, compose("optimizer=sgd").optimizer, torch.device("cpu")), torch.optim.SGD)
+    assert isinstance(make_optimizer(net, SGDConfig(), torch.device("cpu")), torch.optim.SGD)
 
 
 def _lrs(overrides: list[str], steps: int = 10, epochs: int = 5) -> list[float]:
-    cfg = compose(*overrides)
+    cfg = to_typed(compose(*overrides))
     net = torch.nn.Linear(2, 2)
     opt = make_optimizer(net, cfg.optimizer, torch.device("cpu"))
     sched = make_scheduler(opt, cfg.optimizer, steps, epochs)
@@ -122,7 +122,7 @@ def test_onecycle_schedule_peaks_at_lr() -> None:
 
 
 def test_runtime_choices() -> None:
-    trainer = compose().trainer
+    trainer = TrainerConfig()
     rt = choose_runtime(trainer)
     assert rt.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert rt.bf16 == hardware_bf16(rt.device)

@@ -1,0 +1,58 @@
+"""The composed config as schema dataclasses (photoz.config.to_typed), and a slice as a plain dict
+and back (plain / as_schema): what a logged CNN saves beside its weights and is rebuilt from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from photoz.config import PhotozConfig, TrackingConfig, TrainerConfig, TrialConfig, as_schema, compose, plain, to_typed
+from photoz.errors import ConfigError
+from photoz.estimators.cnn import CNNEstimator
+from photoz.models.build import CONFIGS, build_model
+from photoz.models.schema import CNNConfig, GoogLeNetConfig
+from photoz.training.model_files import ModelFileError, write_model_files
+
+
+def test_every_group_becomes_its_schema_and_the_data_group_stays_composed() -> None:
+    cfg = to_typed(compose("model=googlenet", "optimizer=sgd", "trainer.max_epochs=3"))
+    assert isinstance(cfg, PhotozConfig) and isinstance(cfg.model, GoogLeNetConfig)
+    assert (type(cfg.optimizer).__name__, cfg.trainer.max_epochs) == ("SGDConfig", 3)
+    assert isinstance(cfg.trainer, TrainerConfig) and isinstance(cfg.tracking, TrackingConfig) and isinstance(cfg.trial, TrialConfig)
+    data = to_typed(compose("data=directory")).data  # data.path unset: photoz.data names it when opening
+    assert isinstance(data, DictConfig) and OmegaConf.is_missing(data, "path")
+
+
+def test_to_typed_validates() -> None:
+    with pytest.raises(ConfigError, match="optimizer.lr=-0.1 is invalid"):
+        to_typed(compose("optimizer.lr=-0.1"))
+
+
+@pytest.mark.parametrize("model", ["sequential", "googlenet", "googlenet_pasquet", "resnet", "efficientnet", "timm",
+                                   "template_fit", "random_forest", "knn", "rail_bpz", "rail_knn"])
+def test_a_model_config_survives_json_as_a_plain_dict(model: str) -> None:
+    typed = to_typed(compose(f"model={model}")).model
+    saved = json.loads(json.dumps(plain(typed)))
+    assert saved == OmegaConf.to_container(compose(f"model={model}").model, resolve=True)
+    assert as_schema(type(typed), saved) == typed
+
+
+def test_a_cnn_saved_before_newer_keys_loads_with_their_defaults(tmp_path: Path) -> None:
+    model = CNNConfig(name="sequential", depth=2, width=4, dense=[8], n_bins=10)
+    old = {k: v for k, v in plain(model).items() if k not in ("point_estimate", "catalog_features")}
+    state = {f"backbone.{k}": v for k, v in build_model(model, 3, 16).state_dict().items()}  # a PhotozNet's weights
+    state["normalise.scale"] = torch.ones(1, 3, 1, 1)
+    write_model_files(tmp_path, state, {"model": old, "bands": ["g", "r", "i"], "stamp": [16, 16]})
+    loaded = CNNEstimator.from_folder(tmp_path, "an old model")
+    assert loaded.model_cfg == model and isinstance(loaded.model_cfg, CONFIGS["sequential"])
+    assert loaded.net(torch.zeros(2, 3, 16, 16)).shape == (2, 10)
+
+
+def test_a_model_config_that_fits_no_schema_is_one_model_file_error(tmp_path: Path) -> None:
+    write_model_files(tmp_path, {}, {"model": {"name": "sequential", "depht": 3}, "bands": ["g"], "stamp": [16, 16]})
+    with pytest.raises(ModelFileError, match="its model config is not a photoz CNN's"):
+        CNNEstimator.from_folder(tmp_path, "a tampered model")
