@@ -1,1 +1,1 @@
-"""CNN training: normalisation, augmentation, the training loop and the CNN estimator."""
+"""How a CNN is trained: normalisation, augmentation, batches, the loop, checkpoints, runtime (the estimator is photoz.estimators.cnn)."""
