@@ -1,4 +1,4 @@
-"""MLflow tracking of a photoz run: store, experiment, run lifecycle and what a run logs.
+"""MLflow tracking of a photoz run: store, experiment and run lifecycle (what a run logs: photoz.record).
 
 Local default: a SQLite store at tracking.uri (relative paths taken from where the command runs)
 with every experiment's artifacts under tracking.artifact_root/<experiment> (an explicit artifact
@@ -12,30 +12,26 @@ mlflow is imported where it is used, so the path checks here fail fast without l
 
 from __future__ import annotations
 
-import re
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hydra.utils import to_absolute_path
-from omegaconf import OmegaConf
 
-from photoz.config import PhotozConfig, TrackingConfig
+from photoz.config import TrackingConfig
 from photoz.errors import ConfigError
-from photoz.predictions import Predictions
 from photoz.liveness import Heartbeat, owner_tags
 from photoz.store import check_writable, store_lock
 from photoz.remote import check_server, is_server, server_keeps_artifacts
+
+MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value (and on the error tag here)
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
     from mlflow.tracking import MlflowClient
 
-MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value
-NOT_PARAMS = ("tracking", "trial")  # recorded as tags or not at all
+
 
 
 def _first_line(err: BaseException) -> str:
@@ -84,34 +80,6 @@ def experiment_name(tracking: TrackingConfig, data_dir: str | Path) -> str:
     return tracking.experiment or Path(data_dir).name
 
 
-def git_commit() -> str:
-    """The photoz checkout's commit (with '-dirty' if it has local changes), or 'unknown'."""
-    repo = Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10)
-        status = subprocess.run(["git", "status", "--porcelain", "-uno"], cwd=repo, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    if commit.returncode != 0:
-        return "unknown"
-    return commit.stdout.strip() + ("-dirty" if status.stdout.strip() else "")
-
-
-def flat_params(cfg: PhotozConfig, skip: tuple[str, ...] = ()) -> dict[str, str]:
-    """The resolved config as dotted keys (model.depth, optimizer.lr, ...) for mlflow.log_params,
-    without the top-level sections in NOT_PARAMS and `skip`."""
-    out: dict[str, str] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, f"{prefix}{key}.")
-        else:
-            out[prefix[:-1]] = str(node)[:MAX_PARAM_CHARS]
-
-    container = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)
-    walk({k: v for k, v in container.items() if k not in NOT_PARAMS + skip}, "")
-    return out
 
 
 class Tracker:
@@ -222,59 +190,3 @@ def run_model_uri(client: MlflowClient, run_id: str) -> str:
         models = []
     latest = max(models, key=lambda m: m.creation_timestamp, default=None)
     return f"runs:/{run_id}/{latest.name if latest else 'model'}"
-
-
-def model_name(run_name: str) -> str:
-    """The run's name as a logged-model name (MLflow refuses / : . % " ' in those): lr2.7e-3 -> lr2_7e-3."""
-    return re.sub(r"[/:.%\"']", "_", run_name)
-
-
-def set_description(markdown: str) -> None:
-    """The active run's description (MLflow's tag mlflow.note.content)."""
-    import mlflow
-
-    mlflow.set_tag("mlflow.note.content", markdown)
-
-
-def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
-    """Log metrics to the active run (at `step`, e.g. the epoch)."""
-    import mlflow
-
-    mlflow.log_metrics(metrics, step=step)
-
-
-def log_config(cfg: PhotozConfig, skip: tuple[str, ...] = ()) -> None:
-    """Flattened params (less `skip` sections) and the resolved YAML (config.yaml) of the whole
-    config the run ran with, to the active run."""
-    import mlflow
-
-    mlflow.log_params(flat_params(cfg, skip))
-    mlflow.log_text(OmegaConf.to_yaml(OmegaConf.structured(cfg), resolve=True), "config.yaml")
-
-
-def log_predictions(pred: Predictions, split: str) -> None:
-    """`split` metrics (prefixed), the prediction table (FITS and CSV, and qp HDF5 where qp is
-    installed) and the plots of the active run."""
-    import matplotlib.pyplot as plt
-    import mlflow
-
-    from photoz.plots import prediction_figures
-    from photoz.qpio import qp_available, write_qp
-
-    mlflow.log_metrics(pred.metrics(f"{split}_"))
-    if pred.pdf is not None:  # bias of every point estimate, the PDF-predicted biases, PIT KS
-        from photoz.pdf import pdf_metrics
-
-        pdf = pred.pdf.astype(float)
-        mlflow.log_metrics({f"{split}_{k}": v for k, v in pdf_metrics(pdf, pred.z_grid, pred.z_spec).items()})
-    with tempfile.TemporaryDirectory() as tmp:
-        table = pred.to_table()
-        for fmt in ("fits", "csv"):  # CSV beside FITS: MLflow's artifact viewer previews CSV
-            path = Path(tmp) / f"{split}_predictions.{fmt}"
-            table.write(path, format=fmt if fmt == "fits" else "ascii.csv")
-            mlflow.log_artifact(str(path), "predictions")
-        if qp_available():  # the [rail] extra: the same predictions as a qp.Ensemble (docs/rail.md)
-            mlflow.log_artifact(str(write_qp(pred, Path(tmp) / f"{split}_predictions.hdf5")), "predictions")
-    for name, fig in prediction_figures(pred, title=split).items():
-        mlflow.log_figure(fig, f"plots/{split}_{name}.png")
-        plt.close(fig)
