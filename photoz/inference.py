@@ -12,9 +12,10 @@ float32 rounding (tests/test_inference.py checks 1e-5 in z_phot for both CNN fam
 `FastPredictor(net, rt)` runs that copy through ONNX Runtime in fp32 on CPU when the `onnx` extra
 is installed (`pip install "photoz[onnx]"`) and it measures faster than eager PyTorch on the
 first rows (sequential: 2.2-3.9x the eager network; googlenet: 0.9-2.5x, depending on the load;
-torch.compile 1.6x after a ~2 min compile; docs/performance.md), else in eager PyTorch with rt's
-autocast (also on CUDA, MPS, without onnxruntime, or for an op the exporter lacks). Its batch
-size is picked by measurement on the first rows it predicts.
+torch.compile 1.6x after a ~2 min compile; docs/performance.md), else in eager PyTorch. On CPU the
+eager path runs in fp32 too, even where training used bf16 (an AMX CPU), so which backend measures
+faster under the machine's load never changes a prediction; on CUDA and MPS it uses rt's autocast.
+Its batch size is picked by measurement on the first rows it predicts.
 """
 
 from __future__ import annotations
@@ -136,8 +137,8 @@ class FastPredictor:
     def _eager(self, x: torch.Tensor) -> torch.Tensor:
         if self.rt.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with self.rt.autocast():
-            return self.net(x).float()
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.rt.bf16 and x.device.type != "cpu"):
+            return self.net(x).float()  # CPU: fp32 like ONNX Runtime, whichever backend is kept
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (B, n_out), float32, on x's device."""

@@ -85,6 +85,19 @@ def test_batch_size_is_the_fastest_measured_and_rows_stay_in_order() -> None:
         np.testing.assert_allclose(out, net(x).numpy(), atol=1e-6)
 
 
+def test_both_cpu_backends_give_the_same_logits_under_a_bf16_runtime(tmp_path: Path) -> None:
+    """Where training runs in bf16 (trainer.precision=bf16, or auto on an AMX CPU), the backend that
+    measures faster must not change a prediction: ONNX Runtime is fp32, so eager is too on CPU."""
+    pytest.importorskip("onnxruntime")
+    data = make_tiny_dataset(tmp_path / "d", n=40)
+    est = trained_like("sequential", data)
+    rt = Runtime(torch.device("cpu"), bf16=True, channels_last=True)
+    source = BatchSource(data.images, np.arange(40), np.zeros(40), rt.device, 1.0)
+    example = source.take(torch.arange(2))[0]
+    outs = [FastPredictor(est.net, rt, example, b).outputs(lambda pos: source.take(pos)[0], 40) for b in ("onnxruntime", "torch")]
+    np.testing.assert_allclose(outs[0], outs[1], atol=1e-4)
+
+
 def test_auto_keeps_the_backend_it_measured_faster(tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
     data = make_tiny_dataset(tmp_path / "d", n=40)
