@@ -121,6 +121,13 @@ class Layout(Choice):
     NHWC = "NHWC"
 
 
+class PredictFormat(Choice):
+    """format= of python -m photoz.predict: a FITS table | a qp.Ensemble HDF5 file."""
+
+    fits = "fits"
+    qp = "qp"
+
+
 class Direction(Choice):
     """hydra.sweeper.direction."""
 

@@ -16,8 +16,11 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from photoz.config import TrackingConfig, as_schema
+from photoz.config import TrackingConfig, as_schema, check_known_keys
 from photoz.errors import PhotozError, exit_on_user_error
+from photoz.tool_schemas import register_schemas
+
+register_schemas()  # conf/compare.yaml composes against photoz/tool_schemas.py
 
 
 def _prediction_tables(rows, artifact: str, tmp: Path) -> dict:
@@ -38,6 +41,7 @@ def _prediction_tables(rows, artifact: str, tmp: Path) -> dict:
 
 def compare(cfg: DictConfig) -> Path:
     """Build, print, save and log the comparison; returns the output folder."""
+    check_known_keys(cfg)  # a key forced in with + is refused, as photoz.train does
     import matplotlib.pyplot as plt
     import mlflow
 

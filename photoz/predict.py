@@ -25,12 +25,16 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from tqdm import tqdm
 
+from photoz.config import check_known_keys
 from photoz.data.target import remove_stale_temps, temp_file
 from photoz.errors import ConfigError, PhotozError, exit_on_user_error
 from photoz.estimators.base import Estimator
 from photoz.predictions import Predictions
 from photoz.qpio import QpStream
 from photoz.shards import parse_shard, shard_path, shard_rows
+from photoz.tool_schemas import register_schemas
+
+register_schemas()  # conf/predict.yaml composes against photoz/tool_schemas.py
 
 POINT_COLUMNS = ("z_spec", "z_phot", "z_err", "z_q16", "z_q50", "z_q84")
 FORMATS = {"fits": "fits", "qp": "hdf5"}  # format= -> default output suffix
@@ -162,11 +166,10 @@ def predict_dataset(estimator: Estimator, data, output: Path, batch_size: int, w
 
 def predict(cfg: DictConfig) -> Path:
     """Load the model, open the data set, write the table; prints where and how fast."""
+    check_known_keys(cfg)  # a key forced in with + (+pdfs=true) is refused, as photoz.train does
     from photoz.data.format import read_dataset
     from photoz.estimators import estimator_class
 
-    if cfg.format not in FORMATS:
-        raise ConfigError(f"format={cfg.format}; choose one of {', '.join(FORMATS)}")
     shard = parse_shard(cfg.shard)
     name, label, model_uri = resolve_model(cfg)
     estimator = estimator_class(name).load(model_uri)

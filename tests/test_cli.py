@@ -91,6 +91,16 @@ def test_every_entry_point_reports_a_misspelt_key_in_one_line(tmp_path: Path) ->
     assert "inptu is not a key of the config; did you mean input?" in line and "hydra" not in line
 
 
+def test_predict_and_compare_refuse_a_bad_choice_and_a_forced_key_in_one_line(tmp_path: Path) -> None:
+    """conf/predict.yaml and conf/compare.yaml have schemas (photoz/tool_schemas.py) like photoz.train's."""
+    line = one_line(run(tmp_path, "photoz.predict", "run=abc", "format=csv"))
+    assert "format=csv is not a valid choice; choose one of: fits, qp" in line
+    line = one_line(run(tmp_path, "photoz.predict", "run=abc", "+pdfs=true"))
+    assert "unknown config key pdfs" in line and "did you mean pdf?" in line
+    line = one_line(run(tmp_path, "photoz.compare", "+foo=1"))
+    assert "unknown config key foo" in line
+
+
 def test_help_lists_no_internal_schema(tmp_path: Path) -> None:
     res = run(tmp_path, "photoz.train", "--help")
     assert res.returncode == 0 and f"model: {MODELS}" in res.stdout and "_schema" not in res.stdout
