@@ -37,7 +37,7 @@ CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 class TrainerConfig:
     max_epochs: int = 24
     batch_size: int = 128
-    patience: int = 6  # epochs without a better val σ_MAD before stopping; 0 = never stop early
+    patience: int = 0  # epochs without a better val σ_MAD before stopping; 0 = never (the cosine schedule runs to its end)
     precision: Precision = Precision.auto  # auto (bf16 where the hardware has it, else fp32) | bf16 | fp32
     device: str = "auto"  # auto (cuda if available, else cpu) | cpu | cuda | cuda:1 | mps
     resume: bool = False
