@@ -13,6 +13,7 @@ every PDF; Guo et al. 2017), T fitted by the val split's log-likelihood, and pri
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 import mlflow
 import numpy as np
@@ -32,8 +33,8 @@ TEMPERATURES = (1.0, 1.1, 1.2, 1.5)
 
 
 def logits_of(est: CNNEstimator, data, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """(logits, z_spec) of a split, predicted by the eager network."""
-    rt = est.runtime()
+    """(logits, z_spec) of a split, predicted by the eager network in fp32 (as photoz.predict does on CPU)."""
+    rt = dataclasses.replace(est.runtime(), bf16=False)
     index = data.split_index(split)
     logits = predict_outputs(est.net, est._source(data, index, rt), rt, 256).astype(np.float64)
     return logits, np.asarray(data.catalog["redshift"], float)[index]
