@@ -137,6 +137,7 @@ def run(cfg: PhotozConfig) -> float:
     check_data(cfg, data)
     if not distributed.is_main():  # torchrun rank > 0: train in lock-step with rank 0, log nothing
         build_estimator(cfg).fit(data, lambda epoch, metrics: None)  # it never reads or writes checkpoints
+        distributed.finish()  # waits for rank 0 to log everything, then leaves the group with it
         return float("nan")
     if uses_trainer(cfg):  # checks that need no training: refused before any MLflow run starts
         check_network(cfg, data)
@@ -194,4 +195,5 @@ def run(cfg: PhotozConfig) -> float:
             tracking_uri=tracker.uri, test_metrics=test.metrics(), n_test=len(test_index), data_dir=str(data.path),
             checkpoint_dir=ckpt_dir if uses_trainer(cfg) else None,
         ))  # fmt: skip
+        distributed.finish()  # torchrun: the other ranks wait here for rank 0 (no-op otherwise)
         return val["best_val_sigma_mad"]

@@ -61,7 +61,16 @@ def init() -> None:
     tensors, nccl for CUDA ones."""
     if active() and not dist.is_initialized():
         dist.init_process_group("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
-        atexit.register(dist.destroy_process_group)
+        atexit.register(lambda: dist.destroy_process_group() if dist.is_initialized() else None)  # if finish() was not reached
+
+
+def finish() -> None:
+    """End the torchrun job's process group on every rank together (no-op outside torchrun): a
+    barrier, then destroy. A rank that left the group while rank 0 was still logging could abort
+    in gloo's shutdown ("terminate called without an active exception", pytorch#28126)."""
+    if active() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def main_first(fn: Callable[[], T]) -> T:
