@@ -1,7 +1,7 @@
 """Training-step throughput of the CNNs on this machine: fp32 NCHW, fp32 channels_last and bf16
 autocast + channels_last.
 
-    python benchmarks/models_speed.py                      # both models at their defaults
+    python benchmarks/models_speed.py                      # the four CNN families at their defaults
     python benchmarks/models_speed.py --models googlenet --batch 128 --size 64 --steps 5
 
 A step is forward + head_loss + backward + AdamW on random stamps (batch × bands × size²).
@@ -17,9 +17,10 @@ import time
 import torch
 
 from photoz.models.build import build_model, head_loss, n_trainable_params
-from photoz.models.schema import CNNConfig, GoogLeNetConfig
+from photoz.models.schema import CNNConfig, EfficientNetConfig, GoogLeNetConfig, ResNetConfig
 
-SCHEMAS = {"sequential": CNNConfig, "googlenet": GoogLeNetConfig}
+SCHEMAS = {"sequential": CNNConfig, "googlenet": GoogLeNetConfig, "resnet": ResNetConfig,
+           "efficientnet": EfficientNetConfig}
 MODES = {"fp32 NCHW": (False, False), "fp32 channels_last": (True, False), "bf16 channels_last": (True, True)}
 
 
