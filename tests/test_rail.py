@@ -3,6 +3,7 @@ metrics, and the one-line errors (no extra, a RAIL failure). Needs the [rail] ex
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -163,3 +164,25 @@ def test_without_the_extra_model_rail_is_one_line(trained, tmp_path) -> None:
     (line,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("photoz: error:")]
     assert 'model=rail_flexzboost needs LSST DESC RAIL' in line and 'pip install -e ".[rail]"' in line
     assert not (tmp_path / "mlflow.db").exists()  # refused before any data set or MLflow run
+
+
+def test_bpz_makes_its_template_fluxes_when_desc_bpz_was_imported_first(trained, tmp_path) -> None:
+    """BPZ_lite computes each template × filter flux table (AB file) on first use with desc_bpz,
+    which reads BPZDATAPATH once, at import, while RAIL sets it later. In a process that imported
+    desc_bpz first (as tests/estimators/test_template_fit.py does), the first rail_bpz run on a
+    fresh install failed with "Either set BPZDATAPATH or call set_sed_dir". Here the data folder
+    is a copy of RAIL's without the AB files, so they must be made."""
+    from rail.utils.path_utils import RAILDIR
+
+    shipped = Path(RAILDIR) / "rail/examples_data/estimation_data/data"
+    ref = tmp_path / "bpz_data"
+    for sub in ("SED", "FILTER"):
+        shutil.copytree(shipped / sub, ref / sub)
+    code = ("import os, runpy; os.environ.pop('BPZDATAPATH', None); import desc_bpz.paths; "
+            "runpy.run_module('photoz.train', run_name='__main__')")
+    over = [f"+model.inform.bpz_ref_data_path={ref}", f"+model.estimate.bpz_ref_data_path={ref}"]
+    proc = subprocess.run([sys.executable, "-c", code, "model=rail_bpz", *over, *common(tmp_path, trained["data"].path),
+                           f"hydra.run.dir={tmp_path / 'hydra'}"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "finished run rail_bpz" in proc.stdout
+    assert len(list((ref / "AB").glob("*.AB"))) == 8 * 6  # CWWSB4's 8 templates × ugrizy

@@ -43,6 +43,19 @@ class BPZEstimator(RailEstimator):
         return {"filter_list": [f"DC2LSST_{b}" for b in self.bands],
                 "zp_errors": [self.model_cfg.zp_error] * len(self.bands)}
 
+    def _stage(self, cls: type, key: str, **kw: Any) -> Any:
+        """RAIL's stage, with desc_bpz pointed at the stage's SED/filter folder. RAIL sets
+        BPZDATAPATH when it builds the stage, but desc_bpz reads that variable once, at import:
+        in a process that imported desc_bpz earlier (its prior module, say) BPZ_lite would not
+        find its templates."""
+        stage = super()._stage(cls, key, **kw)
+        data_path = getattr(stage, "bpz_ref_data_path", None)
+        if data_path:
+            from desc_bpz import paths
+
+            paths.set_data_dir(data_path)
+        return stage
+
     def n_trainable_params(self) -> int:
         """Prior numbers fitted to the train split; 0 when RAIL's default HDFN prior is used."""
         if self.model_cfg.inform.get("output_hdfn", True):
