@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 from hydra.core.plugins import Plugins
-from hydra.core.utils import JobReturn, JobStatus
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, read_write
 from optuna.trial import TrialState
 
 from hydra_plugins.photoz_sweeper import _binding as binding, _outputs as outputs, _study as studies
 from hydra_plugins.photoz_sweeper._search_space import SearchSpace, parse_search_space
+from hydra_plugins.photoz_sweeper._trials import ask_batch, tell_result
 from photoz.choices import Choice, Sampler
 from photoz.errors import ConfigError, PhotozError
 from photoz.sweep import PRUNER_ATTR, PRUNERS, build_pruner, open_storage
@@ -163,7 +163,7 @@ class SweepRunner:
                 # other workers' trials still run: wait, so one that dies is failed and replaced
                 time.sleep(min(5.0, float(self.opt["heartbeat_interval"])))
                 continue
-            trials = self._ask(study, min(batch_size, n_left), n_trials)
+            trials = ask_batch(study, min(batch_size, n_left), n_trials)
             if not trials:  # a racing worker took the last places; its trials may still fail
                 continue
             jobs = [self._overrides(study, trial, space, url, parent) for trial in trials]
@@ -173,7 +173,7 @@ class SweepRunner:
                     returns = self.launcher.launch(jobs, initial_job_idx=self.job_idx)
                 self.job_idx += len(jobs)
                 for trial, ret in zip(trials, returns):
-                    state, error = self._tell(study, trial, ret)
+                    state, error = tell_result(study, trial, ret)
                     told.add(trial.number)
                     failures = failures + 1 if state == TrialState.FAIL else 0
                     if parent is not None:
@@ -190,19 +190,6 @@ class SweepRunner:
                     f"{failures} trials in a row failed (last: {type(error).__name__}: {error}); "
                     "fix the cause (see the trial's log above), then rerun the same command to resume"
                 )
-
-    def _ask(self, study: optuna.Study, size: int, n_trials: int) -> list[optuna.trial.Trial]:
-        """Up to `size` new trials, none beyond n_trials even when another worker asks at once."""
-        trials = []
-        for _ in range(size):
-            trial = study.ask()
-            studies.claim(study, trial)
-            if not studies.within_budget(study, trial, n_trials):
-                study._storage.set_trial_system_attr(trial._trial_id, studies.SURPLUS_ATTR, True)
-                study.tell(trial, state=TrialState.FAIL)
-                break
-            trials.append(trial)
-        return trials
 
     def _overrides(
         self, study: optuna.Study, trial: optuna.trial.Trial, space: SearchSpace, url: str, parent: ParentRun | None
@@ -223,30 +210,6 @@ class SweepRunner:
             f"hydra.sweep.subdir=trial_{trial.number}",
             *self._job_dir,
         ]
-
-    def _tell(
-        self, study: optuna.Study, trial: optuna.trial.Trial, ret: JobReturn
-    ) -> tuple[TrialState, BaseException | None]:
-        """PRUNED when the job raised optuna.TrialPruned, FAIL on any other error or a return
-        value that is not a number, else COMPLETE with the value."""
-        error: BaseException | None = None
-        if ret.status != JobStatus.COMPLETED:
-            error = ret._return_value
-        else:
-            try:
-                value = float(ret._return_value)
-            except (TypeError, ValueError):
-                error = PhotozError(f"the task function returned {ret._return_value!r}, not a number")
-        if isinstance(error, optuna.TrialPruned):
-            frozen = study.tell(trial, state=TrialState.PRUNED, skip_if_finished=True)
-        elif error is not None:
-            log.error("trial %d failed: %s: %s", trial.number, type(error).__name__, error)
-            frozen = study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
-        else:
-            frozen = study.tell(trial, value, skip_if_finished=True)
-        value = f" value={frozen.value:.5g}" if frozen.value is not None else ""
-        log.info("trial %d %s%s", trial.number, frozen.state.name, value)
-        return frozen.state, error
 
     def _finish(
         self, study: optuna.Study, url: str, study_dir: Path, parent: ParentRun | None, status: str
