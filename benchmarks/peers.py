@@ -1,11 +1,12 @@
 """Peers and limits for benchmarks/throughput.py: the naive per-sample Dataset, a PyTorch
 Lightning Trainer on a standard DataLoader (`pip install "photoz[bench]"`), the matmul peaks, and
 the practical peak of a network's own largest convolutions run alone (forward + backward,
-photoz's layout and precision)."""
+photoz's layout and precision), and the timing helpers (alternating rounds, FLOP counts)."""
 
 from __future__ import annotations
 
 import logging
+import statistics
 import time
 import warnings
 from collections.abc import Callable
@@ -16,6 +17,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
+from tqdm.auto import tqdm
 
 from photoz.training.runtime import Runtime
 
@@ -125,9 +127,7 @@ def conv_work(conv: nn.Conv2d, shape: tuple[int, ...], rt: Runtime, reps: int = 
             y = layer(x)
         y.float().sum().backward()
 
-    with FlopCounterMode(display=False) as counter:
-        step()
-    flops = counter.get_total_flops()
+    flops = flops_of(step)
 
     def work() -> int:
         for _ in range(reps):
@@ -135,3 +135,28 @@ def conv_work(conv: nn.Conv2d, shape: tuple[int, ...], rt: Runtime, reps: int = 
         return flops * reps
 
     return work
+
+
+def timed(fn: Callable[[], int]) -> float:
+    """Items per second of one call of fn (which returns how many items it processed)."""
+    start = time.perf_counter()
+    n = fn()
+    return n / (time.perf_counter() - start)
+
+
+def flops_of(fn: Callable[[], object]) -> int:
+    """FLOPs torch's counter sees in one call of fn (2 per multiply-accumulate)."""
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def compare(label: str, sides: dict[str, Callable[[], int]], rounds: int) -> dict[str, float]:
+    """Median items/s of each side over `rounds` alternating rounds (after one warm-up each)."""
+    for fn in sides.values():
+        fn()
+    rates: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in tqdm(range(rounds), desc=label, leave=False):
+        for name, fn in sides.items():
+            rates[name].append(timed(fn))
+    return {name: statistics.median(r) for name, r in rates.items()}

@@ -20,7 +20,6 @@ import argparse
 import copy
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,14 +33,15 @@ from astropy.table import Table
 from peers import (  # benchmarks/peers.py
     LitPhotoz,
     StampDataset,
+    compare,
     conv_work,
+    flops_of,
     largest_convs,
     lightning_infer,
     lightning_train,
     matmul_peak,
 )
 from torch.utils.data import DataLoader
-from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 
 from photoz.config import compose, to_typed
@@ -73,19 +73,6 @@ def make_data(path: Path, n: int, size: int, seed: int = 0) -> Dataset:
     for i, b in enumerate(BANDS):
         catalog[f"flux_{b}"], catalog[f"flux_err_{b}"] = images[:, i].sum(axis=(1, 2)), np.full(n, float(size))
     return write_dataset(path, images.astype(np.float32), catalog, {"bands": BANDS, "pixel_scale": 0.2})
-
-
-def timed(fn: Callable[[], int]) -> float:
-    """Items per second of one call of fn (which returns how many items it processed)."""
-    start = time.perf_counter()
-    n = fn()
-    return n / (time.perf_counter() - start)
-
-
-def flops_of(fn: Callable[[], object]) -> int:
-    with FlopCounterMode(display=False) as counter:
-        fn()
-    return counter.get_total_flops()
 
 
 class Bench:
@@ -179,17 +166,6 @@ class Bench:
         with torch.no_grad():
             infer = flops_of(lambda: net(x))
         return train // len(x), infer // len(x)
-
-
-def compare(label: str, sides: dict[str, Callable[[], int]], rounds: int) -> dict[str, float]:
-    """Median items/s of each side over `rounds` alternating rounds (after one warm-up each)."""
-    for fn in sides.values():
-        fn()
-    rates: dict[str, list[float]] = {name: [] for name in sides}
-    for _ in tqdm(range(rounds), desc=label, leave=False):
-        for name, fn in sides.items():
-            rates[name].append(timed(fn))
-    return {name: statistics.median(r) for name, r in rates.items()}
 
 
 def predict_end_to_end(bench: Bench, workdir: Path) -> tuple[float, float]:
