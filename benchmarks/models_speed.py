@@ -24,16 +24,16 @@ SCHEMAS = {"sequential": CNNConfig, "googlenet": GoogLeNetConfig, "resnet": ResN
 MODES = {"fp32 NCHW": (False, False), "fp32 channels_last": (True, False), "bf16 channels_last": (True, True)}
 
 
-def images_per_s(name: str, args: argparse.Namespace, channels_last: bool, bf16: bool) -> tuple[float, int]:
-    """Mean throughput over args.steps training steps after two warm-up steps."""
+def training_step(name: str, batch: int, bands: int, size: int, channels_last: bool, bf16: bool):
+    """(model, step) for one model at its defaults: step() is forward + head_loss + backward +
+    AdamW on fixed random stamps (batch × bands × size²), under bf16 autocast if asked."""
     torch.manual_seed(0)
     cfg = SCHEMAS[name](name=name)
-    model = build_model(cfg, args.bands, args.size)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model = model.to(memory_format=fmt).train()
+    model = build_model(cfg, bands, size).to(memory_format=fmt).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    x = torch.randn(args.batch, args.bands, args.size, args.size).to(memory_format=fmt)
-    z = torch.rand(args.batch) * cfg.z_max
+    x = torch.randn(batch, bands, size, size).to(memory_format=fmt)
+    z = torch.rand(batch) * cfg.z_max
 
     def step() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -42,6 +42,12 @@ def images_per_s(name: str, args: argparse.Namespace, channels_last: bool, bf16:
         loss.backward()
         opt.step()
 
+    return model, step
+
+
+def images_per_s(name: str, args: argparse.Namespace, channels_last: bool, bf16: bool) -> tuple[float, int]:
+    """Mean throughput over args.steps training steps after two warm-up steps."""
+    model, step = training_step(name, args.batch, args.bands, args.size, channels_last, bf16)
     for _ in range(2):
         step()
     t0 = time.perf_counter()

@@ -16,10 +16,9 @@ import os
 from collections import defaultdict
 
 import torch
-from models_speed import SCHEMAS
+from models_speed import SCHEMAS, training_step
 from torch.profiler import profile
 
-from photoz.models.build import build_model, head_loss
 from photoz.training.runtime import hardware_bf16
 
 KINDS = {  # substring of the aten op name -> kind; first match wins
@@ -43,20 +42,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4)
     args = parser.parse_args()
     bf16 = args.precision == "bf16" or (args.precision == "auto" and hardware_bf16(torch.device("cpu")))
-    torch.manual_seed(0)
-    cfg = SCHEMAS[args.model](name=args.model)
-    model = build_model(cfg, 6, args.size).to(memory_format=torch.channels_last).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    x = torch.randn(args.batch, 6, args.size, args.size).contiguous(memory_format=torch.channels_last)
-    z = torch.rand(args.batch) * cfg.z_max
-
-    def step() -> None:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss = head_loss(model(x), z, cfg)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
+    _, step = training_step(args.model, args.batch, 6, args.size, channels_last=True, bf16=bf16)
     for _ in range(2):
         step()
     with profile(record_shapes=True) as prof:
