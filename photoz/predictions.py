@@ -56,8 +56,8 @@ class Predictions:
         return pdf_quantiles(self.pdf.astype(np.float64), self.z_grid, qs)
 
     def to_table(self) -> Table:
-        """The prediction table logged to MLflow and written by photoz.predict; with a PDF it also
-        carries every point estimate (z_zstar, z_mean, z_median, z_mode)."""
+        """The prediction table logged to MLflow; with a PDF it also carries every point estimate
+        (z_zstar, z_mean, z_median, z_mode). photoz.predict streams its own columns (POINT_COLUMNS)."""
         q = self.quantiles()
         table = Table(
             {

@@ -87,6 +87,18 @@ def test_each_rail_estimator_trains_predicts_and_logs(trained) -> None:
     np.testing.assert_allclose(pyfunc.predict(frame)["z_phot"], est.predict(data, test).z_phot, rtol=1e-6)
 
 
+def test_rail_estimators_take_the_configured_point_estimate(trained, tmp_path) -> None:
+    """model.point_estimate picks z_phot from RAIL's PDF as for photoz's own PDF estimators (it
+    was once ignored: every rail_* run scored z* whatever the config said)."""
+    run(to_typed(compose(*common(tmp_path, trained["data"].path), "model=rail_knn", *SMALL["rail_knn"],
+                         "model.point_estimate=mean")))
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (r,) = client.search_runs([client.get_experiment_by_name("rail").experiment_id])
+    table = Table.read(client.download_artifacts(r.info.run_id, "predictions/test_predictions.fits", str(tmp_path)))
+    np.testing.assert_allclose(table["z_phot"], table["z_mean"], rtol=1e-6)
+    assert np.abs(table["z_phot"] - table["z_zstar"]).max() > 1e-3  # not z*, the default
+
+
 def test_compare_lists_the_rail_estimators(trained) -> None:
     tmp = trained["tmp"]
     proc = subprocess.run([sys.executable, "-m", "photoz.compare", f"tracking.uri=sqlite:///{tmp / 'mlflow.db'}",

@@ -9,8 +9,9 @@ Input: the data set's catalogue fluxes (nJy) as RAIL's columns mag_<b>_lsst / ma
 (AB, σ_m = 2.5/ln10 · σ_f/f). A band with S/N < `model.detection_snr` (or flux ≤ 0) is a
 non-detection: magnitude `model.nondetect_val` (RAIL's sentinel, 99), which RAIL replaces by
 `mag_limits`, here the train split's 1σ limit per band (AB magnitude of the median flux error).
-Output: RAIL's qp.Ensemble evaluated on the photoz grid (bin centres), normalised, so z_phot and
-z_err are the PDF mean and standard deviation as for every other estimator.
+Output: RAIL's qp.Ensemble evaluated on the photoz grid (bin centres), normalised; as for every
+other PDF estimator z_phot is that PDF's `model.point_estimate` (default z*) and z_err its
+standard deviation.
 
 Trainable parameters (`n_trainable_params`, the comparison table's cost column):
 - rail_flexzboost: every node (split threshold or leaf weight) of the XGBoost trees of all basis
@@ -185,7 +186,7 @@ class RailEstimator(CatalogEstimator):
         self.check_bands(data)
         pdf = self.pdf(*data.fluxes(index))
         cat = data.catalog
-        return Predictions.from_pdf(np.asarray(cat["id"])[index], np.asarray(cat["redshift"], float)[index], pdf, self.grid)
+        return Predictions.from_pdf(np.asarray(cat["id"])[index], np.asarray(cat["redshift"], float)[index], pdf, self.grid, self.point)
 
     def log_model(self) -> None:
         """MLflow pyfunc model holding RAIL's own model file (a pickle, read back by RAIL's
@@ -239,5 +240,5 @@ class RailPyfunc(mlflow.pyfunc.PythonModel):
         bands = self.est.bands
         flux = model_input[[f"flux_{b}" for b in bands]].to_numpy(float)
         err = model_input[[f"flux_err_{b}" for b in bands]].to_numpy(float)
-        pred = Predictions.from_pdf(np.arange(len(flux)), np.zeros(len(flux)), self.est.pdf(flux, err), self.est.grid)
+        pred = Predictions.from_pdf(np.arange(len(flux)), np.zeros(len(flux)), self.est.pdf(flux, err), self.est.grid, self.est.point)
         return pd.DataFrame({"z_phot": pred.z_phot, "z_err": pred.z_err})
