@@ -1,7 +1,7 @@
 """What `python -m photoz.train` prints when it ends: where everything it made is, and how to see it.
 
     photoz: finished run sequential-d4-w32-lr2e-3 (3f2a...) in MLflow experiment lsst_sim-1a2b3c4d5e
-      test (2000 galaxies): σ_MAD 0.0306  bias +0.0069 ± 0.0025  η 21.4 %  RAIL outliers 8.75 %
+      test (14000 galaxies): σ_MAD 0.0336  bias -0.0024 ± 0.0008  η 24.4 %  RAIL outliers 8.10 %
       data set:    /home/me/photoz/data/lsst_sim-1a2b3c4d5e
       checkpoints: /home/me/photoz/outputs/2026-12-02/06-14-07/checkpoints
       browse:      mlflow ui --backend-store-uri sqlite:////home/me/photoz/mlruns/mlflow.db
