@@ -26,14 +26,25 @@ for _name in ("lightning.pytorch", "pytorch_lightning"):
 warnings.filterwarnings("ignore", module="lightning")
 
 
-def matmul_peak(dtype: torch.dtype, n: int, min_seconds: float = 1.0) -> float:
-    """FLOP/s of repeated n×n matmuls in `dtype` (bf16 on CPUs without native support is emulated)."""
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+def sync(device: torch.device) -> None:
+    """Wait for the device's queued work (CUDA runs asynchronously; a CPU is always done)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_peak(dtype: torch.dtype, n: int, device: torch.device, min_seconds: float = 1.0) -> float:
+    """FLOP/s of repeated n×n matmuls in `dtype` on `device` (bf16 on CPUs without native support
+    is emulated)."""
+    a, b = torch.randn(n, n, dtype=dtype, device=device), torch.randn(n, n, dtype=dtype, device=device)
     a @ b
+    sync(device)
     reps, start = 0, time.perf_counter()
     while time.perf_counter() - start < min_seconds:
         a @ b
         reps += 1
+        if reps % 50 == 0:
+            sync(device)  # keep the clock honest without a sync per matmul
+    sync(device)
     return 2 * n**3 * reps / (time.perf_counter() - start)
 
 
@@ -78,19 +89,20 @@ class LitPhotoz(L.LightningModule):
         return torch.optim.AdamW(self.parameters(), lr=self.lr)
 
 
-def _trainer() -> L.Trainer:
-    return L.Trainer(accelerator="cpu", devices=1, max_epochs=1, precision="32-true", logger=False,
-                     enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)  # fmt: skip
+def _trainer(device: torch.device) -> L.Trainer:
+    """Lightning's defaults on the benchmark's device: fp32 ("32-true"), one device."""
+    return L.Trainer(accelerator="gpu" if device.type == "cuda" else "cpu", devices=1, max_epochs=1, precision="32-true",
+                     logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)  # fmt: skip
 
 
-def lightning_train(module: LitPhotoz, ds: Dataset, batch: int) -> int:
+def lightning_train(module: LitPhotoz, ds: Dataset, batch: int, device: torch.device) -> int:
     loader = DataLoader(ds, batch_size=batch, shuffle=True, drop_last=True)
-    _trainer().fit(module, loader)
+    _trainer(device).fit(module, loader)
     return len(loader) * batch
 
 
-def lightning_infer(module: LitPhotoz, ds: Dataset, batch: int) -> int:
-    return len(torch.cat(_trainer().predict(module, DataLoader(ds, batch_size=batch))))
+def lightning_infer(module: LitPhotoz, ds: Dataset, batch: int, device: torch.device) -> int:
+    return len(torch.cat(_trainer(device).predict(module, DataLoader(ds, batch_size=batch))))
 
 
 def largest_convs(net: nn.Module, x: torch.Tensor, top: int = 2) -> list[tuple[nn.Conv2d, tuple[int, ...]]]:
@@ -117,7 +129,7 @@ def conv_work(conv: nn.Conv2d, shape: tuple[int, ...], rt: Runtime, reps: int = 
     """A function that runs conv alone `reps` times, forward + backward, on `shape` input in rt's
     layout and precision, and returns the FLOPs it did (timed like a benchmark side: FLOP/s)."""
     layer = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, bias=conv.bias is not None)
-    x = torch.randn(shape)
+    layer, x = layer.to(rt.device), torch.randn(shape, device=rt.device)
     if rt.channels_last:
         layer, x = layer.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     x.requires_grad_()
@@ -137,10 +149,13 @@ def conv_work(conv: nn.Conv2d, shape: tuple[int, ...], rt: Runtime, reps: int = 
     return work
 
 
-def timed(fn: Callable[[], int]) -> float:
-    """Items per second of one call of fn (which returns how many items it processed)."""
+def timed(fn: Callable[[], int], device: torch.device) -> float:
+    """Items per second of one call of fn (which returns how many items it processed), the
+    device's queued work included."""
+    sync(device)
     start = time.perf_counter()
     n = fn()
+    sync(device)
     return n / (time.perf_counter() - start)
 
 
@@ -151,12 +166,12 @@ def flops_of(fn: Callable[[], object]) -> int:
     return counter.get_total_flops()
 
 
-def compare(label: str, sides: dict[str, Callable[[], int]], rounds: int) -> dict[str, float]:
+def compare(label: str, sides: dict[str, Callable[[], int]], rounds: int, device: torch.device) -> dict[str, float]:
     """Median items/s of each side over `rounds` alternating rounds (after one warm-up each)."""
     for fn in sides.values():
         fn()
     rates: dict[str, list[float]] = {name: [] for name in sides}
     for _ in tqdm(range(rounds), desc=label, leave=False):
         for name, fn in sides.items():
-            rates[name].append(timed(fn))
+            rates[name].append(timed(fn, device))
     return {name: statistics.median(r) for name, r in rates.items()}

@@ -11,7 +11,8 @@ the real `train_epoch` (and with --compile a torch.compile'd copy) and `CNNEstim
 other jobs on the machine bias all alike (the load average is printed). Achieved FLOP/s = FLOPs
 of one step (torch.utils.flop_counter, fwd+bwd for training) × steps/s, as a fraction of the
 matmul peaks and of the practical peak: the network's largest convolution run alone, alternating
-with the sides. Not a test.
+with the sides. Every side runs on the device photoz's runtime picks (`--device`, default auto: a
+GPU when one is visible); the peers stay fp32 there, as their defaults are. Not a test.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from photoz.data import Dataset, write_dataset
 from photoz.models.build import head_loss
 from photoz.training.batches import BatchSource
 from photoz.estimators.cnn import CNNEstimator
+from photoz.training.runtime import choose_runtime
 from photoz.training.loop import (
     make_optimizer,
     make_scheduler,
@@ -79,7 +81,8 @@ class Bench:
     """Naive and photoz training/inference for one model on one data set."""
 
     def __init__(self, name: str, data: Dataset, args: argparse.Namespace) -> None:
-        self.cfg = to_typed(compose(f"model={name}", "trainer.progress=false", f"trainer.batch_size={args.batch}"))
+        self.cfg = to_typed(compose(f"model={name}", "trainer.progress=false", f"trainer.batch_size={args.batch}",
+                                    f"trainer.device={args.device}"))
         self.data, self.args = data, args
         self.train_idx = data.split_index("train")[: args.batch * args.steps]
         self.infer_idx = np.arange(min(len(data), args.infer))
@@ -89,6 +92,8 @@ class Bench:
         self.scale = self.naive_net.normalise.scale.view(-1).numpy()
         est.net = est.build_net(data, self.train_idx)
         self.est, self.rt = est, est.runtime()
+        self.dev = self.rt.device
+        self.naive_net.to(self.dev)
         self.source = BatchSource(data.images, self.train_idx, self.z[self.train_idx], self.rt.device, 4.0)
         self.opt = make_optimizer(est.net, self.cfg.optimizer, self.rt.device)
         self.sched = make_scheduler(self.opt, self.cfg.optimizer, self.source.n_batches(args.batch, True), 1000)
@@ -106,6 +111,7 @@ class Bench:
         net.train()
         n = 0
         for x, z in DataLoader(ds, batch_size=self.args.batch, shuffle=True, drop_last=True):
+            x, z = x.to(self.dev), z.to(self.dev)
             loss = self.loss(net(x), z)
             self.naive_opt.zero_grad()
             loss.backward()
@@ -118,10 +124,10 @@ class Bench:
         return StampDataset(self.data.images[idx], self.z[idx], self.scale, augment)
 
     def lightning_train(self) -> int:
-        return lightning_train(self.lit, self.stamps(self.train_idx, True), self.args.batch)
+        return lightning_train(self.lit, self.stamps(self.train_idx, True), self.args.batch, self.dev)
 
     def lightning_infer(self) -> int:
-        return lightning_infer(self.lit, self.stamps(self.infer_idx, False), 2 * self.args.batch)
+        return lightning_infer(self.lit, self.stamps(self.infer_idx, False), 2 * self.args.batch, self.dev)
 
     def compiled_train(self) -> int:
         return self.photoz_train(self.compiled)
@@ -135,7 +141,7 @@ class Bench:
     def naive_infer(self) -> int:
         ds = StampDataset(self.data.images[self.infer_idx], self.z[self.infer_idx], self.scale, augment=False)
         net = self.naive_net.backbone.eval()
-        outs = [torch.softmax(net(x), 1) for x, _ in DataLoader(ds, batch_size=2 * self.args.batch)]
+        outs = [torch.softmax(net(x.to(self.dev)), 1) for x, _ in DataLoader(ds, batch_size=2 * self.args.batch)]
         return len(torch.cat(outs))
 
     def photoz_infer(self) -> int:
@@ -148,14 +154,14 @@ class Bench:
 
     def peak_side(self) -> tuple[Callable[[], int], str]:
         """The net's largest convolution alone (fwd+bwd, photoz's Runtime) as a benchmark side."""
-        x = torch.randn(self.args.batch, len(BANDS), *self.data.images.shape[2:])
+        x = torch.randn(self.args.batch, len(BANDS), *self.data.images.shape[2:], device=self.dev)
         conv, shape = largest_convs(self.naive_net.backbone, x, top=1)[0]
         return conv_work(conv, shape, self.rt), f"{conv.in_channels}->{conv.out_channels} k{conv.kernel_size[0]} on {shape[2]}x{shape[3]}"
 
     def step_flops(self) -> tuple[int, int]:
         """FLOPs of one training step (fwd+bwd) and of one inference batch, per image."""
-        x = torch.randn(self.args.batch, len(BANDS), *self.data.images.shape[2:])
-        z = torch.rand(self.args.batch)
+        x = torch.randn(self.args.batch, len(BANDS), *self.data.images.shape[2:], device=self.dev)
+        z = torch.rand(self.args.batch, device=self.dev)
         net = self.naive_net
 
         def step() -> None:
@@ -197,15 +203,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-predict", action="store_true", help="skip photoz.predict end to end")
     parser.add_argument("--compile", action="store_true", help="also train a torch.compile'd photoz net (minutes of compile)")
+    parser.add_argument("--device", default="auto", help="trainer.device for every side: auto (a GPU if visible), cpu, cuda")
     args = parser.parse_args()
     torch.manual_seed(0)
     np.random.seed(0)
     n = max(args.infer, int(args.batch * args.steps / 0.6) + 1)
     with tempfile.TemporaryDirectory() as tmp:
         data = make_data(Path(tmp) / "stamps", n, args.size)
+        device = choose_runtime(to_typed(compose(f"trainer.device={args.device}")).trainer).device
+        gpu = f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f} "
-              f"on {os.cpu_count()} CPUs; {n} stamps {len(BANDS)}x{args.size}x{args.size}")  # fmt: skip
-        peak32, peak16 = matmul_peak(torch.float32, 2048), matmul_peak(torch.bfloat16, 512)
+              f"on {os.cpu_count()} CPUs; device {device}{gpu}; {n} stamps {len(BANDS)}x{args.size}x{args.size}")  # fmt: skip
+        peak32 = matmul_peak(torch.float32, 2048 if device.type == "cpu" else 8192, device)
+        peak16 = matmul_peak(torch.bfloat16, 512 if device.type == "cpu" else 8192, device)
         print(f"matmul peak: fp32 {peak32 / 1e9:.1f} GFLOP/s, bf16 {peak16 / 1e9:.2f} GFLOP/s")
         for name in args.models:
             bench = Bench(name, data, args)
@@ -216,13 +226,13 @@ def main() -> None:
             train = {"naive": bench.naive_train, "lightning": bench.lightning_train, "photoz": bench.photoz_train}
             if bench.compiled is not None:
                 train["photoz+compile"] = bench.compiled_train
-            train_rates = compare(f"{name} train", {**train, "peak": peak_fn}, args.rounds)  # the peak alternates too
+            train_rates = compare(f"{name} train", {**train, "peak": peak_fn}, args.rounds, device)  # the peak alternates too
             conv = train_rates.pop("peak")
             print(f"  practical peak {conv / 1e9:.1f} GFLOP/s: the largest conv ({conv_shape}) alone, fwd+bwd, in the same rounds")
             infer = {"naive": bench.naive_infer, "lightning": bench.lightning_infer, "photoz eager": bench.eager_infer, "photoz": bench.photoz_infer}
             for what, flops, rates in (
                 ("train images/s", train_flops, train_rates),
-                ("infer galaxies/s", infer_flops, compare(f"{name} infer", infer, args.rounds)),
+                ("infer galaxies/s", infer_flops, compare(f"{name} infer", infer, args.rounds, device)),
             ):
                 print(f"  {what}: " + "  ".join(f"{side} {rate:.0f}" for side, rate in rates.items()))
                 for side in [k for k in rates if k.startswith("photoz")]:
@@ -236,6 +246,9 @@ def main() -> None:
                     loop_rate, wall_rate = predict_end_to_end(bench, Path(work))
                 print(f"  photoz.predict    {loop_rate:8.0f} galaxies/s in its loop, {wall_rate:.0f} galaxies/s "
                       f"over the command's wall time ({len(data)} galaxies, incl. start-up and model load)")  # fmt: skip
+            if device.type == "cuda":
+                print(f"  GPU memory: {torch.cuda.max_memory_allocated(device) / 2**30:.2f} GiB at most (all sides of {name})")
+                torch.cuda.reset_peak_memory_stats(device)
         print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
 
 
