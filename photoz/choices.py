@@ -151,3 +151,10 @@ class Pruner(Choice):
     hyperband = "hyperband"
     successive_halving = "successive_halving"
     none = "none"
+
+
+class CompareRuns(Choice):
+    """runs= of python -m photoz.compare: the best run per model | every finished run (a study's trials)."""
+
+    best = "best"
+    all = "all"

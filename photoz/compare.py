@@ -1,8 +1,8 @@
 """`python -m photoz.compare`: the model-comparison table and plots from MLflow.
 
-    python -m photoz.compare [tracking.experiment=<name>] [parent_run=<sweep parent run id>]
+    python -m photoz.compare [tracking.experiment=<name>] [parent_run=<sweep parent run id>] [runs=all]
 
-Takes the best finished run per model by validation σ_MAD, prints the table of its test metrics
+Takes the best finished run per model by validation σ_MAD (runs=all: every finished run), prints the table of its test metrics
 and cost (markdown; also written as CSV and LaTeX), draws side-by-side plots from each run's
 logged test prediction table, and logs all of it to a run named `comparison`.
 """
@@ -24,7 +24,8 @@ register_schemas()  # conf/compare.yaml composes against photoz/tool_schemas.py
 
 
 def _prediction_tables(rows, artifact: str, tmp: Path) -> dict:
-    """model → its best run's test prediction table; models whose run logged none are skipped."""
+    """model → its run's test prediction table (one row per model); models whose run logged none
+    are skipped."""
     import mlflow
     from astropy.table import Table
 
@@ -46,7 +47,7 @@ def compare(cfg: DictConfig) -> Path:
     import mlflow
 
     from photoz.comparison.figures import metrics_per_z, sigma_vs_cost, zphot_panels
-    from photoz.comparison.table import best_runs, find_experiment, write_tables
+    from photoz.comparison.table import best_runs, find_experiment, first_per_model, write_tables
     from photoz.tracking import Tracker, resolve_uri
 
     tracking = as_schema(TrackingConfig, cfg.tracking)
@@ -55,14 +56,16 @@ def compare(cfg: DictConfig) -> Path:
         raise PhotozError(f"no MLflow store at {uri}; train first (python -m photoz.train) or set tracking.uri")
     tracker = Tracker(tracking, parent_run_id=cfg.parent_run)  # the comparison run: a child of parent_run
     experiment = find_experiment(tracker.client, tracking.experiment, cfg.parent_run, uri)
-    rows = best_runs(tracker.client, experiment, cfg.parent_run)
+    rows = best_runs(tracker.client, experiment, cfg.parent_run, every=cfg.runs == "all")
+    best = first_per_model(rows)  # runs=all: each model's best run for the per-model plots and metrics
     out = Path(hydra.utils.to_absolute_path(cfg.output)) if cfg.output else Path(HydraConfig.get().runtime.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = list(write_tables(rows, out).values())
-    print(f"Experiment {experiment.name!r}: best run per model by val σ_MAD; test-split metrics\n")
+    which = "every finished run" if cfg.runs == "all" else "best run per model"
+    print(f"Experiment {experiment.name!r}: {which} by val σ_MAD; test-split metrics\n")
     print(files[0].read_text())
     with tempfile.TemporaryDirectory() as tmp:
-        tables = _prediction_tables(rows, cfg.predictions_artifact, Path(tmp))
+        tables = _prediction_tables(best, cfg.predictions_artifact, Path(tmp))
     figures = {"sigma_vs_cost": sigma_vs_cost(rows)}
     if tables:
         figures.update(zphot_vs_zspec=zphot_panels(tables), metrics_per_z=metrics_per_z(tables))
@@ -76,7 +79,7 @@ def compare(cfg: DictConfig) -> Path:
         with tracker.run("comparison", tags) as run_id:
             for f in files:
                 mlflow.log_artifact(str(f), "comparison")
-            mlflow.log_metrics({f"{r.model}/{k}": v for r in rows for k, v in r.values.items() if v == v})
+            mlflow.log_metrics({f"{r.model}/{k}": v for r in best for k, v in r.values.items() if v == v})
         print(f"logged to MLflow run {run_id} (experiment {experiment.name!r})")
     print(f"tables and plots in {out}")
     return out

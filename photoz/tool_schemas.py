@@ -9,7 +9,7 @@ from typing import Optional
 
 from hydra.core.config_store import ConfigStore
 
-from photoz.choices import PredictFormat
+from photoz.choices import CompareRuns, PredictFormat
 from photoz.config import TrackingConfig
 
 
@@ -37,6 +37,7 @@ class PredictConfig:
 class CompareConfig:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     parent_run: Optional[str] = None
+    runs: CompareRuns = CompareRuns.best  # best: the best run per model; all: every finished run
     output: Optional[str] = None
     log_run: bool = True
     predictions_artifact: str = "predictions/test_predictions.fits"

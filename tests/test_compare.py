@@ -93,6 +93,24 @@ def test_parent_run_filter(store) -> None:
     assert dict(zip(table["model"], table["run_id"])) == store["children"]
 
 
+def test_runs_all_lists_every_finished_run_of_a_study(store) -> None:
+    """runs=all: one row per finished run (the study's two children here), sorted by val σ_MAD;
+    failed runs stay out."""
+    out = compare(_cfg(**{"tracking.uri": store["uri"], "runs": "all", "output": store["tmp"] / "all", "log_run": "false"}))
+    table = Table.read(out / "comparison.csv", format="ascii.csv")
+    assert list(table["model"]) == ["random_forest", "random_forest", "knn", "random_forest", "knn", "template_fit", "knn"]
+    assert np.allclose(table["val_sigma_mad"], [0.03, 0.035, 0.04, 0.044, 0.045, 0.05, 0.06])
+    assert (out / "sigma_vs_cost.png").stat().st_size > 1000
+
+
+def test_runs_must_be_best_or_all(store, tmp_path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "photoz.compare", f"tracking.uri={store['uri']}", "runs=every",
+                           f"hydra.run.dir={tmp_path}"], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    (line,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("photoz: error:")]
+    assert "runs=every" in line and "best" in line and "all" in line
+
+
 def test_errors_are_one_line(store, tmp_path) -> None:
     with pytest.raises(PhotozError, match="unknown experiment 'nope'.*lsst_sim-test"):
         compare(_cfg(**{"tracking.uri": store["uri"], "tracking.experiment": "nope", "output": tmp_path}))

@@ -62,3 +62,15 @@ def test_rows_are_model_configs_and_catalog_features_get_their_own_row(tmp_path)
             client.log_param(run_id, "model.catalog_features", features)
         labels.append(model_label(client.get_run(run_id)))
     assert labels == ["resnet", "resnet+catalog", "knn", "googlenet_pasquet", "googlenet_pasquet+catalog"]
+
+
+def test_every_run_of_a_model_shares_its_colour_and_only_its_best_is_labelled() -> None:
+    rows = [_row("resnet", 0.020, 7e7, 8e5, 900), _row("resnet", 0.024, 2e7, 2e5, 2500), _row("sequential", 0.025, 3e7, 5e5, 3000)]
+    fig = sigma_vs_cost(rows)
+    flops = fig.axes[0]
+    colours = [tuple(c.get_facecolor()[0][:3]) for c in flops.collections]
+    assert colours[0] == colours[1] != colours[2]
+    assert [t.get_text() for t in flops.texts] == ["resnet", "sequential"]
+    frontier = [line for line in flops.lines if line.get_label() == "frontier"][0]
+    assert list(frontier.get_xdata()) == [2e7, 7e7]  # the cheaper resnet trial is on it, sequential is beaten
+    plt.close(fig)

@@ -86,21 +86,27 @@ def _frontier(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
 def sigma_vs_cost(rows: list[Best]) -> Figure:
     """Test σ_MAD against FLOPs per galaxy, trainable parameters and galaxies/s, one panel each,
     with the accuracy-for-cost frontier. An estimator without a value on an axis (no FLOP count
-    for the catalogue baselines) is a dashed line at its σ_MAD, so every estimator is on every panel."""
+    for the catalogue baselines) is a dashed line at its σ_MAD, so every estimator is on every panel.
+    Rows of one model (every trial of a study, `runs=all`) share its colour; its first row (the
+    best by val σ_MAD) is labelled, the others are smaller points."""
+    colours = {m: f"C{i % 10}" for i, m in enumerate(dict.fromkeys(r.model for r in rows))}
     fig, axes = plt.subplots(1, len(COST_AXES), figsize=(5.2 * len(COST_AXES), 4.2), sharey=True)
     for ax, (key, label, scale) in zip(axes, COST_AXES):
-        points = []
-        for i, r in enumerate(rows):
-            x, y, colour = r.values.get(key, math.nan), r.values["sigma_mad"], f"C{i % 10}"
+        points, seen = [], set()
+        for r in rows:
+            x, y, colour, first = r.values.get(key, math.nan), r.values["sigma_mad"], colours[r.model], r.model not in seen
+            seen.add(r.model)
             if math.isnan(y):
                 continue
             if math.isnan(x):
-                ax.axhline(y, color=colour, ls="--", lw=0.8, label=f"{r.model} (not measured)")
+                if first:
+                    ax.axhline(y, color=colour, ls="--", lw=0.8, label=f"{r.model} (not measured)")
                 continue
             # faster is better: the frontier on galaxies/s runs on its negative
             points.append((-x if key == "galaxies_per_s" else x, y))
-            ax.scatter(x, y, s=40, color=colour)
-            ax.annotate(r.model, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=9)
+            ax.scatter(x, y, s=40 if first else 12, color=colour, alpha=1.0 if first else 0.6)
+            if first:
+                ax.annotate(r.model, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=9)
         front = _frontier(points)
         if len(front) > 1:
             ax.plot([abs(x) for x, _ in front], [y for _, y in front], "k:", lw=1, label="frontier")

@@ -83,8 +83,9 @@ def find_experiment(client: MlflowClient, name: str | None, parent_run: str | No
     return used[0]
 
 
-def best_runs(client: MlflowClient, experiment: Experiment, parent_run: str | None) -> list[Best]:
-    """The best finished run per model (lowest val σ_MAD), sorted by that σ_MAD."""
+def best_runs(client: MlflowClient, experiment: Experiment, parent_run: str | None, every: bool = False) -> list[Best]:
+    """The best finished run per model (lowest val σ_MAD), or with `every` each finished run,
+    sorted by val σ_MAD (so a model's first row is its best run)."""
     query = "attributes.status = 'FINISHED' and tags.model != ''"
     if parent_run:
         query += f" and tags.mlflow.parentRunId = '{parent_run}'"
@@ -98,17 +99,26 @@ def best_runs(client: MlflowClient, experiment: Experiment, parent_run: str | No
     best: dict[str, Run] = {}
     for run in runs:
         model, score = model_label(run), val_sigma(run)
-        if not math.isnan(score) and (model not in best or score < val_sigma(best[model])):
-            best[model] = run
+        key = run.info.run_id if every else model
+        if not math.isnan(score) and (key not in best or score < val_sigma(best[key])):
+            best[key] = run
     if not best:
         where = f"children of run {parent_run}" if parent_run else f"experiment {experiment.name!r}"
         raise PhotozError(f"no finished photoz runs with a validation σ_MAD among the {where}; train some first")
     rows = []
-    for model, run in best.items():
+    for run in best.values():
         values = {col: run.data.metrics.get(metric, math.nan) for col, metric, *_ in COLUMNS if metric}
         values["val_sigma_mad"] = val_sigma(run)
-        rows.append(Best(model, run.info.run_id, values))
+        rows.append(Best(model_label(run), run.info.run_id, values))
     return sorted(rows, key=lambda b: b.values["val_sigma_mad"])
+
+
+def first_per_model(rows: list[Best]) -> list[Best]:
+    """Each model's first row (its best, as best_runs sorts by val σ_MAD), in the rows' order."""
+    first: dict[str, Best] = {}
+    for r in rows:
+        first.setdefault(r.model, r)
+    return list(first.values())
 
 
 def _cell(value: float, fmt: str) -> str:
