@@ -28,9 +28,12 @@ def _prediction_tables(rows, artifact: str, tmp: Path) -> dict:
     are skipped."""
     import mlflow
     from astropy.table import Table
+    from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
+    from tqdm import tqdm
 
     tables = {}
-    for r in rows:
+    MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.set(False)  # one bar over the runs below, not one per file
+    for r in tqdm(rows, desc="reading test predictions", unit="run", leave=False):
         try:
             path = mlflow.artifacts.download_artifacts(run_id=r.run_id, artifact_path=artifact, dst_path=str(tmp / r.run_id))
         except Exception:  # missing artifact: MLflow raises store-specific errors
