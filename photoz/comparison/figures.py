@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 from astropy.table import Table  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from photoz.comparison.table import Best  # noqa: E402
 from photoz.metrics import ETA_THRESHOLD, delta_z, eta, per_z_bin, sigma_mad  # noqa: E402
@@ -111,6 +112,7 @@ def sigma_vs_cost(rows: list[Best]) -> Figure:
         if len(front) > 1:
             ax.plot([abs(x) for x, _ in front], [y for _, y in front], "k:", lw=1, label="frontier")
         ax.set_xscale(scale, **({"linthresh": 1.0} if scale == "symlog" else {}))
+        ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks overlap on a short log range
         ax.set(xlabel=label, ylim=(0, None))
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
