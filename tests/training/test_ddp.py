@@ -159,12 +159,12 @@ def test_torchrun_resume_continues_the_interrupted_run(tmp_path: Path) -> None:
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     first = _torchrun_train(tmp_path, uri, "trainer.max_epochs=1")
-    assert first.returncode == 0, first.stderr[-3000:]
+    assert first.returncode == 0, first.stderr[-12000:]  # the ranks' traceback, before torchrun's summary
     client = mlflow.MlflowClient(uri)
     (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
     client.set_terminated(run.info.run_id, "KILLED")  # as after Ctrl-C
     again = _torchrun_train(tmp_path, uri, "trainer.max_epochs=2", "trainer.resume=true")
-    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.returncode == 0, again.stderr[-12000:]
     assert "resuming from" in again.stderr + again.stdout
     (resumed,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
     assert resumed.info.run_id == run.info.run_id and resumed.info.status == "FINISHED"
