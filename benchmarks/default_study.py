@@ -81,7 +81,7 @@ def summary_rows(runs: dict) -> list[str]:
 
 
 def magnitude_rows(runs: dict, tmp: Path) -> list[str]:
-    from photoz.metrics import point_metrics
+    from photoz.predictions.metrics import point_metrics
 
     bins = [f"{lo:g}–{hi:g}" for lo, hi in zip(MAG_BINS[:-1], MAG_BINS[1:])]
     rows = ["| model | " + " | ".join(f"i {b}" for b in bins) + " |", "|---" * (len(bins) + 1) + "|"]

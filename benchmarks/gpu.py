@@ -26,7 +26,7 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from photoz.config import compose, to_typed
-from photoz.run import run
+from photoz.job.run import run
 from photoz.training.runtime import choose_runtime
 
 HERE = Path(__file__).resolve().parent

@@ -6,7 +6,7 @@
 Peers (fp32, NCHW, a DataLoader over a per-sample Dataset that normalises and flips in Python):
 naive (AdamW, `loss.item()` every step) and a Lightning `Trainer` (benchmarks/peers.py). photoz:
 the real `train_epoch` (and with --compile a torch.compile'd copy) and `CNNEstimator.predict`
-(the fast path, photoz/inference.py) beside the eager path it replaced, in the Runtime that
+(the fast path, photoz/inference/fast.py) beside the eager path it replaced, in the Runtime that
 `trainer.*` defaults resolve to here. Sides alternate for --rounds rounds, median reported, so
 other jobs on the machine bias all alike (the load average is printed). Achieved FLOP/s = FLOPs
 of one step (torch.utils.flop_counter, fwd+bwd for training) × steps/s, as a fraction of the

@@ -68,7 +68,7 @@ class ResNetBlock(Choice):
 
 
 class PointEstimate(Choice):
-    """model.point_estimate: z_phot from the PDF (photoz.pdf)."""
+    """model.point_estimate: z_phot from the PDF (photoz.predictions.pdf)."""
 
     zstar = "zstar"
     mean = "mean"

@@ -51,7 +51,7 @@ def compare(cfg: DictConfig) -> Path:
 
     from photoz.comparison.figures import metrics_per_z, sigma_vs_cost, zphot_panels
     from photoz.comparison.table import best_runs, find_experiment, first_per_model, write_tables
-    from photoz.tracking import Tracker, resolve_uri
+    from photoz.tracking.tracker import Tracker, resolve_uri
 
     tracking = as_schema(TrackingConfig, cfg.tracking)
     uri = resolve_uri(tracking.uri)

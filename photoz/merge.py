@@ -15,7 +15,7 @@ from astropy.io import fits
 
 from photoz.errors import ConfigError, exit_on_user_error
 from photoz.predict import FitsTableStream
-from photoz.shards import find_shards
+from photoz.predictions.shards import find_shards
 
 BATCH_ROWS = 1 << 20
 

@@ -9,7 +9,7 @@ The run's tag `model` (set by photoz.train) picks the estimator class, whose `lo
 rebuilds it; its tag `model_config` (the conf/model option, e.g. googlenet_pasquet) labels the output. Galaxies are predicted in batches over the memmapped images and each batch is
 appended to the FITS table on disk, so memory stays at one batch whatever the set's size. The
 table is written to a temp file and renamed into place: a failed run leaves no partial output.
-With shard=i/n (or under torchrun) one process predicts one row range (photoz.shards).
+With shard=i/n (or under torchrun) one process predicts one row range (photoz.predictions.shards).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from photoz.config import check_known_keys
 from photoz.data.target import remove_stale_temps, temp_file
 from photoz.errors import ConfigError, PhotozError, exit_on_user_error
 from photoz.estimators.base import Estimator
-from photoz.predictions import Predictions
-from photoz.qpio import QpStream
-from photoz.shards import parse_shard, shard_path, shard_rows
+from photoz.predictions.table import Predictions
+from photoz.predictions.qpio import QpStream
+from photoz.predictions.shards import parse_shard, shard_path, shard_rows
 from photoz.tool_schemas import register_schemas
 
 register_schemas()  # conf/predict.yaml composes against photoz/tool_schemas.py
@@ -46,7 +46,7 @@ def resolve_model(cfg: DictConfig) -> tuple[str, str, str]:
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from photoz.tracking import resolve_uri, run_model_uri
+    from photoz.tracking.tracker import resolve_uri, run_model_uri
 
     if (cfg.run is None) == (cfg.model_uri is None):
         raise ConfigError("give exactly one of run=<mlflow run id> or model_uri=<MLflow model URI>")
@@ -138,7 +138,7 @@ def _rows(pred: Predictions, dtype: np.dtype) -> np.ndarray:
 def predict_dataset(estimator: Estimator, data, output: Path, batch_size: int, with_pdf: bool,
                     header: dict[str, object], fmt: str = "fits", rows: range | None = None) -> float:
     """Predict `rows` of `data` (default all) in batches into `output` (a FITS table, or with
-    fmt="qp" a qp HDF5 file, photoz.qpio); returns galaxies/s."""
+    fmt="qp" a qp HDF5 file, photoz.predictions.qpio); returns galaxies/s."""
     if batch_size < 1:
         raise ConfigError(f"batch_size={batch_size}; need a positive number of galaxies per batch")
     rows = range(len(data)) if rows is None else rows

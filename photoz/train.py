@@ -29,7 +29,7 @@ def train(cfg: DictConfig) -> float:
     """Check the config and turn it into the schema dataclasses (once), then train; a bad value
     fails before torch and mlflow are imported."""
     typed = to_typed(cfg)
-    from photoz.run import run
+    from photoz.job.run import run
 
     return run(typed)
 

@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from photoz.compare import compare
 from photoz.errors import PhotozError
-from photoz.predictions import Predictions
+from photoz.predictions.table import Predictions
 
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
 
@@ -30,7 +30,7 @@ def _log_run(exp: str, model: str, val: float, tmp: Path, status: str = "FINISHE
         mlflow.log_metrics({"val_sigma_mad": val + 0.5, "best_val_sigma_mad": val, "train_seconds": 10 * val,
                             "n_trainable_params": 1000 if model != "template_fit" else 0})
         mlflow.log_metrics(pred.metrics("test_"))
-        path = tmp / run.info.run_id / "test_predictions.fits"  # the artifact photoz.tracking logs
+        path = tmp / run.info.run_id / "test_predictions.fits"  # the artifact photoz.tracking.tracker logs
         path.parent.mkdir()
         pred.to_table().write(path)
         mlflow.log_artifact(str(path), "predictions")

@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from photoz.errors import DataError, PhotozError
 from photoz.estimators.catalog_ml import KNNEstimator
-from photoz.metrics import point_metrics
+from photoz.predictions.metrics import point_metrics
 from photoz.predict import predict
 
 CONF = str(Path(__file__).resolve().parents[1] / "conf")

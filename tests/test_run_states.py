@@ -14,7 +14,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from tinydata import make_tiny_dataset
 
-from photoz.liveness import HOST, LAST_SEEN, PID, still_alive
+from photoz.tracking.liveness import HOST, LAST_SEEN, PID, still_alive
 
 SMALL_CNN = ["model=sequential", "model.depth=2", "model.width=8", "trainer.batch_size=8", "trainer.patience=0"]
 

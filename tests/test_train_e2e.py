@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from tinydata import SMALL_CNN, make_tiny_dataset
 from photoz.data import Dataset, read_dataset
-from photoz.metrics import point_metrics
+from photoz.predictions.metrics import point_metrics
 
 TEST_METRICS = ["sigma_mad", "bias", "eta", "bias_median", "sigma_iqr", "outlier_rate", "bias_err"]
 
@@ -144,7 +144,7 @@ def test_each_model_config_is_its_own_tag_compare_row_and_predict_label(tiny: Da
 
 def test_resume_continues_the_interrupted_run(tiny: Dataset, store: Path, tmp_path: Path, monkeypatch) -> None:
     from photoz.config import compose, to_typed
-    from photoz.run import run
+    from photoz.job.run import run
 
     common = ["data=directory", f"data.path={tiny.path}", *SMALL_CNN, "tracking.experiment=resume"]
     common += [f"tracking.uri={uri(store)}", f"tracking.artifact_root={store / 'artifacts'}", "trainer.progress=false"]

@@ -27,8 +27,8 @@ from hydra_plugins.photoz_sweeper._search_space import SearchSpace, parse_search
 from hydra_plugins.photoz_sweeper._trials import ask_batch, tell_result
 from photoz.choices import Choice, Sampler
 from photoz.errors import ConfigError, PhotozError
-from photoz.sweep import PRUNER_ATTR, PRUNERS, build_pruner, open_storage
-from photoz.tracking import resolve_uri
+from photoz.job.sweep import PRUNER_ATTR, PRUNERS, build_pruner, open_storage
+from photoz.tracking.tracker import resolve_uri
 
 if TYPE_CHECKING:
     from hydra_plugins.photoz_sweeper._parent_run import ParentRun

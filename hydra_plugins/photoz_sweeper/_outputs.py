@@ -12,7 +12,7 @@ import optuna
 from omegaconf import OmegaConf
 from optuna.trial import TrialState
 
-from photoz.sweep import RUN_ID_ATTR
+from photoz.job.sweep import RUN_ID_ATTR
 
 log = logging.getLogger(__name__)
 

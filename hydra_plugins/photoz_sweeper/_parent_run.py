@@ -17,12 +17,12 @@ import optuna
 from omegaconf import DictConfig
 
 from photoz.config import TrackingConfig, as_schema
-from photoz.sweep import RUN_ID_ATTR
+from photoz.job.sweep import RUN_ID_ATTR
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
-    from photoz.tracking import Tracker
+    from photoz.tracking.tracker import Tracker
 
 PARENT_ATTR = "photoz.mlflow_parent_run_id"  # study user attr
 WAIT_FOR_CREATOR_S = 60.0
@@ -31,7 +31,7 @@ WAIT_FOR_CREATOR_S = 60.0
 def _experiment(config: DictConfig, tracker: Tracker) -> str:
     """The jobs' experiment: tracking.experiment, else named after the data set, which is opened
     (simulated once if needed) here, before any job starts, exactly as photoz.train opens it."""
-    from photoz.tracking import experiment_name
+    from photoz.tracking.tracker import experiment_name
 
     if tracker.tracking.experiment:
         return tracker.use_experiment(tracker.tracking.experiment)
@@ -53,7 +53,7 @@ class ParentRun:
         second parent."""
         if config.get("tracking") is None:
             return None
-        from photoz.tracking import Tracker
+        from photoz.tracking.tracker import Tracker
 
         tracker = Tracker(as_schema(TrackingConfig, config.tracking))
         run_id = None if created else _wait_for_parent(study)

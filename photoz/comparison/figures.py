@@ -17,7 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from photoz.comparison.table import Best  # noqa: E402
-from photoz.metrics import ETA_THRESHOLD, delta_z, eta, per_z_bin, sigma_mad  # noqa: E402
+from photoz.predictions.metrics import ETA_THRESHOLD, delta_z, eta, per_z_bin, sigma_mad  # noqa: E402
 
 N_Z_BINS = 8
 

@@ -12,7 +12,7 @@ from importlib import import_module
 from photoz.config import PhotozConfig
 from photoz.errors import ConfigError
 from photoz.estimators.base import Estimator
-from photoz.predictions import Predictions, z_grid
+from photoz.predictions.table import Predictions, z_grid
 
 # model.name -> "module:Class"; each class takes its model config (and the seed; the CNNs also the
 # trainer and optimizer configs and a checkpoint directory) and has a `load` classmethod.

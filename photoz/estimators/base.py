@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from photoz.data.format import Dataset
-from photoz.predictions import Predictions
+from photoz.predictions.table import Predictions
 
 # Called once per epoch (once for one-shot baselines) with val metrics such as {"val_sigma_mad": …};
 # it logs them and may raise optuna.TrialPruned to stop training.

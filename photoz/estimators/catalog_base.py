@@ -19,7 +19,7 @@ from photoz.data.format import Dataset
 from photoz.errors import DataError, PhotozError
 from photoz.estimators.base import Estimator, EpochHook
 from photoz.estimators.schema import GridSchema
-from photoz.predictions import Predictions, z_grid
+from photoz.predictions.table import Predictions, z_grid
 
 METADATA_KEY = "photoz"
 

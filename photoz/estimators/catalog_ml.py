@@ -25,7 +25,7 @@ from sklearn.preprocessing import StandardScaler
 from photoz.data.format import Dataset
 from photoz.errors import DataError
 from photoz.estimators.base import EpochHook
-from photoz.predictions import Predictions
+from photoz.predictions.table import Predictions
 from photoz.estimators.catalog_base import CatalogEstimator, pip_requirements, smoothed_histogram
 from photoz.estimators.features import feature_names, magnitude_colour_features, softening
 from photoz.estimators.schema import KNNSchema, RandomForestSchema, SklearnSchema

@@ -28,8 +28,8 @@ from photoz.config import OptimizerConfig, TrainerConfig, as_schema, plain
 from photoz.data.format import Dataset
 from photoz.errors import DataError
 from photoz.estimators.base import EpochHook, Estimator
-from photoz.predictions import Predictions, z_grid
-from photoz.inference import FastPredictor
+from photoz.predictions.table import Predictions, z_grid
+from photoz.inference.fast import FastPredictor
 from photoz.models.build import CONFIGS, build_model, check_redshift_range, head_loss, head_predict, n_trainable_params
 from photoz.models.catalog import catalog_columns
 from photoz.models.cost import flops_per_galaxy
@@ -176,7 +176,7 @@ class CNNEstimator(Estimator):
         source = self._source(data, index, rt)
         if self.net.catalog is not None:  # images + catalogue: the eager network (the fast path takes images only)
             return self._predictions(predict_outputs(self.net, source, rt, 2 * self.trainer.batch_size), data, index)
-        if self._fast is None or self._fast_for is not self.net:  # the fast path (photoz.inference)
+        if self._fast is None or self._fast_for is not self.net:  # the fast path (photoz.inference.fast)
             self._fast, self._fast_for = FastPredictor(self.net, rt, source.take(torch.arange(min(2, len(source))))[0]), self.net
             log.info("predicting with %s", self._fast.backend)
         out = self._fast.outputs(lambda pos: source.take(pos)[0], len(source))

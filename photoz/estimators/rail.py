@@ -39,7 +39,7 @@ import pandas as pd
 from photoz.data.format import NJY_ZP, Dataset
 from photoz.errors import ConfigError, DataError, PhotozError
 from photoz.estimators.base import EpochHook
-from photoz.predictions import Predictions
+from photoz.predictions.table import Predictions
 from photoz.estimators.catalog_base import METADATA_KEY, CatalogEstimator, pip_requirements
 from photoz.estimators.schema import RailSchema
 

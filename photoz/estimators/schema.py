@@ -26,7 +26,7 @@ class GridSchema:
     name: str = "???"
     n_bins: int = 180  # PDF bins on [0, z_max], as the CNN heads (conf/model/sequential.yaml)
     z_max: float = 3.5  # covers the default simulated set (z < 3.5)
-    point_estimate: PointEstimate = PointEstimate.zstar  # zstar | mean | median | mode of the PDF (photoz.pdf)
+    point_estimate: PointEstimate = PointEstimate.zstar  # zstar | mean | median | mode of the PDF (photoz.predictions.pdf)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Templates are GalSim's Coleman–Wu–Weedman SEDs (E, Sbc, Scd, Im) plus `model.n_interp` linear
 mixtures between each neighbouring pair, seen through GalSim's LSST ugrizy bandpasses (the band
-fluxes come from photoz.sed, shared with the simulator). For every template t and redshift z
+fluxes come from photoz.physics.sed, shared with the simulator). For every template t and redshift z
 on the CNN heads' grid the model flux vector m_tz is computed once (and cached); each galaxy's
 best non-negative amplitude is analytic, giving χ²_tz, and the likelihood exp(−χ²/2) is summed
 over templates (flat template prior), times an optional magnitude-dependent Smail n(z|m) prior.
@@ -24,7 +24,7 @@ from mlflow.models import infer_signature
 from photoz.data.format import Dataset
 from photoz.errors import ConfigError
 from photoz.estimators.base import EpochHook
-from photoz.predictions import Predictions
+from photoz.predictions.table import Predictions
 from photoz.estimators.catalog_base import (
     METADATA_KEY,
     CatalogEstimator,
@@ -32,7 +32,7 @@ from photoz.estimators.catalog_base import (
 )
 from photoz.estimators.features import ab_magnitudes
 from photoz.estimators.schema import TemplateFitSchema
-from photoz.sed import band_flux_grid, sed_scale
+from photoz.physics.sed import band_flux_grid, sed_scale
 
 _CHUNK = 1024  # galaxies per vectorised block (bounds memory at chunk × templates × n_bins floats)
 

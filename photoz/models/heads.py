@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from photoz.errors import ConfigError
-from photoz.predictions import Predictions, z_grid
-from photoz.metrics import ETA_THRESHOLD
+from photoz.predictions.table import Predictions, z_grid
+from photoz.predictions.metrics import ETA_THRESHOLD
 from photoz.models.catalog import n_catalog_features
 from photoz.models.schema import HeadConfig
 

@@ -27,7 +27,7 @@ class HeadConfig:
     head: Head = Head.pdf  # pdf (softmax over n_bins on [0, z_max]) | regression
     n_bins: int = 180  # redshift bins of the pdf head (Pasquet 2019: 180)
     z_max: float = 3.5  # upper end of the redshift range (the default simulated set spans 0.01–3.5)
-    point_estimate: PointEstimate = PointEstimate.zstar  # pdf head: zstar | mean | median | mode (photoz.pdf)
+    point_estimate: PointEstimate = PointEstimate.zstar  # pdf head: zstar | mean | median | mode (photoz.predictions.pdf)
     dropout: float = 0.1  # before/after the dense layers
     dense: list[int] = field(default_factory=lambda: [256])  # hidden dense layers of the head
     catalog_features: list[str] = field(default_factory=list)  # [photometry, <column>, ...] into the head

@@ -1,4 +1,4 @@
-"""Simulator version 3 physics (photoz.attenuation, photoz.data.simulate.realistic): Calzetti dust
+"""Simulator version 3 physics (photoz.physics.attenuation, photoz.data.simulate.realistic): Calzetti dust
 reddens by the law's amount, emission lines land in the right band, Madau IGM removes u/g light at
 z ≈ 3 and nothing at z ≈ 0.5, and the realistic truth is deterministic."""
 
@@ -11,7 +11,7 @@ from astropy.table import Table
 
 from photoz.data.simulate import build
 from photoz.data.simulate.realistic import LINES, continuum, sed_fluxes
-from photoz.sed import band_fluxes, band_table
+from photoz.physics.sed import band_fluxes, band_table
 from simconf import sim_cfg
 
 BANDS = tuple("ugrizy")

@@ -8,10 +8,10 @@ import pytest
 from helpers import mlflow_store, model_cfg, template_dataset  # noqa: F401 (fixture)
 
 from photoz.errors import ConfigError
-from photoz.predictions import z_grid
+from photoz.predictions.table import z_grid
 from photoz.estimators.template_fit import TemplateFitEstimator, smail_prior
-from photoz.metrics import delta_z
-from photoz.sed import band_fluxes
+from photoz.predictions.metrics import delta_z
+from photoz.physics.sed import band_fluxes
 
 
 def test_colours_match_galsim() -> None:

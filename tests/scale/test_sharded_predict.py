@@ -16,7 +16,7 @@ from tinydata import make_tiny_dataset
 
 from photoz.errors import ConfigError
 from photoz.merge import merge
-from photoz.shards import parse_shard, shard_path, shard_rows
+from photoz.predictions.shards import parse_shard, shard_path, shard_rows
 
 
 def test_shards_partition_the_rows() -> None:

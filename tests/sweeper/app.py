@@ -1,6 +1,6 @@
 """The sweeper tests' Hydra app: a stand-in for photoz.train that trains nothing.
 
-Each epoch it reports (x - 1)^2 + (y - 2)^2 + 1 / (epoch + 1) through photoz.sweep, appends
+Each epoch it reports (x - 1)^2 + (y - 2)^2 + 1 / (epoch + 1) through photoz.job.sweep, appends
 "<trial number> <epoch>" to cfg.log (so tests see which epochs ran) and logs the value to its own
 MLflow run, a child of the study's parent run as photoz.train's runs are.
 """
@@ -15,12 +15,12 @@ from hydra.utils import to_absolute_path
 from omegaconf import DictConfig
 
 from photoz.config import TrackingConfig, TrialConfig, as_schema
-from photoz.sweep import trial_reporter
+from photoz.job.sweep import trial_reporter
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float:
-    from photoz.tracking import Tracker  # imports mlflow: not before a job runs
+    from photoz.tracking.tracker import Tracker  # imports mlflow: not before a job runs
 
     trial = as_schema(TrialConfig, cfg.trial)
     reporter = trial_reporter(trial)

@@ -13,7 +13,7 @@ import numpy as np
 from astropy.table import Table
 
 from photoz.data.format import NJY_ZP
-from photoz.sed import band_fluxes
+from photoz.physics.sed import band_fluxes
 
 DISK_TEMPLATES = ("Sbc", "Scd", "Im")
 TEMPLATES = ("E", *DISK_TEMPLATES)

@@ -14,7 +14,7 @@ Each galaxy's bulge and disk have their own SED (docs/data.md has the sources):
   atomic 2.98 and 2.94 ratios, [NII] 6584/Hα = 0.3 (star-forming galaxies); strengths grow as
   (1 + z)^1.8 to z = 2 (Fumagalli et al. 2012, Hα EW), 0.2 dex scatter, × `data.line_ew_scale`;
   lines see the nebular E(B−V)_gas = E(B−V)_star / 0.44 (Calzetti 2000);
-- IGM: Madau 1995 on everything (photoz.attenuation).
+- IGM: Madau 1995 on everything (photoz.physics.attenuation).
 
 Band fluxes come from tables per template and E(B−V) on a redshift grid (photoz.sed.band_flux_grid),
 interpolated per galaxy, plus each line's photons through the band it lands in.
@@ -27,9 +27,9 @@ from functools import cache
 import numpy as np
 from astropy.table import Table
 
-from photoz.attenuation import calzetti_k
+from photoz.physics.attenuation import calzetti_k
 from photoz.data.simulate.fluxes import REF_BAND, scale_to_i
-from photoz.sed import band_flux_grid, load_sed, sed_scale, throughput
+from photoz.physics.sed import band_flux_grid, load_sed, sed_scale, throughput
 
 TEMPLATES = ("E", "Sbc", "Scd", "Im")
 TYPE_POSITION = np.array([-1.0, 0.0, 1.0, 2.0])  # on the true_sed axis (0 = Sbc … 2 = Im)

@@ -1,7 +1,7 @@
 """Predictions: per-galaxy redshift estimates (point, error, PDF on a redshift grid) of any estimator.
 
 Below models and estimators: the CNN heads, every estimator, tracking, plots and photoz.predict
-build and read them; the PDF arithmetic they use is photoz.pdf, the metrics photoz.metrics.
+build and read them; the PDF arithmetic they use is photoz.predictions.pdf, the metrics photoz.metrics.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.table import Table
 
-from photoz.metrics import point_metrics
-from photoz.pdf import check_point_estimate, pdf_quantiles, point_estimates
+from photoz.predictions.metrics import point_metrics
+from photoz.predictions.pdf import check_point_estimate, pdf_quantiles, point_estimates
 
 
 def z_grid(n_bins: int, z_max: float) -> np.ndarray:
@@ -35,7 +35,7 @@ class Predictions:
 
     @classmethod
     def from_pdf(cls, ids: np.ndarray, z_spec: np.ndarray, pdf: np.ndarray, grid: np.ndarray, point: str = "zstar") -> Predictions:
-        """z_phot = the `point` estimate of the PDF on bin centres (photoz.pdf: zstar,
+        """z_phot = the `point` estimate of the PDF on bin centres (photoz.predictions.pdf: zstar,
         mean, median or mode); z_err = the PDF's standard deviation."""
         pdf = np.asarray(pdf, dtype=np.float64)
         pdf = pdf / pdf.sum(axis=1, keepdims=True)

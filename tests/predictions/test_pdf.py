@@ -1,4 +1,4 @@
-"""photoz.pdf, RAIL-style: quantiles, PIT, point estimates and the PDF-side checks on PDFs whose
+"""photoz.predictions.pdf, RAIL-style: quantiles, PIT, point estimates and the PDF-side checks on PDFs whose
 answers are computed by hand (dyadic numbers, exact in floating point), and frozen values on a
 seeded sample, so a change of any definition shows up here and not only in a logged run."""
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from photoz.errors import ConfigError
-from photoz.predictions import Predictions, z_grid
-from photoz.pdf import check_point_estimate, pdf_bias, pdf_metrics, pdf_quantiles, pit, pit_ks, point_estimates
+from photoz.predictions.table import Predictions, z_grid
+from photoz.predictions.pdf import check_point_estimate, pdf_bias, pdf_metrics, pdf_quantiles, pit, pit_ks, point_estimates
 
 
 def two_spikes(grid: np.ndarray, z_a: float, z_b: float, p_a: float) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The fast inference path (photoz.inference): same predictions as the training-time network."""
+"""The fast inference path (photoz.inference.fast): same predictions as the training-time network."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tinydata import make_tiny_dataset
 from torch import nn
 
 from photoz.config import compose, to_typed
-from photoz.inference import (
+from photoz.inference.fast import (
     BATCH_CANDIDATES,
     FastPredictor,
     fold_batch_norm,

@@ -17,9 +17,9 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from photoz.predictions import Predictions  # noqa: E402
-from photoz.metrics import ETA_THRESHOLD, delta_z, per_z_bin, sigma_mad  # noqa: E402
-from photoz.pdf import pit  # noqa: E402
+from photoz.predictions.table import Predictions  # noqa: E402
+from photoz.predictions.metrics import ETA_THRESHOLD, delta_z, per_z_bin, sigma_mad  # noqa: E402
+from photoz.predictions.pdf import pit  # noqa: E402
 
 N_Z_BINS = 10  # redshift bins of the per-bin σ_MAD curve
 

@@ -13,8 +13,8 @@ from hydra.utils import to_absolute_path
 
 from photoz.config import TrainerConfig
 from photoz.errors import ConfigError
-from photoz.liveness import still_alive
-from photoz.tracking import Tracker
+from photoz.tracking.liveness import still_alive
+from photoz.tracking.tracker import Tracker
 from photoz.training.checkpoint import Checkpoints, read_state
 
 

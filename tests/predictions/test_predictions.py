@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from test_pdf import seeded_pdfs
 
-from photoz.metrics import point_metrics
-from photoz.predictions import Predictions, z_grid
+from photoz.predictions.metrics import point_metrics
+from photoz.predictions.table import Predictions, z_grid
 
 TABLE_COLUMNS = ["id", "z_spec", "z_phot", "z_err", "z_q16", "z_q50", "z_q84"]
 POINT_COLUMNS = ["z_zstar", "z_mean", "z_median", "z_mode"]

@@ -70,13 +70,13 @@ def band_fluxes(sed: str, bands: Sequence[str], z: np.ndarray, ebv: float = 0.0,
     """(len(z), len(bands)) photon-weighted mean f_ν (relative units) of SED `sed` redshifted to each z:
     ∫ N(λ/(1+z)) T(λ) dλ / ∫ T(λ)/λ dλ, with N the rest-frame photon density (∝ λ f_λ) and T the
     band's throughput; the denominator is the same integral for a flat-f_ν (AB) source. `ebv`
-    attenuates N by Calzetti dust in the rest frame, `igm` by Madau's IGM (photoz.attenuation)."""
+    attenuates N by Calzetti dust in the rest frame, `igm` by Madau's IGM (photoz.physics.attenuation)."""
     return band_flux_grid(sed, bands, z, (ebv,), igm)[0]
 
 
 def band_flux_grid(sed: str, bands: Sequence[str], z: np.ndarray, ebvs: Sequence[float], igm: bool) -> np.ndarray:
     """(len(ebvs), len(z), len(bands)) band_fluxes for each dust E(B−V) in `ebvs`."""
-    from photoz.attenuation import calzetti_k, igm_transmission
+    from photoz.physics.attenuation import calzetti_k, igm_transmission
 
     spec = load_sed(sed)
     z = np.asarray(z, float)

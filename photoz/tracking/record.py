@@ -1,7 +1,7 @@
 """What a photoz run records in its MLflow run: params and the config, metrics, the prediction
 tables and plots, its description, and the name its model is logged under.
 
-Called inside `Tracker.run` (photoz.tracking), on the active MLflow run; mlflow is imported where
+Called inside `Tracker.run` (photoz.tracking.tracker), on the active MLflow run; mlflow is imported where
 it is used.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from photoz.config import PhotozConfig
-from photoz.predictions import Predictions
-from photoz.tracking import MAX_PARAM_CHARS
+from photoz.predictions.table import Predictions
+from photoz.tracking.tracker import MAX_PARAM_CHARS
 
 NOT_PARAMS = ("tracking", "trial")  # recorded as tags or not at all
 
@@ -86,12 +86,12 @@ def log_predictions(pred: Predictions, split: str) -> None:
     import matplotlib.pyplot as plt
     import mlflow
 
-    from photoz.plots import prediction_figures
-    from photoz.qpio import qp_available, write_qp
+    from photoz.predictions.plots import prediction_figures
+    from photoz.predictions.qpio import qp_available, write_qp
 
     mlflow.log_metrics(pred.metrics(f"{split}_"))
     if pred.pdf is not None:  # bias of every point estimate, the PDF-predicted biases, PIT KS
-        from photoz.pdf import pdf_metrics
+        from photoz.predictions.pdf import pdf_metrics
 
         pdf = pred.pdf.astype(float)
         mlflow.log_metrics({f"{split}_{k}": v for k, v in pdf_metrics(pdf, pred.z_grid, pred.z_spec).items()})

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from photoz.errors import ConfigError
-from photoz.predictions import Predictions
+from photoz.predictions.table import Predictions
 
 QP_SUFFIXES = (".hdf5", ".h5", ".hdf", ".hd5", ".hf5")
 INSTALL_HINT = 'pip install -e ".[rail]"'

@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 WORKER = """
 import sys
 from photoz.config import TrackingConfig
-from photoz.tracking import Tracker
+from photoz.tracking.tracker import Tracker
 print(Tracker(TrackingConfig(uri=sys.argv[1], artifact_root=sys.argv[2])).use_experiment("shared"))
 """
 

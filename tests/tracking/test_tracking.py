@@ -1,5 +1,5 @@
 """What a training run logs to MLflow, read back with MlflowClient after a tiny real run of
-`python -m photoz.train`: the test metrics recomputed by hand (numpy only, not photoz.metrics)
+`python -m photoz.train`: the test metrics recomputed by hand (numpy only, not photoz.predictions.metrics)
 from the logged prediction table, the params against the logged config, the tags and the
 artifacts (docs/training.md, "What a run records")."""
 
@@ -16,7 +16,7 @@ from astropy.table import Table
 from mlflow.tracking import MlflowClient
 from tinydata import SMALL_CNN, make_tiny_dataset
 
-from photoz.qpio import qp_available
+from photoz.predictions.qpio import qp_available
 
 EPOCHS = 2
 PER_EPOCH = ["train_loss", "lr", "epoch_images_per_s"] + [f"val_{m}" for m in

@@ -26,11 +26,11 @@ from photoz.data.format import SPLITS, Dataset
 from photoz.data.source import open_dataset
 from photoz.errors import ConfigError, DataError
 from photoz.estimators import build_estimator, estimator_class
-from photoz.summary import run_description, run_summary
-from photoz.record import git_commit, log_config, log_metrics, log_predictions, model_name, set_description
-from photoz.tracking import Tracker, experiment_name, resolve_uri
+from photoz.tracking.summary import run_description, run_summary
+from photoz.tracking.record import git_commit, log_config, log_metrics, log_predictions, model_name, set_description
+from photoz.tracking.tracker import Tracker, experiment_name, resolve_uri
 from photoz.training import distributed
-from photoz.resume import resolve_resume
+from photoz.job.resume import resolve_resume
 from photoz.training.checkpoint import write_state
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ class EpochLogger:
         self.max_epochs = max_epochs
         self.reporter = None
         if trial.study_name:
-            from photoz.sweep import trial_reporter
+            from photoz.job.sweep import trial_reporter
 
             self.reporter = trial_reporter(trial)
             self.reporter.record_run()  # created inside the MLflow run: link it to the trial now

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from photoz import metrics
+from photoz.predictions import metrics
 
 # Δz = (z_phot − z_spec)/(1 + z_spec) = [0.125, −0.0625, 0.125, 0, 0.25]
 Z_SPEC = np.array([0.0, 1.0, 3.0, 0.0, 1.0])

@@ -1,11 +1,11 @@
-"""MLflow tracking of a photoz run: store, experiment and run lifecycle (what a run logs: photoz.record).
+"""MLflow tracking of a photoz run: store, experiment and run lifecycle (what a run logs: photoz.tracking.record).
 
 Local default: a SQLite store at tracking.uri (relative paths taken from where the command runs)
 with every experiment's artifacts under tracking.artifact_root/<experiment> (an explicit artifact
 location, else MLflow drops them in ./mlruns of whatever folder the process runs in). One
 experiment per data set. A run that raises ends FAILED with the error as tag `error`; a pruned
 Optuna trial ends KILLED with tag trial_state=PRUNED; Ctrl-C or SIGTERM ends KILLED (resumable).
-While it runs, a run carries its host, pid and a heartbeat (photoz.liveness).
+While it runs, a run carries its host, pid and a heartbeat (photoz.tracking.liveness).
 
 mlflow is imported where it is used, so the path checks here fail fast without loading it.
 """
@@ -21,9 +21,9 @@ from hydra.utils import to_absolute_path
 
 from photoz.config import TrackingConfig
 from photoz.errors import ConfigError
-from photoz.liveness import Heartbeat, owner_tags
-from photoz.store import check_writable, store_lock
-from photoz.remote import check_server, is_server, server_keeps_artifacts
+from photoz.tracking.liveness import Heartbeat, owner_tags
+from photoz.tracking.store import check_writable, store_lock
+from photoz.tracking.remote import check_server, is_server, server_keeps_artifacts
 
 MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value (and on the error tag here)
 
@@ -41,7 +41,7 @@ def _first_line(err: BaseException) -> str:
 
 def resolve_uri(uri: str) -> str:
     """tracking.uri with a relative SQLite path made absolute and its folder created; a tracking
-    server must answer now (photoz.remote)."""
+    server must answer now (photoz.tracking.remote)."""
     prefix = "sqlite:///"
     if is_server(uri):
         check_server(uri)
@@ -153,7 +153,7 @@ class Tracker:
             experiment_id=self.experiment_id,
             run_name=None if run_id else run_name,
             parent_run_id=parent,
-            tags={**tags, **owner_tags()},  # who runs it, for liveness (photoz.liveness)
+            tags={**tags, **owner_tags()},  # who runs it, for liveness (photoz.tracking.liveness)
         )
         if run_id is not None:
             mlflow.set_tags(owner_tags())  # a reopened run belongs to this process now

@@ -21,7 +21,7 @@ import numpy as np
 
 from photoz.choices import PointEstimate
 from photoz.errors import ConfigError
-from photoz.metrics import bias, bias_error, delta_z
+from photoz.predictions.metrics import bias, bias_error, delta_z
 
 POINT_ESTIMATES = tuple(PointEstimate.__members__)  # zstar, mean, median, mode
 

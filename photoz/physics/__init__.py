@@ -1,0 +1,3 @@
+"""Physics shared by the simulator and the estimators: SEDs through bandpasses (sed.py), dust and
+IGM attenuation (attenuation.py).
+"""
