@@ -7,15 +7,19 @@ prints one line naming the bad option, key or value and the valid choices (a key
 photoz.choices Enum lists its values). A PhotozError that reaches it (a multirun job's user
 mistake, re-raised by Hydra's basic sweeper) is one line too (exit_on_user_error). Anything else
 keeps its full traceback. With HYDRA_FULL_ERROR=1 set by the user, Hydra's own reporting is left
-alone.
+alone. `quiet_terminal` keeps out of the terminal what a user cannot act on (numexpr's thread
+count, MLflow's per-file copy bars, ANSI codes in warnings written to a file or a pipe).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import logging
 import os
+import re
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +31,7 @@ from photoz.errors import exit_on_user_error
 
 FULL_ERROR = "HYDRA_FULL_ERROR"
 SCHEMA_SUFFIX = "_schema"  # internal structured configs, never a user's choice
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _first(text: str) -> str:
@@ -84,8 +89,26 @@ def describe(err: HydraException) -> str:
     return f"{_first(str(err))}{detail}"
 
 
+def quiet_terminal() -> None:
+    """The terminal shows progress, the summary and real problems, nothing a user cannot act on."""
+    # numexpr (imported by pandas) logs "NumExpr defaulting to N threads." at INFO, which Hydra's
+    # job logging prints on stdout of every entry point: a default, not news
+    logging.getLogger("numexpr").setLevel(logging.WARNING)
+    # MLflow draws a bar per file it copies, e.g. a logged model's weights and config into the model
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    plain = warnings.formatwarning
+
+    def formatwarning(*args: Any, **kwargs: Any) -> str:
+        # MLflow colours some warnings with ANSI codes even when stderr is a file or a pipe
+        text = plain(*args, **kwargs)
+        return text if sys.stderr.isatty() else ANSI.sub("", text)
+
+    warnings.formatwarning = formatwarning
+
+
 def run_main(main: Callable[[], Any]) -> None:
     """Call a `@hydra.main` function; a Hydra composition mistake or a PhotozError is one line, exit 2."""
+    quiet_terminal()
     if os.environ.get(FULL_ERROR) == "1":  # the user wants Hydra's full tracebacks
         main()
         return

@@ -47,6 +47,7 @@ def test_train_and_predict_feed_images_and_catalogue(sets, store: Path, tmp_path
     data = sets["ebv"]
     res = train(tmp_path, store, "data=directory", f"data.path={data.path}", *CNN, WITH_CATALOG, "tracking.experiment=cat")
     assert res.returncode == 0, res.stderr[-3000:]
+    assert "Warning" not in res.stderr, res.stderr[-3000:]  # the two-input example validated, no type-hint warning
     (run,) = runs_of(store, "cat")
     run_id = run.info.run_id
     assert run.info.status == "FINISHED" and run.data.params["model.catalog_features"] == "['photometry', 'ebv']"

@@ -104,3 +104,12 @@ def test_predict_and_compare_refuse_a_bad_choice_and_a_forced_key_in_one_line(tm
 def test_help_lists_no_internal_schema(tmp_path: Path) -> None:
     res = run(tmp_path, "photoz.train", "--help")
     assert res.returncode == 0 and f"model: {MODELS}" in res.stdout and "_schema" not in res.stdout
+
+
+def test_warnings_in_a_pipe_carry_no_ansi_codes(tmp_path: Path) -> None:
+    """MLflow colours some warnings with ANSI codes; run_main prints them plain when stderr is a pipe."""
+    code = ("from mlflow.utils.warnings_utils import color_warning; from photoz.cli import run_main; "
+            "run_main(lambda: color_warning('photoz test warning', stacklevel=1, color='yellow'))")  # fmt: skip
+    res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and "UserWarning: photoz test warning" in res.stderr, res.stderr
+    assert "\x1b[" not in res.stderr

@@ -54,6 +54,10 @@ def runs_of(store: Path, experiment: str) -> list:
 def test_one_epoch_run_logs_a_complete_record(tiny: Dataset, store: Path, tmp_path: Path) -> None:
     res = train(tmp_path, store, f"data.path={tiny.path}", "data=directory", *SMALL_CNN, "tracking.experiment=e2e")
     assert res.returncode == 0, res.stderr[-3000:]
+    # a quiet terminal: no MLflow UserWarning (type hints, input example), no ANSI codes in a pipe,
+    # no per-file "Downloading artifacts" bars, no numexpr thread-count line
+    assert "Warning" not in res.stderr and "\x1b[" not in res.stderr, res.stderr[-3000:]
+    assert "Downloading artifacts" not in res.stderr and "NumExpr" not in res.stdout
     client = MlflowClient(uri(store))
     assert client.get_experiment_by_name("e2e").artifact_location == (store / "artifacts" / "e2e").as_uri()
     (run,) = runs_of(store, "e2e")

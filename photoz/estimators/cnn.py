@@ -202,6 +202,7 @@ class CNNEstimator(Estimator):
         with torch.inference_mode():
             out = net(*(torch.from_numpy(a) for a in example.values())).numpy()
         signature = infer_signature(example if len(example) > 1 else example["images"], out)
+        one = net.example_inputs(1)  # the input example: MLflow loads the logged model and runs it once
         model = plain(net.model_cfg)  # the JSON beside the weights and the MLmodel metadata: a plain dict
         config = {"model": model, "bands": net.bands, "stamp": list(net.stamp)}
         with tempfile.TemporaryDirectory() as tmp:
@@ -210,6 +211,7 @@ class CNNEstimator(Estimator):
                 python_model=str(PYFUNC_CODE),  # "model from code": imports photoz, unpickles nothing
                 artifacts=write_model_files(tmp, net.state_dict(), config),
                 signature=signature,
+                input_example=one if len(one) > 1 else one["images"],
                 pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", f"mlflow=={mlflow.__version__}", "safetensors", "photoz"],
                 metadata={"photoz_model": model, "bands": net.bands, "stamp": list(net.stamp)},
             )

@@ -24,7 +24,10 @@ class PhotozCNNModel(mlflow.pyfunc.PythonModel):
 
         self.net = CNNEstimator.from_folder(Path(context.artifacts["weights"]).parent, "the MLflow model").net.eval()
 
-    def predict(self, context, model_input, params=None):  # no type hints: MLflow would read them as a schema
+    def predict(self, context: Any, model_input: np.ndarray, params: dict | None = None) -> np.ndarray:
+        """Logits for (N, C, H, W) cutouts. np.ndarray is the hint from which MLflow infers no schema
+        (the logged tensor signature is the schema); with catalog features MLflow passes a dict of
+        such arrays, `images` and `catalog`, which its type hints cannot express."""
         named = model_input if isinstance(model_input, dict) else {"images": model_input}  # + catalog
         inputs = [torch.from_numpy(np.asarray(named[k], dtype=np.float32)) for k in ("images", "catalog") if k in named]
         with torch.inference_mode():
