@@ -92,8 +92,9 @@ class NeighbourWeights(Choice):
 
 
 class SedModel(Choice):
-    """data.sed_model of the simulator."""
+    """data.sed_model of the simulator: cosmos (v4, default) | realistic (v3) | cww (the template fit's own)."""
 
+    cosmos = "cosmos"
     realistic = "realistic"
     cww = "cww"
 

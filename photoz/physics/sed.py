@@ -9,7 +9,7 @@ the simulator checks its own band and template names before it gets here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -76,21 +76,28 @@ def band_fluxes(sed: str, bands: Sequence[str], z: np.ndarray, ebv: float = 0.0,
 
 def band_flux_grid(sed: str, bands: Sequence[str], z: np.ndarray, ebvs: Sequence[float], igm: bool) -> np.ndarray:
     """(len(ebvs), len(z), len(bands)) band_fluxes for each dust E(B−V) in `ebvs`."""
+    return band_flux_table([load_sed(sed)], bands, z, ebvs, igm)[0]
+
+
+def band_flux_table(specs: Sequence[Callable[[np.ndarray], np.ndarray]], bands: Sequence[str], z: np.ndarray,
+                    ebvs: Sequence[float], igm: bool) -> np.ndarray:
+    """(len(specs), len(ebvs), len(z), len(bands)) band_flux_grid of rest-frame photon densities
+    `spec(wave_nm)` (∝ λ f_λ; a GalSim SED is one); the IGM and dust factors are computed once for all."""
     from photoz.physics.attenuation import calzetti_k, igm_transmission
 
-    spec = load_sed(sed)
     z = np.asarray(z, float)
-    out = np.empty((len(ebvs), len(z), len(bands)))
+    out = np.empty((len(specs), len(ebvs), len(z), len(bands)))
     for j, band in enumerate(bands):
         wave, thru = band_table(band)
         rest = wave[None, :] / (1.0 + z[:, None])
-        photons = spec(rest.ravel()).reshape(rest.shape) * thru
-        if igm:
-            photons = photons * igm_transmission(wave, z)
+        weight = thru * igm_transmission(wave, z) if igm else np.broadcast_to(thru, rest.shape)
+        photons = np.stack([spec(rest.ravel()).reshape(rest.shape) * weight for spec in specs])
         k = calzetti_k(rest) if any(ebvs) else 0.0
+        step = np.diff(wave)
+        trap = np.concatenate([step, [0.0]]) / 2 + np.concatenate([[0.0], step]) / 2  # trapezoid-rule weights
         for e, ebv in enumerate(ebvs):
-            dimmed = photons * 10.0 ** (-0.4 * k * ebv) if ebv else photons
-            out[e, :, j] = np.trapezoid(dimmed, wave, axis=1) / ab_norm(band)
+            factor = 10.0 ** (-0.4 * k * ebv) * trap if ebv else trap
+            out[:, e, :, j] = np.einsum("szl,zl->sz", photons, np.broadcast_to(factor, rest.shape)) / ab_norm(band)
     return out
 
 

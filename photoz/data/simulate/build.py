@@ -81,7 +81,11 @@ def make_truth(cfg: DictConfig, bands: list[str]) -> tuple[Table, np.ndarray, np
 
         return catalog_truth(cfg, bands, rng)
     truth = draw_population(rng, int(cfg.n_galaxies), cfg.mag_min, cfg.mag_limit)
-    if cfg.sed_model == "realistic":
+    if cfg.sed_model == "cosmos":
+        from photoz.data.simulate.cosmos import cosmos_fluxes
+
+        bulge, disk = cosmos_fluxes(truth, rng, bands, float(cfg.line_ew_scale))
+    elif cfg.sed_model == "realistic":
         bulge, disk = _realistic(cfg, truth, bands, rng)
     else:
         bulge, disk = bulge_disk_fluxes(truth, bands)

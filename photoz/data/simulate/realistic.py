@@ -4,7 +4,7 @@ Each galaxy's bulge and disk have their own SED (docs/data.md has the sources):
 
 - continuous diversity: a Dirichlet mixture of all four CWW templates (E, Sbc, Scd, Im), for the
   disk centred on its type `true_sed` (0 = Sbc … 2 = Im) but with weight on every template, for
-  the bulge mostly E; templates are normalised alike (photoz.sed.sed_scale) before mixing;
+  the bulge mostly E; templates are normalised alike (photoz.physics.sed.sed_scale) before mixing;
 - internal dust: Calzetti et al. 2000 on the disk, E(B−V) exponential with mean
   `data.ebv_mean` × (0.4 + 0.4 true_sed) (more for later types), capped at EBV_MAX; bulges none;
 - nebular lines on the disk: [OII] 3727 from the dust-free UV at 2300 Å through Kennicutt (1998)'s
@@ -16,26 +16,26 @@ Each galaxy's bulge and disk have their own SED (docs/data.md has the sources):
   lines see the nebular E(B−V)_gas = E(B−V)_star / 0.44 (Calzetti 2000);
 - IGM: Madau 1995 on everything (photoz.physics.attenuation).
 
-Band fluxes come from tables per template and E(B−V) on a redshift grid (photoz.sed.band_flux_grid),
-interpolated per galaxy, plus each line's photons through the band it lands in.
+Band fluxes come from tables per template and E(B−V) on a redshift grid (photoz.data.simulate.templates),
+interpolated per galaxy, plus each line's photons through the band it lands in. The line machinery
+(line_photons, rest_ew, sed_fluxes) takes the template library as an argument: the COSMOS model
+(photoz.data.simulate.cosmos, v4) uses it with its own templates.
 """
 
 from __future__ import annotations
-
-from functools import cache
 
 import numpy as np
 from astropy.table import Table
 
 from photoz.physics.attenuation import calzetti_k
 from photoz.data.simulate.fluxes import REF_BAND, scale_to_i
-from photoz.physics.sed import band_flux_grid, load_sed, sed_scale, throughput
+from photoz.data.simulate.templates import CWW, Library, photons_at
+from photoz.data.simulate.templates import continuum as library_continuum
+from photoz.physics.sed import throughput
 
-TEMPLATES = ("E", "Sbc", "Scd", "Im")
+TEMPLATES = CWW.templates
 TYPE_POSITION = np.array([-1.0, 0.0, 1.0, 2.0])  # on the true_sed axis (0 = Sbc … 2 = Im)
-EBV_STEP, EBV_MAX = 0.05, 0.8
-EBV_GRID = np.arange(0.0, EBV_MAX + 1e-9, EBV_STEP)
-Z_GRID = np.linspace(0.0, 4.0, 401)  # step 0.01
+EBV_MAX = 0.8
 UV_NM = 230.0
 OII_PER_UV_NM = 1.76  # 17.6 Å: Kennicutt 1998, L[OII] = 1e13 Hz × L_ν(UV) at 2300 Å
 STAR_OVER_GAS = 0.44  # Calzetti 2000: E(B−V)_star = 0.44 E(B−V)_gas
@@ -52,20 +52,8 @@ LINES = {
 }
 
 
-@cache
-def _tables(bands: tuple[str, ...]) -> np.ndarray:
-    """(T, len(EBV_GRID), len(Z_GRID), C) band fluxes of the normalised templates with dust and IGM."""
-    return np.stack([band_flux_grid(f"CWW_{t}_ext", bands, Z_GRID, tuple(EBV_GRID), igm=True) / sed_scale(f"CWW_{t}_ext")
-                     for t in TEMPLATES])
-
-
-@cache
-def _photons_at(wave_nm: float) -> np.ndarray:
-    """(T,) rest-frame photon density of each normalised template at `wave_nm`."""
-    return np.array([float(load_sed(f"CWW_{t}_ext")(wave_nm)) / sed_scale(f"CWW_{t}_ext") for t in TEMPLATES])
-
-
-def _dirichlet(rng: np.random.Generator, alpha: np.ndarray) -> np.ndarray:
+def dirichlet(rng: np.random.Generator, alpha: np.ndarray) -> np.ndarray:
+    """(n, K) Dirichlet draws, one per row of alpha."""
     g = rng.gamma(alpha)
     return g / g.sum(axis=1, keepdims=True)
 
@@ -79,29 +67,17 @@ def draw_sed_params(rng: np.random.Generator, truth: Table, ebv_mean: float, lin
     ebv = np.minimum(rng.exponential(1.0, n) * ebv_mean * (0.4 + 0.4 * sed), EBV_MAX)
     z_evo = np.minimum(np.asarray(truth["redshift"], float), LINE_EVOLUTION_ZMAX)
     lines = line_ew_scale * (1.0 + z_evo) ** LINE_EVOLUTION * 10 ** rng.normal(0.0, LINE_SCATTER_DEX, n)
-    return {"bulge_w": _dirichlet(rng, bulge_alpha), "disk_w": _dirichlet(rng, disk_alpha), "ebv": ebv, "lines": lines}
+    return {"bulge_w": dirichlet(rng, bulge_alpha), "disk_w": dirichlet(rng, disk_alpha), "ebv": ebv, "lines": lines}
 
 
 def continuum(weights: np.ndarray, ebv: np.ndarray, z: np.ndarray, bands: tuple[str, ...]) -> np.ndarray:
-    """(n, C) band fluxes of template mixtures `weights` (n, T) with dust `ebv` at redshifts z
-    (bilinear in E(B−V) and z on the tables)."""
-    tab = _tables(bands)
-    e = np.clip(np.asarray(ebv, float) / EBV_STEP, 0, len(EBV_GRID) - 1.000001)
-    zz = np.clip(np.asarray(z, float), Z_GRID[0], Z_GRID[-1]) / (Z_GRID[1] - Z_GRID[0])
-    zz = np.minimum(zz, len(Z_GRID) - 1.000001)
-    e0, z0 = e.astype(int), zz.astype(int)
-    fe, fz = (e - e0)[:, None], (zz - z0)[:, None]
-    out = np.zeros((len(z), len(bands)))
-    for t in range(len(TEMPLATES)):
-        g = tab[t]
-        mix = ((g[e0, z0] * (1 - fz) + g[e0, z0 + 1] * fz) * (1 - fe) + (g[e0 + 1, z0] * (1 - fz) + g[e0 + 1, z0 + 1] * fz) * fe)
-        out += weights[:, t : t + 1] * mix
-    return out
+    """(n, C) band fluxes of CWW mixtures `weights` (n, 4) with dust `ebv` at redshifts z."""
+    return library_continuum(CWW, weights, ebv, z, bands)
 
 
-def line_photons(weights: np.ndarray, ebv: np.ndarray, strength: np.ndarray) -> dict[str, np.ndarray]:
+def line_photons(weights: np.ndarray, ebv: np.ndarray, strength: np.ndarray, lib: Library = CWW) -> dict[str, np.ndarray]:
     """Per line: (n,) rest-frame photons (same units as the templates' photon density × nm)."""
-    uv = weights @ _photons_at(UV_NM)  # dust-free UV continuum sets the star formation rate
+    uv = weights @ photons_at(lib, UV_NM)  # the templates' UV continuum (before the galaxy's dust) sets the SFR
     out = {}
     for name, (wave, ratio) in LINES.items():
         gas = 10.0 ** (-0.4 * float(calzetti_k(np.array(wave))) * ebv / STAR_OVER_GAS)
@@ -109,24 +85,25 @@ def line_photons(weights: np.ndarray, ebv: np.ndarray, strength: np.ndarray) -> 
     return out
 
 
-def rest_ew(weights: np.ndarray, ebv: np.ndarray, photons: np.ndarray, wave_nm: float) -> np.ndarray:
+def rest_ew(weights: np.ndarray, ebv: np.ndarray, photons: np.ndarray, wave_nm: float, lib: Library = CWW) -> np.ndarray:
     """(n,) rest-frame equivalent width (Å) of a line against the attenuated continuum."""
-    cont = (weights @ _photons_at(wave_nm)) * 10.0 ** (-0.4 * float(calzetti_k(np.array(wave_nm))) * ebv)
+    cont = (weights @ photons_at(lib, wave_nm)) * 10.0 ** (-0.4 * float(calzetti_k(np.array(wave_nm))) * ebv)
     return 10.0 * photons / cont
 
 
-def realistic_fluxes(truth: Table, params: dict[str, np.ndarray], bands: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def realistic_fluxes(truth: Table, params: dict[str, np.ndarray], bands: list[str], lib: Library = CWW) -> tuple[np.ndarray, np.ndarray]:
     """(n, C) bulge and disk fluxes in nJy (photoz.data.simulate.fluxes.scale_to_i of their colours)."""
-    bulge, disk = sed_fluxes(truth, params, (*bands, REF_BAND))
+    bulge, disk = sed_fluxes(truth, params, (*bands, REF_BAND), lib)
     return scale_to_i(truth, bulge[:, :-1] / bulge[:, -1:], disk[:, :-1] / disk[:, -1:])
 
 
-def sed_fluxes(truth: Table, params: dict[str, np.ndarray], bands: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """(n, C) bulge and disk band fluxes (relative units, templates normalised alike)."""
+def sed_fluxes(truth: Table, params: dict[str, np.ndarray], bands: tuple[str, ...], lib: Library = CWW) -> tuple[np.ndarray, np.ndarray]:
+    """(n, C) bulge and disk band fluxes (relative units, templates normalised alike); the disk
+    carries the dust and the emission lines."""
     z = np.asarray(truth["redshift"], float)
-    bulge = continuum(params["bulge_w"], np.zeros(len(z)), z, bands)
-    disk = continuum(params["disk_w"], params["ebv"], z, bands)
-    for name, photons in line_photons(params["disk_w"], params["ebv"], params["lines"]).items():
+    bulge = library_continuum(lib, params["bulge_w"], np.zeros(len(z)), z, bands)
+    disk = library_continuum(lib, params["disk_w"], params["ebv"], z, bands)
+    for name, photons in line_photons(params["disk_w"], params["ebv"], params["lines"], lib).items():
         observed = LINES[name][0] * (1.0 + z)
         disk += np.stack([throughput(b, observed) for b in bands], axis=1) * ((1.0 + z) * photons)[:, None]
     return bulge, disk
