@@ -34,6 +34,8 @@ class LsstSimData:
     sed_model: SedModel = SedModel.realistic
     ebv_mean: float = 0.2
     line_ew_scale: float = 1.0
+    psf_scatter: float = 0.45
+    blend_fraction: float = 0.0
     split: Dict[str, float] = field(default_factory=lambda: {"train": 0.5, "val": 0.0625, "test": 0.4375})
     workers: int = 2
     chunk_size: int = 256

@@ -59,16 +59,16 @@ def test_igm_dims_u_and_g_at_z_3_and_nothing_at_z_half() -> None:
 
 
 def test_realistic_truth_is_deterministic_and_differs_from_cww(tmp_path) -> None:
-    cfg = sim_cfg(tmp_path, n_galaxies=200)
+    cfg = sim_cfg(tmp_path, n_galaxies=200, sed_model="realistic")
     truth, bulge, disk = build.make_truth(cfg, list(BANDS))
     again = build.make_truth(cfg, list(BANDS))
     np.testing.assert_array_equal(bulge, again[1])
     np.testing.assert_array_equal(disk, again[2])
     assert (truth["true_ebv"] >= 0).all() and (truth["true_ew_oii"] >= 0).all()
-    other = build.make_truth(sim_cfg(tmp_path, n_galaxies=200, seed=1), list(BANDS))
+    other = build.make_truth(sim_cfg(tmp_path, n_galaxies=200, sed_model="realistic", seed=1), list(BANDS))
     assert not np.array_equal(disk, other[2])
     cww = build.make_truth(sim_cfg(tmp_path, n_galaxies=200, sed_model="cww"), list(BANDS))
     np.testing.assert_array_equal(truth["redshift"], cww[0]["redshift"])  # same galaxies, other SEDs
     assert not np.allclose(disk, cww[2])
     assert build.output_path(cfg) != build.output_path(sim_cfg(tmp_path, n_galaxies=200, sed_model="cww"))
-    assert build.config_key(cfg)["sim_version"] == 3
+    assert build.config_key(cfg)["sim_version"] == build.SIM_VERSION == 4

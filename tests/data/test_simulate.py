@@ -92,7 +92,7 @@ def test_failure_half_way_leaves_nothing_that_validates(tmp_path: Path, monkeypa
     render, calls = build._render_chunk, []
 
     def dies_on_second_chunk(job):
-        calls.append(job[1])
+        calls.append(job["index"])
         if len(calls) == 2:
             raise KeyboardInterrupt  # what Ctrl-C does half-way
         return render(job)
@@ -108,7 +108,7 @@ def test_killed_process_leaves_nothing_that_validates(tmp_path: Path) -> None:
         "import os, signal, sys; sys.path.insert(0, sys.argv[1])\n"
         "from simconf import sim_cfg\nfrom pathlib import Path\nfrom photoz.data.simulate import build\n"
         "render = build._render_chunk\n"
-        "def kill(job):\n    if job[1] == 1: os.kill(os.getpid(), signal.SIGKILL)\n    return render(job)\n"
+        "def kill(job):\n    if job['index'] == 1: os.kill(os.getpid(), signal.SIGKILL)\n    return render(job)\n"
         "build._render_chunk = kill\nfrom photoz.data.source import open_dataset\nopen_dataset(sim_cfg(Path(sys.argv[2])))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(tmp_path)], capture_output=True)

@@ -21,16 +21,16 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from photoz.data.format import NJY_ZP, SPLITS, Dataset, DatasetWriter, read_dataset
+from photoz.data.simulate.conditions import check_conditions, draw_blends, draw_psf_fwhm
 from photoz.data.simulate.lsst import LSST, PIXEL_SCALE, check_bands, psf_fwhm_geom, target_m5
-from photoz.data.simulate.population import draw_population
 from photoz.data.simulate.render import Renderer, shape_array
-from photoz.data.simulate.fluxes import bulge_disk_fluxes
+from photoz.data.simulate.truth import make_truth, neighbour_truth
 from photoz.data.splits import random_labels, valid_fractions
 from photoz.errors import ConfigError, DataError
 
-SIM_VERSION = 3  # bump when the physics changes: it is part of the cache key
+SIM_VERSION = 4  # bump when the physics changes: it is part of the cache key
 NOT_HASHED = ("workers", "overwrite", "root", "output")
-_TAG_POPULATION, _TAG_SPLIT, _TAG_NOISE = 1, 2, 3
+_TAG_SPLIT, _TAG_NOISE, _TAG_PSF = 2, 3, 5  # photoz.data.simulate.truth owns 1 (population) and 4 (blends)
 
 
 def check_config(cfg: DictConfig) -> list[str]:
@@ -52,6 +52,11 @@ def check_config(cfg: DictConfig) -> list[str]:
         raise ConfigError(f"data.split={split}: give non-negative train, val and test fractions that sum to 1")
     if cfg.workers < 1 or cfg.chunk_size < 1:
         raise ConfigError(f"data.workers={cfg.workers}, data.chunk_size={cfg.chunk_size}: both must be >= 1")
+    check_conditions(float(cfg.psf_scatter), float(cfg.blend_fraction))
+    if cfg.sed_model == "cosmos" and cfg.name != "catalog":
+        from photoz.data.simulate.templates import rail_sed_dir
+
+        rail_sed_dir()  # ConfigError naming the extra when RAIL's templates are not installed
     return bands
 
 
@@ -73,40 +78,6 @@ def output_path(cfg: DictConfig) -> Path:
     return Path(to_absolute_path(str(cfg.root))) / f"{cfg.name}-{digest}"
 
 
-def make_truth(cfg: DictConfig, bands: list[str]) -> tuple[Table, np.ndarray, np.ndarray]:
-    """Truth table with ids and (n, C) bulge and disk fluxes, from the model or the catalogue."""
-    rng = np.random.default_rng([cfg.seed, _TAG_POPULATION])
-    if cfg.name == "catalog":
-        from photoz.data.simulate.catalog import catalog_truth
-
-        return catalog_truth(cfg, bands, rng)
-    truth = draw_population(rng, int(cfg.n_galaxies), cfg.mag_min, cfg.mag_limit)
-    if cfg.sed_model == "cosmos":
-        from photoz.data.simulate.cosmos import cosmos_fluxes
-
-        bulge, disk = cosmos_fluxes(truth, rng, bands, float(cfg.line_ew_scale))
-    elif cfg.sed_model == "realistic":
-        bulge, disk = _realistic(cfg, truth, bands, rng)
-    else:
-        bulge, disk = bulge_disk_fluxes(truth, bands)
-    truth.add_column(np.arange(1, len(truth) + 1, dtype=np.int64), name="id", index=0)
-    truth.remove_column("true_mag_i")
-    for j, band in enumerate(bands):
-        truth[f"true_mag_{band}"] = NJY_ZP - 2.5 * np.log10(bulge[:, j] + disk[:, j])
-    return truth, bulge, disk
-
-
-def _realistic(cfg: DictConfig, truth: Table, bands: list[str], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Bulge/disk fluxes of the realistic SED model; adds true_ebv and true_ew_oii (Å) to truth."""
-    from photoz.data.simulate.realistic import draw_sed_params, line_photons, realistic_fluxes, rest_ew
-
-    params = draw_sed_params(rng, truth, float(cfg.ebv_mean), float(cfg.line_ew_scale))
-    truth["true_ebv"] = params["ebv"]
-    oii = line_photons(params["disk_w"], params["ebv"], params["lines"])["OII_3727"]
-    truth["true_ew_oii"] = rest_ew(params["disk_w"], params["ebv"], oii, 372.7)
-    return realistic_fluxes(truth, params, bands)
-
-
 def assign_split(cfg: DictConfig, n: int) -> np.ndarray:
     """Seeded random train/val/test labels with the configured fractions (photoz.data.splits)."""
     fractions = [cfg.split[s] for s in SPLITS]
@@ -121,13 +92,57 @@ def _init_worker(bands: list[str], stamp_size: int, depth: str, aperture: float)
     _RENDERER = Renderer(bands, stamp_size, depth, aperture)
 
 
-def _render_chunk(job: tuple[int, int, np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _render_chunk(job: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Noisy stamps and aperture photometry of one chunk, noise seeded by (seed, chunk index)."""
-    seed, index, shapes, bulge, disk = job
     assert _RENDERER is not None
-    images, variance = _RENDERER.observe(_RENDERER.noiseless(shapes, bulge, disk), np.random.default_rng([seed, _TAG_NOISE, index]))
+    model = _RENDERER.noiseless(job["shapes"], job["bulge"], job["disk"], job["psf"], job["neighbours"])
+    images, variance = _RENDERER.observe(model, np.random.default_rng([job["seed"], _TAG_NOISE, job["index"]]))
     flux, err = _RENDERER.photometry(images, variance)
     return images, flux, err
+
+
+def _chunks(cfg: DictConfig, shapes: np.ndarray, bulge: np.ndarray, disk: np.ndarray, psf: np.ndarray | None,
+            neighbours: dict[str, np.ndarray]) -> Any:
+    """The render jobs, chunk by chunk (neighbour indices relative to the chunk)."""
+    step = int(cfg.chunk_size)
+    for k, s in enumerate(range(0, len(shapes), step)):
+        own = (neighbours["index"] >= s) & (neighbours["index"] < s + step)
+        part = {key: value[own] for key, value in neighbours.items()}
+        part["index"] = part["index"] - s
+        yield {"seed": cfg.seed, "index": k, "shapes": shapes[s : s + step], "bulge": bulge[s : s + step], "disk": disk[s : s + step],
+               "psf": None if psf is None else psf[s : s + step], "neighbours": part}
+
+
+def observing_conditions(cfg: DictConfig, bands: list[str], truth: Table, bulge: np.ndarray, disk: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(n, C) PSF FWHM_eff per galaxy and the neighbours of the blended stamps (photoz.data.simulate.
+    conditions); adds psf_fwhm_<b> and, with blends, the true_blend_* columns to truth."""
+    n = len(truth)
+    psf = draw_psf_fwhm(np.random.default_rng([cfg.seed, _TAG_PSF]), n, bands, cfg.depth, float(cfg.psf_scatter))
+    for j, band in enumerate(bands):
+        truth[f"psf_fwhm_{band}"] = psf[:, j].astype(np.float32)
+    index, offset = draw_blends(np.random.default_rng([cfg.seed, _TAG_PSF, 1]), n, float(cfg.blend_fraction), int(cfg.stamp_size))
+    if cfg.blend_fraction > 0:
+        other, nb_bulge, nb_disk = neighbour_truth(cfg, bands, truth, bulge, disk, len(index))
+        other, nb_bulge, nb_disk = other[: len(index)], nb_bulge[: len(index)], nb_disk[: len(index)]
+        _blend_columns(truth, bands, index, offset, other)
+    else:
+        nb_bulge = nb_disk = np.zeros((0, len(bands)))
+        other = truth[:0]
+    neighbours = {"index": index, "shapes": shape_array(other), "bulge": nb_bulge, "disk": nb_disk, "offset": offset}
+    return psf, neighbours
+
+
+def _blend_columns(truth: Table, bands: list[str], index: np.ndarray, offset: np.ndarray, other: Table) -> None:
+    """true_blend (0/1), and for the neighbour its offset (arcsec), redshift, magnitudes and size (NaN if none)."""
+    n = len(truth)
+    truth["true_blend"] = np.zeros(n, np.int8)
+    truth["true_blend"][index] = 1
+    columns = {"true_blend_dx": offset[:, 0], "true_blend_dy": offset[:, 1], "true_blend_redshift": other["redshift"],
+               "true_blend_hlr": other["true_hlr"], **{f"true_blend_mag_{b}": other[f"true_mag_{b}"] for b in bands}}
+    for name, values in columns.items():
+        col = np.full(n, np.nan)
+        col[index] = np.asarray(values, float)
+        truth[name] = col
 
 
 def _context() -> mp.context.BaseContext:
@@ -139,9 +154,9 @@ def simulate(cfg: DictConfig, path: Path) -> Dataset:
     """Render the data set that cfg describes into path (temp dir + rename)."""
     bands = check_config(cfg)
     truth, bulge, disk = make_truth(cfg, bands)
+    psf, neighbours = observing_conditions(cfg, bands, truth, bulge, disk)
     n, size, step = len(truth), int(cfg.stamp_size), int(cfg.chunk_size)
-    shapes = shape_array(truth)
-    jobs = ((cfg.seed, k, shapes[s : s + step], bulge[s : s + step], disk[s : s + step]) for k, s in enumerate(range(0, n, step)))
+    jobs = _chunks(cfg, shape_array(truth), bulge, disk, psf if cfg.psf_scatter > 0 else None, neighbours)
     init = (bands, size, cfg.depth, cfg.aperture_radius)
     flux, err = np.empty((n, len(bands))), np.empty((n, len(bands)))
     with DatasetWriter(path, n, bands, (size, size), overwrite=cfg.overwrite) as writer:

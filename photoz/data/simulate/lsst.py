@@ -90,9 +90,14 @@ def sky_counts(band: str, depth: str) -> float:
 
 
 def psf_fwhm_geom(band: str) -> float:
-    """FWHM (arcsec) of the Kolmogorov profile drawn: FWHM_geom = 0.822 FWHM_eff + 0.052
-    (LSST Document-20160, as in rubin_sim's SeeingModel); its noise area then matches FWHM_eff."""
-    return 0.822 * LSST[band].psf_fwhm + 0.052
+    """FWHM (arcsec) of the Kolmogorov profile drawn for the band's median seeing."""
+    return float(psf_fwhm_geom_of(LSST[band].psf_fwhm))
+
+
+def psf_fwhm_geom_of(fwhm_eff: float | np.ndarray) -> float | np.ndarray:
+    """FWHM_geom = 0.822 FWHM_eff + 0.052 (LSST Document-20160, as in rubin_sim's SeeingModel): the
+    Kolmogorov FWHM whose noise area matches FWHM_eff."""
+    return 0.822 * fwhm_eff + 0.052
 
 
 def psf(band: str) -> galsim.GSObject:

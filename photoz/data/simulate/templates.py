@@ -51,7 +51,10 @@ CWW = Library("cww", ("E", "Sbc", "Scd", "Im"), (True, True, True, True))
 
 def rail_sed_dir() -> Path:
     """RAIL's SED directory inside the installed package; ConfigError if RAIL or the files are absent."""
-    spec = importlib.util.find_spec("rail")
+    try:
+        spec = importlib.util.find_spec("rail")
+    except (ImportError, ValueError):  # a broken or blocked installation counts as absent
+        spec = None
     for root in (spec.submodule_search_locations or []) if spec else []:
         path = Path(root) / RAIL_SED_DIR
         if (path / COSMOS_LIST).is_file():
