@@ -1,12 +1,19 @@
-"""Validate the simulated LSST set against the published LSST numbers (docs/references.md) and draw
-the figures of docs/data.md.
+"""Validate the simulated LSST set against the published LSST numbers (docs/references.md) and
+against LSST DESC's cosmoDC2 sample that RAIL ships, and draw the figures of docs/data.md.
 
-    python benchmarks/simulation_validation.py              # 5,000 galaxies, figures in docs/figures/
+    python benchmarks/simulation_validation.py              # 5,000 stamps, 40,000 catalogue galaxies per model
     python benchmarks/simulation_validation.py --n 20000 --depth y1
+    python benchmarks/simulation_validation.py --only-cosmodc2 --n-catalogue 60000
 
 Prints the 5σ point-source depth measured on simulated stamps per band next to the published
 m5 (pass: within 0.3 mag), n(z) and magnitude summaries, and writes sim_nz_imag.png,
-sim_colours.png and sim_montage.png.
+sim_colours.png and sim_montage.png. Then compares the v4 (data.sed_model=cosmos) and v3
+(realistic) populations with cosmoDC2 catalogue-level (true magnitudes with cosmoDC2's own noise,
+at cosmoDC2's i distribution; benchmarks/cosmodc2_reference.py says exactly how): median colours
+per Δz = 0.1 bin (pass: within 0.1 mag wherever both have >= 50 galaxies, 0.2 < z < 2), blue
+fractions and a classifier two-sample test (pass: accuracy <= 0.60), and writes
+sim_vs_cosmodc2_tracks.png, sim_vs_cosmodc2_colour_colour.png, sim_vs_cosmodc2_blue_fraction.png.
+Needs the rail extra for the COSMOS templates and the cosmoDC2 files.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from photoz.data.format import NJY_ZP
 from photoz.data.simulate.lsst import target_m5
 from photoz.data.simulate.render import Renderer, shape_array
 from photoz.data.simulate.fluxes import TEMPLATES, Z_GRID, _template_grid
+from photoz.data.simulate.truth import make_truth
 from photoz.data.source import open_dataset
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
@@ -112,34 +120,87 @@ def plot_montage(ds, path: Path, rows: int = 4, cols: int = 8) -> None:
     fig.savefig(path, dpi=110)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=5000)
-    ap.add_argument("--depth", default="y10")
-    args = ap.parse_args()
-    FIGURES.mkdir(parents=True, exist_ok=True)
+def compare_with_cosmodc2(n: int, seed: int = 1) -> None:
+    """v4 and v3 populations beside cosmoDC2: median tracks, blue fraction, C2ST; figures."""
+    import cosmodc2_figures as figs
+    import cosmodc2_reference as ref
+
+    z_ref, mag_ref, err_ref = ref.load_cosmodc2()
+    relations = ref.relations_of(mag_ref, err_ref)
+    med_ref, err_med_ref, cnt_ref = ref.median_tracks(z_ref, ref.colours(mag_ref))
+    samples = {"cosmoDC2": (z_ref, mag_ref)}
+    rows = (ref.Z_EDGES[:-1] >= 0.2 - 1e-9) & (ref.Z_EDGES[1:] <= 2.0 + 1e-9)
+    print(f"\ncosmoDC2 (RAIL test_dc2_training/validation_9816): {len(z_ref)} galaxies, median z {np.median(z_ref):.2f}")
+    for name, model in (("v4 (cosmos)", "cosmos"), ("v3 (realistic)", "realistic")):
+        rng = np.random.default_rng(seed)
+        cfg = OmegaConf.merge(OmegaConf.structured(LsstSimData), {"n_galaxies": n, "sed_model": model})
+        z, mag = ref.observed_sample(rng, make_truth(cfg, BANDS)[0], mag_ref["i"], relations)
+        samples[name] = (z, mag)
+        med, err_med, cnt = ref.median_tracks(z, ref.colours(mag))
+        used = (cnt >= 50) & (cnt_ref >= 50) & rows[:, None]
+        delta = np.where(used, med - med_ref, np.nan)
+        worst = np.nanargmax(np.abs(delta), axis=0)
+        print(f"{name}: {n} drawn, {len(z)} after noise and i-matching; median colour − cosmoDC2's per Δz = 0.1 bin, 0.2 < z < 2:")
+        for c, (a, b) in enumerate(ref.COLOURS):
+            k = worst[c]
+            print(f"  {a}−{b}: {int((np.abs(delta[:, c]) > 0.1).sum())}/{int(used[:, c].sum())} bins off by > 0.1 mag; worst "
+                  f"{delta[k, c]:+.2f} ± {np.hypot(err_med[k, c], err_med_ref[k, c]):.2f} at z {ref.Z_EDGES[k]:.1f}–{ref.Z_EDGES[k + 1]:.1f}")
+        off = int((np.abs(delta) > 0.1).sum())
+        print(f"  all colours: {off}/{int(used.sum())} bins off by > 0.1 mag -> {'PASS' if off == 0 else 'FAIL'} (every bin within 0.1)")
+        print("  per bin (u−g g−r r−i i−z z−y): " + "; ".join(
+            f"{ref.Z_EDGES[k]:.1f} " + " ".join(f"{d:+.2f}" for d in delta[k]) for k in np.flatnonzero(rows)))
+        acc, acc_err = ref.c2st(rng, ref.features(mag, z), ref.features(mag_ref, z_ref))
+        keep = ref.match_i_z(rng, mag["i"], z, mag_ref["i"], z_ref)
+        acc_iz, acc_iz_err = ref.c2st(rng, ref.features(mag, z)[keep], ref.features(mag_ref, z_ref))
+        print(f"  C2ST accuracy (colours + i + z): {acc:.3f} ± {acc_err:.3f} -> {'PASS' if acc <= 0.60 else 'FAIL'} (<= 0.60); "
+              f"at matched (i, z): {acc_iz:.3f} ± {acc_iz_err:.3f} ({len(keep)} galaxies)")
+    blue = {name: ref.blue_fraction(z, ref.colours(mag)) for name, (z, mag) in samples.items()}
+    print("blue fraction per Δz = 0.2 from z = 0.2: " + "; ".join(f"{k} " + " ".join(f"{v:.2f}" for v in f) for k, f in blue.items()))
+    figs.plot_tracks(samples, FIGURES / "sim_vs_cosmodc2_tracks.png")
+    figs.plot_colour_colour(samples, FIGURES / "sim_vs_cosmodc2_colour_colour.png")
+    figs.plot_blue_fraction(samples, FIGURES / "sim_vs_cosmodc2_blue_fraction.png")
+    print(f"figures: {FIGURES}/sim_vs_cosmodc2_tracks.png, sim_vs_cosmodc2_colour_colour.png, sim_vs_cosmodc2_blue_fraction.png")
+
+
+def stamps_and_depths(n: int, depth: str) -> None:
+    """Depths against LSST's m5, then n(z), magnitudes, colours and a montage of the default set."""
     print("5σ point-source depth (measured on simulated stamps vs published m5)")
-    for depth in ("y10", "y1", "single_visit"):
-        got = measured_depth(depth)
-        ref = np.array([target_m5(b, depth) for b in BANDS])
-        verdict = "PASS" if np.all(np.abs(got - ref) <= 0.3) else "FAIL"
-        print(f"  {depth:>12}: " + "  ".join(f"{b} {g:.2f} ({g - r:+.2f})" for b, g, r in zip(BANDS, got, ref)) + f"  -> {verdict} (|Δ| <= 0.3)")
+    for d in ("y10", "y1", "single_visit"):
+        got = measured_depth(d)
+        want = np.array([target_m5(b, d) for b in BANDS])
+        verdict = "PASS" if np.all(np.abs(got - want) <= 0.3) else "FAIL"
+        print(f"  {d:>12}: " + "  ".join(f"{b} {g:.2f} ({g - r:+.2f})" for b, g, r in zip(BANDS, got, want)) + f"  -> {verdict} (|Δ| <= 0.3)")
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = OmegaConf.merge(OmegaConf.structured(LsstSimData), {"root": tmp, "n_galaxies": args.n, "depth": args.depth})
+        cfg = OmegaConf.merge(OmegaConf.structured(LsstSimData), {"root": tmp, "n_galaxies": n, "depth": depth})
         ds = open_dataset(cfg)
         cat = ds.catalog
         z = np.asarray(cat["redshift"])
         snr_i = np.asarray(cat["flux_i"]) / np.asarray(cat["flux_err_i"])
         print(
-            f"{len(cat)} galaxies ({args.depth}): median z {np.median(z):.2f}, mean z {z.mean():.2f}, z > 1: {np.mean(z > 1):.0%}, "
-            f"z > 2: {np.mean(z > 2):.1%}; median i-band aperture S/N {np.median(snr_i):.0f}, S/N < 5: {np.mean(snr_i < 5):.1%}; "
-            f"median true hlr {np.median(cat['true_hlr']):.2f}\""
+            f"{len(cat)} galaxies ({depth}, sed_model={cfg.sed_model}): median z {np.median(z):.2f}, mean z {z.mean():.2f}, "
+            f"z > 1: {np.mean(z > 1):.0%}, z > 2: {np.mean(z > 2):.1%}; median i-band aperture S/N {np.median(snr_i):.0f}, "
+            f"S/N < 5: {np.mean(snr_i < 5):.1%}; median true hlr {np.median(cat['true_hlr']):.2f}\"; "
+            f"PSF FWHM i median {np.median(cat['psf_fwhm_i']):.3f}\" (16-84 %: {np.percentile(cat['psf_fwhm_i'], 16):.3f}-"
+            f"{np.percentile(cat['psf_fwhm_i'], 84):.3f})"
         )
         print(f"SRD Y10 Smail n(z) median z {np.median(np.interp(np.random.default_rng(0).uniform(size=100000), *_cdf())):.2f}")
         plot_nz_imag(cat, FIGURES / "sim_nz_imag.png")
         plot_colours(cat, FIGURES / "sim_colours.png")
         plot_montage(ds, FIGURES / "sim_montage.png")
     print(f"figures: {FIGURES}/sim_nz_imag.png, sim_colours.png, sim_montage.png")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=5000, help="stamps of the default set to render")
+    ap.add_argument("--depth", default="y10")
+    ap.add_argument("--n-catalogue", type=int, default=40000, help="galaxies per model drawn for the cosmoDC2 comparison")
+    ap.add_argument("--only-cosmodc2", action="store_true", help="skip the stamps (depths, montage)")
+    args = ap.parse_args()
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    if not args.only_cosmodc2:
+        stamps_and_depths(args.n, args.depth)
+    compare_with_cosmodc2(args.n_catalogue)
 
 
 def _cdf() -> tuple[np.ndarray, np.ndarray]:
