@@ -29,15 +29,16 @@ TARGET = 500.0  # galaxies/s for 32×32×6 on 2 cores (issue 2)
 
 
 def stages(cfg) -> None:
-    """Per-stage cost in one process: noiseless rendering, noise, photometry."""
+    """Per-stage cost in one process: noiseless rendering (with the per-galaxy PSF), noise, photometry."""
     bands = list(cfg.bands)
     truth, bulge, disk = build.make_truth(cfg, bands)
+    psf, _ = build.observing_conditions(cfg, bands, truth, bulge, disk)
     shapes = shape_array(truth)
     build._init_worker(bands, cfg.stamp_size, cfg.depth, cfg.aperture_radius)
     r, rng, t = build._RENDERER, np.random.default_rng(0), {"noiseless": 0.0, "noise": 0.0, "photometry": 0.0}
     for s in range(0, len(truth), 256):
         t0 = time.process_time()
-        model = r.noiseless(shapes[s : s + 256], bulge[s : s + 256], disk[s : s + 256])
+        model = r.noiseless(shapes[s : s + 256], bulge[s : s + 256], disk[s : s + 256], psf[s : s + 256] if cfg.psf_scatter > 0 else None)
         t1 = time.process_time()
         images, var = r.observe(model, rng)
         t2 = time.process_time()

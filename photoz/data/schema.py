@@ -31,7 +31,7 @@ class LsstSimData:
     mag_limit: float = 25.3
     mag_min: float = 17.0
     aperture_radius: float = 1.0
-    sed_model: SedModel = SedModel.realistic
+    sed_model: SedModel = SedModel.cosmos
     ebv_mean: float = 0.2
     line_ew_scale: float = 1.0
     psf_scatter: float = 0.45
