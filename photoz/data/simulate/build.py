@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing as mp
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from photoz.errors import ConfigError, DataError
 
 SIM_VERSION = 4  # bump when the physics changes: it is part of the cache key
 NOT_HASHED = ("workers", "overwrite", "root", "output")
-_TAG_SPLIT, _TAG_NOISE, _TAG_PSF = 2, 3, 5  # photoz.data.simulate.truth owns 1 (population) and 4 (blends)
+_TAG_SPLIT, _TAG_NOISE, _TAG_PSF, _TAG_BLEND_PLACES = 2, 3, 5, 6  # photoz.data.simulate.truth owns 1 and 4
 
 
 def check_config(cfg: DictConfig) -> list[str]:
@@ -102,7 +103,7 @@ def _render_chunk(job: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def _chunks(cfg: DictConfig, shapes: np.ndarray, bulge: np.ndarray, disk: np.ndarray, psf: np.ndarray | None,
-            neighbours: dict[str, np.ndarray]) -> Any:
+            neighbours: dict[str, np.ndarray]) -> Iterator[dict[str, Any]]:
     """The render jobs, chunk by chunk (neighbour indices relative to the chunk)."""
     step = int(cfg.chunk_size)
     for k, s in enumerate(range(0, len(shapes), step)):
@@ -120,10 +121,9 @@ def observing_conditions(cfg: DictConfig, bands: list[str], truth: Table, bulge:
     psf = draw_psf_fwhm(np.random.default_rng([cfg.seed, _TAG_PSF]), n, bands, cfg.depth, float(cfg.psf_scatter))
     for j, band in enumerate(bands):
         truth[f"psf_fwhm_{band}"] = psf[:, j].astype(np.float32)
-    index, offset = draw_blends(np.random.default_rng([cfg.seed, _TAG_PSF, 1]), n, float(cfg.blend_fraction), int(cfg.stamp_size))
+    index, offset = draw_blends(np.random.default_rng([cfg.seed, _TAG_BLEND_PLACES]), n, float(cfg.blend_fraction), int(cfg.stamp_size))
     if cfg.blend_fraction > 0:
-        other, nb_bulge, nb_disk = neighbour_truth(cfg, bands, truth, bulge, disk, len(index))
-        other, nb_bulge, nb_disk = other[: len(index)], nb_bulge[: len(index)], nb_disk[: len(index)]
+        other, nb_bulge, nb_disk = neighbour_truth(cfg, bands, truth, bulge, disk, index)
         _blend_columns(truth, bands, index, offset, other)
     else:
         nb_bulge = nb_disk = np.zeros((0, len(bands)))

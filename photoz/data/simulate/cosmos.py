@@ -28,14 +28,13 @@ from __future__ import annotations
 
 from functools import cache
 
-import galsim
 import numpy as np
 from astropy.table import Table
 
 from photoz.physics.attenuation import calzetti_k
 from photoz.data.simulate import evolution as ev
 from photoz.data.simulate.realistic import LINE_SCATTER_DEX, UV_NM, line_photons, realistic_fluxes, rest_ew, sed_fluxes
-from photoz.data.simulate.templates import Z_GRID, Library, cosmos_library, photons_at, tables
+from photoz.data.simulate.templates import Z_GRID, Library, cosmos_library, photons_at, rest_band_flux, tables
 
 # positions on the COSMOS list (RAIL's order: Ell1..7, S0, Sa..Sdm, SB0..11, then the SSPs)
 QUIESCENT_RANGE = (0.0, 7.0)  # Ell1 .. S0
@@ -49,24 +48,15 @@ BT_RANGE = {ev.QUIESCENT: (0.6, 1.0), ev.STAR_FORMING: (0.0, 0.3), ev.STARBURST:
 # SFR (M_sun/yr) per L_nu(UV) (erg/s/Hz): Kennicutt 1998 (Salpeter IMF) × 0.67 for the Kroupa IMF of the
 # main sequence (Madau & Dickinson 2014)
 KENNICUTT_UV = 1.4e-28 * 0.67
+B_BAND = "ACS_wfc_F435W.dat"  # HST ACS F435W, GalSim's nearest to the B band of the luminosity functions
 L_NU_SUN_R = 4 * np.pi * (10 * 3.0857e18) ** 2 * 3631e-23 * 10 ** (-0.4 * ev.M_SUN_R)  # erg/s/Hz at 10 pc
-
-
-def _rest_b(lib: Library, t: int) -> float:
-    """Rest-frame AB band flux of template t in the B band (HST ACS F435W, which GalSim ships)."""
-    from photoz.data.simulate.templates import _scale, _spectrum
-
-    bp = galsim.Bandpass("ACS_wfc_F435W.dat", wave_type="nm")
-    wave = np.linspace(bp.blue_limit, bp.red_limit, 400)
-    thru = bp(wave)
-    return float(np.trapezoid(_spectrum(lib, t)(wave) * thru, wave) / np.trapezoid(thru / wave, wave)) / _scale(lib, t)
 
 
 @cache
 def template_colours(lib: Library) -> dict[str, np.ndarray]:
     """Per template at z = 0 (T,): rest-frame g, r, B AB band fluxes and log sSFR (per yr)."""
     g, r = (np.array([tab[0, 0, k] for tab in tables(lib, ("g", "r"))]) for k in (0, 1))
-    b = np.array([_rest_b(lib, t) for t in range(len(lib.templates))])
+    b = np.array([rest_band_flux(lib, t, B_BAND) for t in range(len(lib.templates))])
     uv = photons_at(lib, UV_NM) * UV_NM  # f_nu at 2300 Å in the band-flux units (photons × λ)
     log_ml = ev.ML_R[0] + ev.ML_R[1] * (-2.5 * np.log10(g / r))
     ssfr = np.log10(KENNICUTT_UV * L_NU_SUN_R * np.maximum(uv, 1e-30) / r) - log_ml

@@ -100,6 +100,17 @@ def _scale(lib: Library, t: int) -> float:
     return float(np.mean(_spectrum(lib, t)(window) / window))
 
 
+def rest_band_flux(lib: Library, t: int, bandpass_file: str) -> float:
+    """Rest-frame AB band flux (photoz.physics.sed's units) of normalised template t in a bandpass
+    GalSim ships (e.g. ACS_wfc_F435W.dat, a B band)."""
+    import galsim
+
+    bp = galsim.Bandpass(bandpass_file, wave_type="nm")
+    wave = np.linspace(bp.blue_limit, bp.red_limit, 400)
+    thru = bp(wave)
+    return float(np.trapezoid(_spectrum(lib, t)(wave) * thru, wave) / np.trapezoid(thru / wave, wave)) / _scale(lib, t)
+
+
 def photons_at(lib: Library, wave_nm: float) -> np.ndarray:
     """(T,) normalised rest-frame photon density of each template at `wave_nm`."""
     return np.array([float(_spectrum(lib, t)(np.array(wave_nm))) / _scale(lib, t) for t in range(len(lib.templates))])

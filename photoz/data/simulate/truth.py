@@ -50,11 +50,13 @@ def _realistic(cfg: DictConfig, truth: Table, bands: list[str], rng: np.random.G
 
 
 def neighbour_truth(cfg: DictConfig, bands: list[str], truth: Table, bulge: np.ndarray, disk: np.ndarray,
-                    count: int) -> tuple[Table, np.ndarray, np.ndarray]:
-    """`count` neighbours from the same population: fresh draws of the model (data=lsst_sim), or
-    other rows of the user's catalogue (data=catalog; a stamp never gets itself)."""
+                    index: np.ndarray) -> tuple[Table, np.ndarray, np.ndarray]:
+    """Neighbours of the stamps `index`, from the same population: fresh draws of the model
+    (data=lsst_sim), or other rows of the user's catalogue (data=catalog; never the stamp's own
+    row unless the catalogue has one row)."""
     if cfg.name != "catalog":
-        return make_truth(cfg, bands, TAG_BLEND, max(count, 1))
-    rng = np.random.default_rng([cfg.seed, TAG_BLEND])
-    rows = rng.integers(0, len(truth), count)
+        other, nb_bulge, nb_disk = make_truth(cfg, bands, TAG_BLEND, max(len(index), 1))
+        return other[: len(index)], nb_bulge[: len(index)], nb_disk[: len(index)]
+    n = len(truth)
+    rows = (index + np.random.default_rng([cfg.seed, TAG_BLEND]).integers(1, max(n, 2), len(index))) % n
     return truth[rows], bulge[rows], disk[rows]
