@@ -10,7 +10,7 @@ source; the numbers live in photoz.data.simulate.evolution):
    class, then star formation: a specific SFR from the main sequence (starbursts above it) picks
    the disk SED by interpolating between the two COSMOS/BC03 templates (photoz.data.simulate.
    templates) whose own sSFR brackets it (template sSFR: Kennicutt 1998 UV SFR over the
-   Roediger & Courteau 2015 colour mass; Sa −11.3 … SB11 −7.9 … 5 Myr SSP −7.3) — a continuous
+   Roediger & Courteau 2015 colour mass; Sa −11.4 … SB11 −8.1 … 5 Myr SSP −7.5) — a continuous
    sequence from Sa to the 5 Myr SSP;
    quiescent disks and all bulges mix two neighbouring templates of their class's range (bulges
    by type: ellipticals for quiescent, S0–Sb for star-forming galaxies, none for starbursts);
