@@ -1,0 +1,35 @@
+"""A seeded tiny run logs what it logged before: its params, tags, run name and metric names and
+steps exactly, the catalogue estimator's metric values too, a CNN's to 1e-3 (float kernels differ
+between CPUs). tests/run_records.json was recorded by `python tests/run_record.py` at commit
+2ee8d5b (before issue 25's restructuring) on an AMD EPYC; rerun it to refresh it deliberately."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from run_record import RUNS, train_and_record
+from tinydata import make_tiny_dataset
+
+FROZEN = json.loads((Path(__file__).parent / "run_records.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("record")
+    make_tiny_dataset(work / "tiny", n=64)
+    return work
+
+
+@pytest.mark.parametrize(("name", "rel"), [("sequential", 1e-3), ("random_forest", 1e-9)])
+def test_a_seeded_run_logs_its_frozen_record(work: Path, name: str, rel: float) -> None:
+    got, want = train_and_record(work, work / "tiny", name, RUNS[name]), FROZEN[name]
+    assert (got["run_name"], got["status"], got["params"]) == (want["run_name"], want["status"], want["params"])
+    exact_tags = {k for k in want["tags"] if rel < 1e-6 or k != "mlflow.note.content"}  # the note quotes metrics
+    assert {k: got["tags"].get(k) for k in exact_tags} == {k: want["tags"][k] for k in exact_tags}
+    assert sorted(got["tags"]) == sorted(want["tags"])
+    assert sorted(got["metrics"]) == sorted(want["metrics"])
+    for metric, history in want["metrics"].items():
+        assert [s for s, _ in got["metrics"][metric]] == [s for s, _ in history], metric
+        assert [v for _, v in got["metrics"][metric]] == pytest.approx([v for _, v in history], rel=rel, abs=1e-12), metric
