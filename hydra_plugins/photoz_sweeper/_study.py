@@ -22,7 +22,7 @@ from optuna.trial import TrialState
 
 from hydra_plugins.photoz_sweeper._search_space import SearchSpace
 from photoz.errors import ConfigError
-from photoz.tracking.liveness import pid_alive
+from photoz.processes import pid_alive
 from photoz.job.sweep import is_rdb_url
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from photoz.errors import DataError
-from photoz.tracking.liveness import pid_alive
+from photoz.processes import pid_alive
 
 DATASET_FILES = ("images.npy", "catalog.fits", "meta.json")
 _KINDS = ("tmp", "old")

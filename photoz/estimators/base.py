@@ -8,16 +8,12 @@ the point estimate, an error and, where the estimator has one, the PDF on a shar
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 
 import numpy as np
 
 from photoz.data.format import Dataset
 from photoz.predictions.table import Predictions
-
-# Called once per epoch (once for one-shot baselines) with val metrics such as {"val_sigma_mad": …};
-# it logs them and may raise optuna.TrialPruned to stop training.
-EpochHook = Callable[[int, dict[str, float]], None]
+from photoz.training.hooks import EpochHook
 
 
 class Estimator(ABC):

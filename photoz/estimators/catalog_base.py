@@ -17,9 +17,10 @@ import numpy as np
 from photoz.config import as_schema, plain
 from photoz.data.format import Dataset
 from photoz.errors import DataError, PhotozError
-from photoz.estimators.base import Estimator, EpochHook
+from photoz.estimators.base import Estimator
 from photoz.estimators.schema import GridSchema
 from photoz.predictions.table import Predictions, z_grid
+from photoz.training.hooks import EpochHook
 
 METADATA_KEY = "photoz"
 

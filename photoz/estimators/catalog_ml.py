@@ -1,6 +1,6 @@
 """`model=random_forest` and `model=knn`: scikit-learn on catalogue magnitudes and colours.
 
-Features are asinh magnitudes and adjacent colours (photoz.estimators.features), so faint and
+Features are asinh magnitudes and adjacent colours (photoz.data.features), so faint and
 undetected galaxies need no special case. The PDF comes from the spread of the ensemble: the
 per-tree predictions of the forest, or the redshifts of the k nearest training neighbours,
 histogrammed on the CNN heads' z grid and smoothed by `model.pdf_smoothing`.
@@ -24,11 +24,11 @@ from sklearn.preprocessing import StandardScaler
 
 from photoz.data.format import Dataset
 from photoz.errors import DataError
-from photoz.estimators.base import EpochHook
 from photoz.predictions.table import Predictions
 from photoz.estimators.catalog_base import CatalogEstimator, pip_requirements, smoothed_histogram
-from photoz.estimators.features import feature_names, magnitude_colour_features, softening
+from photoz.data.features import feature_names, magnitude_colour_features, softening
 from photoz.estimators.schema import KNNSchema, RandomForestSchema, SklearnSchema
+from photoz.training.hooks import EpochHook
 
 
 class NeighbourRedshifts(BaseEstimator, RegressorMixin):

@@ -6,7 +6,7 @@ therefore takes raw nJy cutouts (and, with model.catalog_features, the raw catal
 photoz.training.catalog_inputs); its logits become z_phot, z_err and the PDF through
 photoz.models.head_predict (`CNNEstimator.load(uri).predict(...)`, used by photoz.predict).
 It is logged as safetensors weights + a JSON config (photoz.training.model_files) with an MLflow
-"model from code" (photoz.training.pyfunc); `load` rebuilds the network from photoz's own code.
+"model from code" (photoz.estimators.pyfunc); `load` rebuilds the network from photoz's own code.
 The estimator gets only its slices of the config: the model's dataclass (photoz.models.schema),
 the trainer and optimizer configs, the seed and the checkpoint directory.
 """
@@ -27,7 +27,7 @@ from torch import nn
 from photoz.config import OptimizerConfig, TrainerConfig, as_schema, plain
 from photoz.data.format import Dataset
 from photoz.errors import DataError
-from photoz.estimators.base import EpochHook, Estimator
+from photoz.estimators.base import Estimator
 from photoz.predictions.table import Predictions, z_grid
 from photoz.inference.fast import FastPredictor
 from photoz.models.build import CONFIGS, build_model, check_redshift_range, head_loss, head_predict, n_trainable_params
@@ -38,13 +38,14 @@ from photoz.training import distributed
 from photoz.training.batches import BatchSource
 from photoz.training.catalog_inputs import CatalogNormalise, catalog_array
 from photoz.training.checkpoint import Checkpoints
+from photoz.training.hooks import EpochHook
 from photoz.training.loop import fit, predict_outputs
 from photoz.training.model_files import ModelFileError, read_model_files, write_model_files
 from photoz.training.normalise import ArcsinhNormalise, noise_scale
 from photoz.training.runtime import Runtime, choose_runtime
 
 log = logging.getLogger(__name__)
-PYFUNC_CODE = Path(__file__).parents[1] / "training" / "pyfunc.py"  # photoz.training.pyfunc, not imported here
+PYFUNC_CODE = Path(__file__).with_name("pyfunc.py")  # photoz.estimators.pyfunc, not imported here
 
 
 class PhotozNet(nn.Module):

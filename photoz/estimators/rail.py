@@ -38,10 +38,10 @@ import pandas as pd
 
 from photoz.data.format import NJY_ZP, Dataset
 from photoz.errors import ConfigError, DataError, PhotozError
-from photoz.estimators.base import EpochHook
 from photoz.predictions.table import Predictions
 from photoz.estimators.catalog_base import METADATA_KEY, CatalogEstimator, pip_requirements
 from photoz.estimators.schema import RailSchema
+from photoz.training.hooks import EpochHook
 
 INSTALL_HINT = 'pip install -e ".[rail]"'
 _POGSON = 2.5 / np.log(10.0)

@@ -23,16 +23,16 @@ from mlflow.models import infer_signature
 
 from photoz.data.format import Dataset
 from photoz.errors import ConfigError
-from photoz.estimators.base import EpochHook
 from photoz.predictions.table import Predictions
 from photoz.estimators.catalog_base import (
     METADATA_KEY,
     CatalogEstimator,
     pip_requirements,
 )
-from photoz.estimators.features import ab_magnitudes
+from photoz.data.features import ab_magnitudes
 from photoz.estimators.schema import TemplateFitSchema
 from photoz.physics.sed import band_flux_grid, sed_scale
+from photoz.training.hooks import EpochHook
 
 _CHUNK = 1024  # galaxies per vectorised block (bounds memory at chunk × templates × n_bins floats)
 

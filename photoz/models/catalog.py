@@ -4,7 +4,7 @@
     model.catalog_features=[photometry]          + asinh magnitudes and adjacent colours from flux_<b>
     model.catalog_features=[photometry,ebv]      + any other catalogue column, by name (e.g. E(B-V))
 
-`photometry` gives 2C − 1 features for C bands (photoz.estimators.features: C asinh magnitudes,
+`photometry` gives 2C − 1 features for C bands (photoz.data.features: C asinh magnitudes,
 C − 1 colours), every other entry one feature. Only the config says what the inputs are, so a
 network is rebuilt from its config and weights alone (the normalisation is in its weights).
 Torch-free: the heads size their first layer with n_catalog_features.

@@ -19,6 +19,8 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from photoz.processes import pid_alive
+
 if TYPE_CHECKING:
     from mlflow.entities import Run
     from mlflow.tracking import MlflowClient
@@ -31,17 +33,6 @@ STALE_S = 3 * HEARTBEAT_S
 def owner_tags() -> dict[str, str]:
     """This process's host, pid and the time now, as run tags."""
     return {HOST: socket.gethostname(), PID: str(os.getpid()), LAST_SEEN: f"{time.time():.0f}"}
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process `pid` exists on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
 
 
 def still_alive(run: Run) -> str | None:

@@ -4,7 +4,7 @@ into features and normalised on the train split, inside the network.
 The network takes the raw columns (photoz.models.catalog.catalog_columns: flux_<b> in nJy, then
 any listed column) just as it takes raw nJy pixels, so a logged model needs nothing but its two
 inputs. CatalogNormalise turns fluxes into asinh magnitudes and adjacent colours (the same
-photoz.estimators.features code the catalogue baselines use, softening b = the train split's
+photoz.data.features code the catalogue baselines use, softening b = the train split's
 median flux_err per band) and standardises every feature with the train split's median and
 robust spread (1.4826 MAD), as ArcsinhNormalise does for the pixels. Its numbers are buffers:
 they travel in the weights, and only model.catalog_features has to be in the config.
@@ -18,7 +18,7 @@ from torch import nn
 
 from photoz.data.format import Dataset
 from photoz.errors import DataError
-from photoz.estimators.features import magnitude_colour_features, softening
+from photoz.data.features import magnitude_colour_features, softening
 from photoz.models.catalog import PHOTOMETRY, catalog_columns, n_catalog_features
 from photoz.models.schema import HeadConfig
 

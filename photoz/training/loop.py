@@ -22,11 +22,11 @@ from tqdm.auto import tqdm
 
 from photoz.config import OptimizerConfig, TrainerConfig
 from photoz.errors import ConfigError
-from photoz.estimators.base import EpochHook
 from photoz.training import distributed
 from photoz.training.augment import random_dihedral
 from photoz.training.batches import BatchSource
 from photoz.training.checkpoint import Checkpoints
+from photoz.training.hooks import EpochHook
 from photoz.training.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from helpers import mlflow_store, model_cfg  # noqa: F401 (fixture)
 from photoz.errors import DataError
 from photoz.estimators import estimator_class
 from photoz.estimators.catalog_ml import KNNEstimator, RandomForestEstimator
-from photoz.estimators.features import asinh_magnitudes, magnitude_colour_features
+from photoz.data.features import asinh_magnitudes, magnitude_colour_features
 from photoz.predictions.metrics import delta_z, sigma_mad
 
 SMALL = {"random_forest": {"n_estimators": 20, "n_jobs": 1}, "knn": {"n_neighbors": 7, "n_jobs": 1}}

@@ -1,4 +1,5 @@
-"""Catalogue features for the photometry baselines: asinh magnitudes and adjacent-band colours.
+"""Catalogue features for the photometry baselines and the CNNs' model.catalog_features: asinh
+magnitudes and adjacent-band colours.
 
 Why asinh ("luptitude", Lupton, Gunn & Szalay 1999) magnitudes: they equal AB magnitudes for
 bright sources but stay finite and smooth through zero and negative fluxes, so non-detections
