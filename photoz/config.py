@@ -7,8 +7,10 @@ own message; a key forced in with `+` (`+trainer.max_epoch=3`), which Hydra lets
 is refused by `check_known_keys` (called by `validate`). Ranges Hydra cannot express (lr > 0,
 max_epochs >= 1, ...) are checked by `validate`, which raises a one-line ConfigError. Every
 default here is also written in conf/config.yaml and conf/optimizer/ (tests/test_schema_defaults.py).
-`register_schemas` also registers the data, model and estimator schemas so that every entry point
-composes against all of them.
+`register_schemas` also registers the data schemas and every estimator's model schema (one
+registry: photoz.estimators.registry) so that every entry point composes against all of them.
+This module imports only schemas (photoz.data.schema and the estimator registry, which import
+nothing heavier than photoz.choices): nothing here imports an estimator, the data code or torch.
 
 `to_typed` turns the composed config into these dataclasses once, at the entry point; each
 component then gets only its slice (a network its model config, the training loop the trainer
@@ -28,7 +30,10 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from photoz.choices import OptimizerName, Precision, Schedule
+from photoz.data.schema import register_schemas as register_data
 from photoz.errors import ConfigError
+from photoz.estimators.registry import REGISTRY
+from photoz.estimators.registry import register_schemas as register_models
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
@@ -104,17 +109,12 @@ class PhotozConfig:
 
 def register_schemas() -> None:
     """Store every schema in Hydra's ConfigStore; call before Hydra composes (idempotent)."""
-    from photoz.data.schema import register_schemas as register_data
-    from photoz.estimators.schema import register_schemas as register_estimators
-    from photoz.models.schema import register_schemas as register_models
-
     cs = ConfigStore.instance()
     cs.store(name="photoz_schema", node=PhotozConfig)
     cs.store(name="adamw_schema", node=AdamWConfig)
     cs.store(name="sgd_schema", node=SGDConfig)
     register_data()
     register_models()
-    register_estimators()
 
 
 def compose(*overrides: str) -> DictConfig:
@@ -149,8 +149,6 @@ def check_known_keys(cfg: DictConfig, prefix: str = "") -> None:
 
 def validate(cfg: DictConfig) -> None:
     """Unknown keys and range checks that the schemas cannot express; raise ConfigError naming the key."""
-    from photoz.estimators import REGISTRY
-
     check_known_keys(cfg)
     t, o = cfg.trainer, cfg.optimizer
     if cfg.model.name not in REGISTRY:

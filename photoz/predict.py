@@ -168,7 +168,7 @@ def predict(cfg: DictConfig) -> Path:
     """Load the model, open the data set, write the table; prints where and how fast."""
     check_known_keys(cfg)  # a key forced in with + (+pdfs=true) is refused, as photoz.train does
     from photoz.data.format import read_dataset
-    from photoz.estimators import estimator_class
+    from photoz.estimators.build import estimator_class
 
     shard = parse_shard(cfg.shard)
     name, label, model_uri = resolve_model(cfg)

@@ -29,7 +29,7 @@ def one_line(res: subprocess.CompletedProcess) -> str:
 
 
 @pytest.mark.parametrize("mode", [[], ["-m"]])
-@pytest.mark.parametrize("option", ["foo", "cnn_schema"])
+@pytest.mark.parametrize("option", ["foo", "sequential_schema"])
 def test_a_bad_model_is_one_line_with_the_valid_choices(tmp_path: Path, mode: list[str], option: str) -> None:
     line = one_line(run(tmp_path, "photoz.train", *mode, f"model={option}" + (",knn" if mode else "")))
     assert f"model={option} is not an option" in line and line.endswith(f"choose one of: {MODELS}")

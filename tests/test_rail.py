@@ -18,7 +18,7 @@ pytest.importorskip("rail.estimation.algos.flexzboost", reason='the [rail] extra
 qp = pytest.importorskip("qp", reason='the [rail] extra is not installed: pip install -e ".[rail]"')
 
 from photoz.config import compose, to_typed  # noqa: E402
-from photoz.estimators import estimator_class  # noqa: E402
+from photoz.estimators.build import estimator_class  # noqa: E402
 from photoz.tracking.tracker import run_model_uri  # noqa: E402
 from photoz.job.run import run  # noqa: E402
 

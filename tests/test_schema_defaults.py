@@ -25,7 +25,7 @@ TOP_LEVEL = {"config.yaml": ("seed", "trainer", "tracking", "trial"), "ingest.ya
 
 
 def _schema_name(yaml_cfg: DictConfig) -> str:
-    """The <name>_schema the YAML's defaults list starts from (`/cnn_schema@_here_`, `ingest_schema`)."""
+    """The <name>_schema the YAML's defaults list starts from (`/sequential_schema@_here_`, `ingest_schema`)."""
     (name,) = [d.lstrip("/").split("@")[0] for d in yaml_cfg.defaults if str(d).split("@")[0].endswith("_schema")]
     return name
 

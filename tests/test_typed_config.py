@@ -13,7 +13,8 @@ from omegaconf import DictConfig, OmegaConf
 from photoz.config import PhotozConfig, TrackingConfig, TrainerConfig, TrialConfig, as_schema, compose, plain, to_typed
 from photoz.errors import ConfigError
 from photoz.estimators.cnn import CNNEstimator
-from photoz.models.build import CONFIGS, build_model
+from photoz.estimators.registry import REGISTRY
+from photoz.models.build import build_model
 from photoz.models.schema import CNNConfig, GoogLeNetConfig
 from photoz.training.model_files import ModelFileError, write_model_files
 
@@ -48,7 +49,7 @@ def test_a_cnn_saved_before_newer_keys_loads_with_their_defaults(tmp_path: Path)
     state["normalise.scale"] = torch.ones(1, 3, 1, 1)
     write_model_files(tmp_path, state, {"model": old, "bands": ["g", "r", "i"], "stamp": [16, 16]})
     loaded = CNNEstimator.from_folder(tmp_path, "an old model")
-    assert loaded.model_cfg == model and isinstance(loaded.model_cfg, CONFIGS["sequential"])
+    assert loaded.model_cfg == model and isinstance(loaded.model_cfg, REGISTRY["sequential"].schema)
     assert loaded.net(torch.zeros(2, 3, 16, 16)).shape == (2, 10)
 
 

@@ -3,13 +3,13 @@ validation report, and the MLflow model metadata that `load` rebuilds them from.
 
 Each baseline logs an MLflow model named "model" whose MLmodel metadata holds
 {"photoz": {"model": <model config>, "seed": …, "bands": […], "state": {…}}}; `load(model_uri)`
-reads that back (`from_saved`: the model config as the class's `schema` dataclass), so a run's
+reads that back (`from_saved`: the model config as its registered schema), so a run's
 model is self-describing without the run's params.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import mlflow
 import numpy as np
@@ -18,6 +18,7 @@ from photoz.config import as_schema, plain
 from photoz.data.format import Dataset
 from photoz.errors import DataError, PhotozError
 from photoz.estimators.base import Estimator
+from photoz.estimators.registry import REGISTRY
 from photoz.estimators.schema import GridSchema
 from photoz.predictions.table import Predictions, z_grid
 from photoz.training.hooks import EpochHook
@@ -27,8 +28,6 @@ METADATA_KEY = "photoz"
 
 class CatalogEstimator(Estimator):
     """An estimator that reads only the catalogue photometry (flux_<b>, flux_err_<b>)."""
-
-    schema: ClassVar[type[GridSchema]]  # the model group's dataclass (photoz.estimators.schema)
 
     def __init__(self, model_cfg: GridSchema, seed: int = 0) -> None:
         self.model_cfg = model_cfg
@@ -68,9 +67,10 @@ class CatalogEstimator(Estimator):
 
     @classmethod
     def from_saved(cls, meta: dict[str, Any]) -> CatalogEstimator:
-        """An instance configured by a logged model's photoz metadata (its model config as
-        `cls.schema`, keys added since it was logged at their defaults, e.g. point_estimate: zstar)."""
-        est = cls(as_schema(cls.schema, meta["model"]), meta["seed"])
+        """An instance configured by a logged model's photoz metadata (its model config as the
+        schema registered for its name, keys added since it was logged at their defaults, e.g.
+        point_estimate: zstar)."""
+        est = cls(as_schema(REGISTRY[meta["model"]["name"]].schema, meta["model"]), meta["seed"])
         est.bands = meta["bands"]
         return est
 

@@ -125,7 +125,6 @@ class RandomForestEstimator(_SklearnEstimator):
     """Random forest regression; PDF from the per-tree predictions."""
 
     trusted_types = ["sklearn.tree._tree.Tree"]
-    schema = RandomForestSchema
     model_cfg: RandomForestSchema
 
     def build(self) -> RandomForestRegressor:
@@ -156,7 +155,6 @@ class KNNEstimator(_SklearnEstimator):
         "sklearn.neighbors._kd_tree.KDTree",
         "sklearn.neighbors._ball_tree.BallTree",
     ]
-    schema = KNNSchema
     model_cfg: KNNSchema
 
     def build(self) -> NeighbourRedshifts:

@@ -28,9 +28,10 @@ from photoz.config import OptimizerConfig, TrainerConfig, as_schema, plain
 from photoz.data.format import Dataset
 from photoz.errors import DataError
 from photoz.estimators.base import Estimator
+from photoz.estimators.registry import REGISTRY, cnn_names
 from photoz.predictions.table import Predictions, z_grid
 from photoz.inference.fast import FastPredictor
-from photoz.models.build import CONFIGS, build_model, check_redshift_range, head_loss, head_predict, n_trainable_params
+from photoz.models.build import build_model, check_redshift_range, head_loss, head_predict, n_trainable_params
 from photoz.models.catalog import catalog_columns
 from photoz.models.cost import flops_per_galaxy
 from photoz.models.schema import HeadConfig
@@ -222,7 +223,10 @@ class CNNEstimator(Estimator):
         """The estimator whose weights + config (photoz.training.model_files) are in `folder`."""
         config, state = read_model_files(folder, where)
         try:  # the saved dict as the model's dataclass (keys added since it was saved: their defaults)
-            model_cfg = as_schema(CONFIGS[config["model"]["name"]], config["model"])
+            name = config["model"]["name"]
+            if name not in cnn_names():
+                raise KeyError(name)
+            model_cfg = as_schema(REGISTRY[name].schema, config["model"])
         except (KeyError, TypeError, OmegaConfBaseException) as err:
             raise ModelFileError(f"{where}: its model config is not a photoz CNN's ({str(err).splitlines()[0]}); retrain it") from None
         bands, stamp = list(config["bands"]), tuple(config["stamp"])

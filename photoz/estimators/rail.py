@@ -95,7 +95,6 @@ class RailEstimator(CatalogEstimator):
     informer = ""  # "module:Class" of the RAIL informer stage
     estimator = ""  # and of its estimator stage
 
-    schema = RailSchema
     model_cfg: RailSchema
 
     def __init__(self, model_cfg: RailSchema, seed: int = 0) -> None:
@@ -231,7 +230,7 @@ class RailPyfunc(mlflow.pyfunc.PythonModel):
         self.meta = metadata[METADATA_KEY]
 
     def load_context(self, context) -> None:
-        from photoz.estimators import estimator_class
+        from photoz.estimators.build import estimator_class
 
         est = estimator_class(self.meta["model"]["name"]).from_saved(self.meta)
         self.est = est.restore(self.meta["bands"], self.meta["state"], context.artifacts["rail_model"])

@@ -35,7 +35,6 @@ class BPZEstimator(RailEstimator):
 
     informer = "rail.estimation.algos.bpz_lite:BPZliteInformer"
     estimator = "rail.estimation.algos.bpz_lite:BPZliteEstimator"
-    schema = RailBPZSchema
     model_cfg: RailBPZSchema
 
     def extra_config(self) -> dict[str, Any]:

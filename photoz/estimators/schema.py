@@ -1,18 +1,16 @@
 """Structured-config schemas of the baseline model groups (template_fit, random_forest, knn, rail_*).
 
-`register_schemas()` stores them in Hydra's ConfigStore as top-level configs (so `model=` does
-not offer them); the yamls in conf/model/ start with `defaults: [/<name>_schema@_here_, _self_]`,
-so a typo'd key or a wrong type is a Hydra error at composition time, before any work starts.
-Each schema's defaults are its YAML's values (tests/test_schema_defaults.py). photoz.config calls
-register_schemas().
+photoz.estimators.registry pairs each with its estimator and stores it in Hydra's ConfigStore as
+a top-level config (so `model=` does not offer it); the yamls in conf/model/ start with
+`defaults: [/<name>_schema@_here_, _self_]`, so a typo'd key or a wrong type is a Hydra error at
+composition time, before any work starts. Each schema's defaults are its YAML's values
+(tests/test_schema_defaults.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Dict
-
-from hydra.core.config_store import ConfigStore
 
 from photoz.choices import NeighbourWeights, PointEstimate, Prior
 
@@ -131,16 +129,3 @@ class RailKNNSchema(RailSchema):
         "ngrid_sigma": 10, "only_colors": False,
     })  # fmt: skip
 
-
-SCHEMAS = {
-    "template_fit": TemplateFitSchema, "random_forest": RandomForestSchema, "knn": KNNSchema, "rail_bpz": RailBPZSchema,
-    "rail_cmnn": RailCMNNSchema, "rail_flexzboost": RailFlexZBoostSchema, "rail_knn": RailKNNSchema,
-}  # fmt: skip
-
-
-def register_schemas() -> None:
-    """Store the baseline schemas as top-level configs (<name>_schema, one per conf/model/<name>.yaml),
-    so no option list shows them."""
-    cs = ConfigStore.instance()
-    for name, node in SCHEMAS.items():
-        cs.store(name=f"{name}_schema", node=node)

@@ -143,7 +143,6 @@ def chi2_pdf(flux: np.ndarray, err: np.ndarray, models: np.ndarray, sys_err: flo
 class TemplateFitEstimator(CatalogEstimator):
     """χ² template fit on catalogue fluxes; no trainable parameters."""
 
-    schema = TemplateFitSchema
     model_cfg: TemplateFitSchema
 
     def _models(self, bands: list[str]) -> np.ndarray:

@@ -25,7 +25,7 @@ from photoz.config import PhotozConfig, TrialConfig, plain
 from photoz.data.format import SPLITS, Dataset
 from photoz.data.source import open_dataset
 from photoz.errors import ConfigError, DataError
-from photoz.estimators import build_estimator, estimator_class
+from photoz.estimators.build import build_estimator, estimator_class
 from photoz.tracking.summary import run_description, run_summary
 from photoz.tracking.record import git_commit, log_config, log_metrics, log_predictions, model_name, set_description
 from photoz.tracking.tracker import Tracker, experiment_name, resolve_uri

@@ -1,8 +1,9 @@
 """The CNNs: `build_model(model_cfg, n_bands, stamp_size)` and the heads' loss and prediction.
 
 `model_cfg` is the model group's dataclass (photoz.models.schema: CNNConfig for sequential,
-GoogLeNetConfig, ResNetConfig, EfficientNetConfig, TimmConfig; CONFIGS maps model.name to it),
-e.g. `SequentialCNN(CNNConfig(name="sequential"), n_bands, stamp_size)`.
+GoogLeNetConfig, ResNetConfig, EfficientNetConfig, TimmConfig), e.g.
+`SequentialCNN(CNNConfig(name="sequential"), n_bands, stamp_size)`; the network class of each
+model.name is registered beside its schema (photoz.estimators.registry) and imported on first use.
 
 Networks take normalised images (B, C, H, W) (and, with model.catalog_features, normalised
 catalogue features (B, F) as a second argument) and return logits: (B, model.n_bins) for
@@ -13,13 +14,14 @@ and log them with MLflow.
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from torch import nn
 
 from photoz.errors import ConfigError
-from photoz.models.efficientnet import B0_STAGES, EfficientNet
-from photoz.models.googlenet import GoogLeNet
+from photoz.estimators.registry import REGISTRY, cnn_names
+from photoz.models.efficientnet import B0_STAGES
 from photoz.models.heads import check_redshift_range, head_loss, head_predict, n_outputs
-from photoz.models.resnet import ResNet
 from photoz.models.schema import (
     CNNConfig,
     EfficientNetConfig,
@@ -28,18 +30,6 @@ from photoz.models.schema import (
     ResNetConfig,
     TimmConfig,
 )
-from photoz.models.sequential import SequentialCNN
-from photoz.models.timm_backbone import TimmBackbone
-
-MODELS: dict[str, type[nn.Module]] = {
-    "sequential": SequentialCNN, "googlenet": GoogLeNet, "resnet": ResNet, "efficientnet": EfficientNet,
-    "timm": TimmBackbone,
-}  # fmt: skip
-# model.name -> the config dataclass (photoz.models.schema) its network takes; a saved config is rebuilt as one
-CONFIGS: dict[str, type[HeadConfig]] = {
-    "sequential": CNNConfig, "googlenet": GoogLeNetConfig, "resnet": ResNetConfig, "efficientnet": EfficientNetConfig,
-    "timm": TimmConfig,
-}  # fmt: skip
 
 
 def _check(ok: bool, message: str) -> None:
@@ -78,12 +68,19 @@ def _check_family(cfg: HeadConfig) -> None:
 
 
 def build_model(cfg: HeadConfig, n_bands: int, stamp_size: int) -> nn.Module:
-    """The network `cfg.name` (its config: CONFIGS[cfg.name]) for stamps of n_bands × stamp_size × stamp_size pixels."""
-    _check(cfg.name in MODELS, f"model.name={cfg.name!r} is not a CNN; use model=<one of {', '.join(MODELS)}>")
+    """The network registered as `cfg.name` for stamps of n_bands × stamp_size × stamp_size pixels."""
+    cnns = cnn_names()
+    _check(cfg.name in cnns, f"model.name={cfg.name!r} is not a CNN; use model=<one of {', '.join(cnns)}>")
     _check_head(cfg)
     _check_family(cfg)
     _check(n_bands >= 1 and stamp_size >= 1, f"images of {n_bands} bands × {stamp_size} px cannot feed a CNN")
-    return MODELS[cfg.name](cfg, n_bands, stamp_size)
+    return network_class(cfg.name)(cfg, n_bands, stamp_size)
+
+
+def network_class(name: str) -> type[nn.Module]:
+    """The nn.Module class registered for the CNN `name` (photoz.estimators.registry)."""
+    module, cls = REGISTRY[name].network.split(":")
+    return getattr(import_module(module), cls)
 
 
 def n_trainable_params(model: nn.Module) -> int:
@@ -91,4 +88,4 @@ def n_trainable_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-__all__ = ["CONFIGS", "MODELS", "build_model", "check_redshift_range", "head_loss", "head_predict", "n_outputs", "n_trainable_params"]
+__all__ = ["build_model", "check_redshift_range", "head_loss", "head_predict", "n_outputs", "n_trainable_params", "network_class"]

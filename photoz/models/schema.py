@@ -1,11 +1,10 @@
 """Structured-config schemas of the CNN model group, so a typo or a wrong type in `model.*`
 fails at composition with Hydra's own message.
 
-conf/model/sequential.yaml starts with `defaults: [/cnn_schema@_here_, _self_]`, googlenet.yaml
-with `defaults: [/googlenet_schema@_here_, _self_]`, googlenet_pasquet/resnet/efficientnet/timm with
-their own (top-level names, so Hydra does not list them as `model=` options). Each schema's
-defaults are its YAML's values (tests/test_schema_defaults.py). photoz.config calls
-register_schemas() before Hydra composes.
+Each conf/model/<option>.yaml of a CNN starts with `defaults: [/<option>_schema@_here_, _self_]`;
+photoz.estimators.registry pairs each schema with its estimator and network and stores it in
+Hydra's ConfigStore under that name. Each schema's defaults are its YAML's values
+(tests/test_schema_defaults.py).
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from photoz.choices import Activation, Head, PointEstimate, ResNetBlock
@@ -106,15 +104,3 @@ class GoogLeNetPasquetConfig(GoogLeNetConfig):
     dropout: float = 0.0
     dense: list[int] = field(default_factory=lambda: [1096, 1096])
 
-
-SCHEMAS = {
-    "cnn_schema": CNNConfig, "googlenet_schema": GoogLeNetConfig, "googlenet_pasquet_schema": GoogLeNetPasquetConfig,
-    "resnet_schema": ResNetConfig, "efficientnet_schema": EfficientNetConfig, "timm_schema": TimmConfig,
-}  # fmt: skip
-
-
-def register_schemas() -> None:
-    """Store the schemas as top-level configs (<name>_schema), so no option list shows them."""
-    cs = ConfigStore.instance()
-    for name, node in SCHEMAS.items():
-        cs.store(name=name, node=node)

@@ -9,7 +9,7 @@ from tinydata import make_tiny_dataset
 from helpers import mlflow_store, model_cfg  # noqa: F401 (fixture)
 
 from photoz.errors import DataError
-from photoz.estimators import estimator_class
+from photoz.estimators.build import estimator_class
 from photoz.estimators.catalog_ml import KNNEstimator, RandomForestEstimator
 from photoz.data.features import asinh_magnitudes, magnitude_colour_features
 from photoz.predictions.metrics import delta_z, sigma_mad

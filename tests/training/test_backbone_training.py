@@ -11,7 +11,7 @@ import pytest
 from tinydata import make_tiny_dataset
 from photoz.config import compose, to_typed
 from photoz.data import Dataset
-from photoz.estimators import build_estimator
+from photoz.estimators.build import build_estimator
 from photoz.estimators.cnn import CNNEstimator
 
 SMALL = {

@@ -14,7 +14,7 @@ from tinydata import make_tiny_dataset
 from photoz.config import PhotozConfig, compose, to_typed
 from photoz.data import Dataset
 from photoz.errors import DataError
-from photoz.estimators import build_estimator
+from photoz.estimators.build import build_estimator
 from photoz.data.features import magnitude_colour_features, softening
 from photoz.training.catalog_inputs import catalog_array
 from photoz.estimators.cnn import CNNEstimator, PhotozNet, check_inputs
