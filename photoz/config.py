@@ -8,7 +8,7 @@ is refused by `check_known_keys` (called by `validate`). Ranges Hydra cannot exp
 max_epochs >= 1, ...) are checked by `validate`, which raises a one-line ConfigError. Every
 default here is also written in conf/config.yaml and conf/optimizer/ (tests/test_schema_defaults.py).
 `register_schemas` also registers the data schemas and every estimator's model schema (one
-registry: photoz.estimators.registry) so that every entry point composes against all of them.
+registry: photoz.registry) so that every entry point composes against all of them.
 This module imports only schemas (photoz.data.schema and the estimator registry, which import
 nothing heavier than photoz.choices): nothing here imports an estimator, the data code or torch.
 
@@ -32,8 +32,8 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from photoz.choices import OptimizerName, Precision, Schedule
 from photoz.data.schema import register_schemas as register_data
 from photoz.errors import ConfigError
-from photoz.estimators.registry import REGISTRY
-from photoz.estimators.registry import register_schemas as register_models
+from photoz.registry import REGISTRY
+from photoz.registry import register_schemas as register_models
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 

@@ -9,7 +9,7 @@ from hydra.errors import ConfigCompositionException
 from photoz.config import CONF_DIR, validate
 from photoz.config import compose as compose_cfg
 from photoz.errors import ConfigError
-from photoz.estimators.registry import REGISTRY
+from photoz.registry import REGISTRY
 
 MODELS = sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
 OPTIMIZERS = sorted(p.stem for p in (CONF_DIR / "optimizer").glob("*.yaml"))

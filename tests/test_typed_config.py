@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from photoz.config import PhotozConfig, TrackingConfig, TrainerConfig, TrialConfig, as_schema, compose, plain, to_typed
 from photoz.errors import ConfigError
 from photoz.estimators.cnn import CNNEstimator
-from photoz.estimators.registry import REGISTRY
+from photoz.registry import REGISTRY
 from photoz.models.build import build_model
 from photoz.models.schema import CNNConfig, GoogLeNetConfig
 from photoz.training.model_files import ModelFileError, write_model_files

@@ -1,30 +1,66 @@
-"""What every estimator (CNNs and baselines) gives the training entry point and the comparison.
+"""What every estimator (CNNs and baselines) gives the training job and the comparison.
 
-An estimator is fitted on a data set's train split (watching val), predicts any rows of a data
-set, counts its trainable parameters and logs itself to the active MLflow run. Predictions carry
-the point estimate, an error and, where the estimator has one, the PDF on a shared redshift grid.
+An estimator is built from its slices of the typed config, checks a data set before any MLflow
+run starts, is fitted on the data set's train split (watching val), predicts any rows of a data
+set, counts its trainable parameters and logs itself to the active MLflow run. What differs between
+a CNN and a catalogue estimator is said here, by each class, not by the job that runs it
+(photoz.job.run): which config sections it reads (and a run logs), its data checks, what its run
+name shows, how many epochs it reports, where it keeps checkpoints and what it costs. The defaults
+below are a one-shot estimator's (fit once, report val once, no checkpoints).
+Predictions carry the point estimate, an error and, where the estimator has one, the PDF on a
+shared redshift grid.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Collection
+from typing import ClassVar
 
 import numpy as np
 
+from photoz.config import PhotozConfig
 from photoz.data.format import Dataset
 from photoz.predictions.table import Predictions
 from photoz.training.hooks import EpochHook
 
 
 class Estimator(ABC):
-    """Common interface of `model=sequential|googlenet|template_fit|random_forest|knn`."""
+    """Common interface of every `model=` option (photoz.registry)."""
 
-    uses_trainer: bool = False  # True: trained by photoz.training.loop with trainer.* and optimizer.*
-    model_name: str = "model"  # the name log_model logs under; photoz.train sets the run's name
+    # config sections (besides model and seed) it does not read: a run does not log them as params
+    ignores: ClassVar[tuple[str, ...]] = ("optimizer", "trainer")
+    model_name: str = "model"  # the name log_model logs under; photoz.job.run sets the run's name
+    checkpoint_dir: str | None = None  # where fit keeps checkpoints to resume from; None: it keeps none
+
+    @classmethod
+    def from_config(cls, cfg: PhotozConfig) -> Estimator:
+        """A fresh estimator given its slices of the typed config: the model config and the seed."""
+        return cls(cfg.model, cfg.seed)
 
     @classmethod
     def check_installed(cls, name: str) -> None:
         """ConfigError if model `name` needs an optional extra that is not installed."""
+
+    def check(self, data: Dataset) -> None:
+        """Refuse (ConfigError/DataError, one line) what fit would fail on, before a run starts."""
+
+    def use_checkpoint_dir(self, path: str) -> None:
+        """Keep fit's checkpoints in `path` (the job resolves it, for resuming); one-shot estimators keep none."""
+
+    def run_name_parts(self, searched: Collection[str] | None) -> list[str]:
+        """What the MLflow run name shows after the model config; `searched`: the keys a sweep
+        searches (None outside a sweep)."""
+        return []
+
+    @property
+    def max_epochs(self) -> int:
+        """The last epoch fit reports through its hook (0: it reports once, at epoch 0)."""
+        return 0
+
+    def cost(self) -> dict[str, float]:
+        """Metrics of its cost beyond n_trainable_params, logged after fit (e.g. FLOPs per galaxy)."""
+        return {}
 
     @abstractmethod
     def fit(self, data: Dataset, on_epoch: EpochHook) -> None:

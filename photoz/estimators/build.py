@@ -1,7 +1,7 @@
 """Build the estimator a config names, or find the class that loads a logged one.
 
 `build_estimator(cfg, checkpoint_dir)` picks the class registered for `cfg.model.name`
-(photoz.estimators.registry) and hands it its slices of the typed config (photoz.config.to_typed);
+(photoz.registry) and hands it its slices of the typed config (photoz.config.to_typed);
 `estimator_class(name).load(model_uri)` loads one that a run logged. The class's module is imported
 here, on first use, so a baseline run does not import torch's models.
 """
@@ -13,7 +13,7 @@ from importlib import import_module
 from photoz.config import PhotozConfig
 from photoz.errors import ConfigError
 from photoz.estimators.base import Estimator
-from photoz.estimators.registry import REGISTRY
+from photoz.registry import REGISTRY
 
 
 def estimator_class(name: str) -> type[Estimator]:
@@ -27,10 +27,10 @@ def estimator_class(name: str) -> type[Estimator]:
 
 
 def build_estimator(cfg: PhotozConfig, checkpoint_dir: str | None = None) -> Estimator:
-    """A fresh estimator for cfg.model: the baselines get the model config and the seed, the
-    estimators trained by photoz.training (uses_trainer) also the trainer and optimizer configs
-    and the directory to checkpoint into (None: a temp dir)."""
-    cls = estimator_class(cfg.model.name)
-    if cls.uses_trainer:
-        return cls(cfg.model, cfg.seed, trainer=cfg.trainer, optimizer=cfg.optimizer, checkpoint_dir=checkpoint_dir)
-    return cls(cfg.model, cfg.seed)
+    """A fresh estimator for cfg.model, given its slices of the config (Estimator.from_config:
+    the baselines take the model config and the seed, the CNNs also the trainer and optimizer
+    configs), keeping its checkpoints in `checkpoint_dir` if it keeps any (None: a temp dir)."""
+    estimator = estimator_class(cfg.model.name).from_config(cfg)
+    if checkpoint_dir is not None:
+        estimator.use_checkpoint_dir(checkpoint_dir)
+    return estimator

@@ -18,9 +18,9 @@ from photoz.config import as_schema, plain
 from photoz.data.format import Dataset
 from photoz.errors import DataError, PhotozError
 from photoz.estimators.base import Estimator
-from photoz.estimators.registry import REGISTRY
 from photoz.estimators.schema import GridSchema
 from photoz.predictions.table import Predictions, z_grid
+from photoz.registry import REGISTRY
 from photoz.training.hooks import EpochHook
 
 METADATA_KEY = "photoz"

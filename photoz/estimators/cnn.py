@@ -1,14 +1,17 @@
 """CNNEstimator: the CNNs of photoz.models behind the common Estimator interface.
 
-The network that gets trained, checkpointed and logged to MLflow is a PhotozNet: the per-band
-normalisation (fitted on train) followed by the backbone from photoz.models. A logged model
-therefore takes raw nJy cutouts (and, with model.catalog_features, the raw catalogue columns,
-photoz.training.catalog_inputs); its logits become z_phot, z_err and the PDF through
+The network that gets trained, checkpointed and logged to MLflow is a PhotozNet
+(photoz.training.net): the per-band normalisation (fitted on train) followed by the backbone from
+photoz.models. A logged model therefore takes raw nJy cutouts (and, with model.catalog_features,
+the raw catalogue columns, photoz.training.catalog_inputs); its logits become z_phot, z_err and the PDF through
 photoz.models.head_predict (`CNNEstimator.load(uri).predict(...)`, used by photoz.predict).
 It is logged as safetensors weights + a JSON config (photoz.training.model_files) with an MLflow
 "model from code" (photoz.estimators.pyfunc); `load` rebuilds the network from photoz's own code.
 The estimator gets only its slices of the config: the model's dataclass (photoz.models.schema),
-the trainer and optimizer configs, the seed and the checkpoint directory.
+the trainer and optimizer configs, the seed and the checkpoint directory. Unlike the one-shot
+catalogue estimators it reads trainer.* and optimizer.*, checks that the network fits the data
+before a run starts, trains for trainer.max_epochs, checkpoints for resuming, and names its runs
+and states its cost by its network (depth/width or arch, lr; FLOPs per galaxy).
 """
 
 from __future__ import annotations
@@ -17,66 +20,35 @@ import copy
 import dataclasses
 import logging
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
 import torch
-from omegaconf.errors import OmegaConfBaseException
 from torch import nn
 
-from photoz.config import OptimizerConfig, TrainerConfig, as_schema, plain
+from photoz.config import OptimizerConfig, PhotozConfig, TrainerConfig, plain
 from photoz.data.format import Dataset
-from photoz.errors import DataError
+from photoz.errors import ConfigError, DataError
 from photoz.estimators.base import Estimator
-from photoz.estimators.registry import REGISTRY, cnn_names
-from photoz.predictions.table import Predictions, z_grid
 from photoz.inference.fast import FastPredictor
 from photoz.models.build import build_model, check_redshift_range, head_loss, head_predict, n_trainable_params
-from photoz.models.catalog import catalog_columns
 from photoz.models.cost import flops_per_galaxy
 from photoz.models.schema import HeadConfig
+from photoz.predictions.table import Predictions, z_grid
 from photoz.training import distributed
 from photoz.training.batches import BatchSource
-from photoz.training.catalog_inputs import CatalogNormalise, catalog_array
+from photoz.training.catalog_inputs import catalog_array
 from photoz.training.checkpoint import Checkpoints
 from photoz.training.hooks import EpochHook
 from photoz.training.loop import fit, predict_outputs
-from photoz.training.model_files import ModelFileError, read_model_files, write_model_files
-from photoz.training.normalise import ArcsinhNormalise, noise_scale
+from photoz.training.model_files import write_model_files
+from photoz.training.net import PhotozNet, read_net
+from photoz.training.normalise import noise_scale
 from photoz.training.runtime import Runtime, choose_runtime
 
 log = logging.getLogger(__name__)
 PYFUNC_CODE = Path(__file__).with_name("pyfunc.py")  # photoz.estimators.pyfunc, not imported here
-
-
-class PhotozNet(nn.Module):
-    """Normalisation + backbone: raw (B, C, H, W) fluxes in nJy (and the raw (B, K) catalogue
-    columns of model.catalog_features) -> the head's logits, (B, n_bins) on z_grid(n_bins, z_max)
-    for head=pdf or (B, 1) for head=regression (photoz.models.heads). The catalogue normalisation
-    is built unfitted from the config (its numbers are buffers: fitted by build_net or loaded)."""
-
-    def __init__(self, backbone: nn.Module, scale: np.ndarray, model_cfg: HeadConfig, bands: list[str], stamp: tuple[int, int]) -> None:
-        super().__init__()
-        self.normalise = ArcsinhNormalise(scale)
-        self.backbone = backbone
-        self.model_cfg = model_cfg  # saved as a JSON dict beside the weights: what load() rebuilds from
-        self.bands = list(bands)
-        self.stamp = tuple(stamp)
-        self.catalog = CatalogNormalise.for_config(self.model_cfg, len(self.bands))
-
-    def forward(self, images: torch.Tensor, catalog: torch.Tensor | None = None) -> torch.Tensor:
-        if self.catalog is None:
-            return self.backbone(self.normalise(images))
-        if catalog is None:
-            raise ValueError(f"this network also takes the catalogue columns {catalog_columns(self.model_cfg, self.bands)}")
-        return self.backbone(self.normalise(images), self.catalog(catalog))
-
-    def example_inputs(self, n: int) -> dict[str, np.ndarray]:
-        """Zero inputs for n galaxies by name (images, and catalog with catalog_features)."""
-        inputs = {"images": np.zeros((n, len(self.bands), *self.stamp), dtype=np.float32)}
-        if self.catalog is not None:
-            inputs["catalog"] = np.zeros((n, len(catalog_columns(self.model_cfg, self.bands))), dtype=np.float32)
-        return inputs
 
 
 def square_stamp(data: Dataset) -> int:
@@ -94,10 +66,16 @@ def check_inputs(model_cfg: HeadConfig, data: Dataset) -> None:
     catalog_array(model_cfg, data, np.arange(len(data)))
 
 
+def short_number(x: float, digits: int = 1) -> str:
+    """3e-04 -> 3e-4, 0.001 -> 1e-3, 0.0027 -> 2.7e-3 (digits=2): compact numbers for run names."""
+    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
 class CNNEstimator(Estimator):
     """model=sequential | googlenet | resnet | efficientnet | timm, trained by photoz.training.loop."""
 
-    uses_trainer = True
+    ignores = ()  # it reads trainer.* and optimizer.*: a run logs them
 
     def __init__(
         self, model_cfg: HeadConfig, seed: int = 0, trainer: TrainerConfig | None = None,
@@ -114,6 +92,44 @@ class CNNEstimator(Estimator):
         self.net = net
         self._fast: FastPredictor | None = None  # built for self.net on the first predict
         self._fast_for: nn.Module | None = None
+
+    @classmethod
+    def from_config(cls, cfg: PhotozConfig) -> CNNEstimator:
+        """The model config, the seed, and the trainer and optimizer configs."""
+        return cls(cfg.model, cfg.seed, trainer=cfg.trainer, optimizer=cfg.optimizer)
+
+    def check(self, data: Dataset) -> None:
+        """A network that fits `data` (bands, stamps, catalogue columns; an unknown timm arch), a
+        train split at least one batch long, and trainer.device on this machine."""
+        check_inputs(self.model_cfg, data)
+        n_train = len(data.split_index("train"))
+        if self.trainer.batch_size > n_train:
+            raise ConfigError(
+                f"trainer.batch_size={self.trainer.batch_size} is larger than the train split ({n_train} "
+                f"galaxies in {data.path}); use trainer.batch_size={min(n_train, 64)} or more data"
+            )
+        choose_runtime(self.trainer)
+
+    def use_checkpoint_dir(self, path: str) -> None:
+        self.checkpoint_dir = path
+
+    def run_name_parts(self, searched: Collection[str] | None) -> list[str]:
+        """d<depth>-w<width> (or the timm arch) and lr<lr>, e.g. d5-w32-lr3e-4; in a sweep, what
+        differs between trials: d5-lr3.2e-4, w32 too if model.width is searched."""
+        m, lr = self.model_cfg, self.optimizer.lr
+        arch = [m.arch] if hasattr(m, "arch") else None
+        if searched is None:
+            return [*(arch or [f"d{m.depth}", f"w{m.width}"]), f"lr{short_number(lr)}"]
+        parts = [*(arch or [f"d{m.depth}"]), f"lr{short_number(lr, 2)}"]
+        return parts + ([f"w{m.width}"] if "model.width" in searched else [])
+
+    @property
+    def max_epochs(self) -> int:
+        return self.trainer.max_epochs
+
+    def cost(self) -> dict[str, float]:
+        """FLOPs per galaxy (photoz.models.cost), beside the parameters every estimator counts."""
+        return {"flops_per_galaxy": self.flops_per_galaxy()}
 
     def runtime(self) -> Runtime:
         """Resolve trainer.device/precision and move the net there in the matching memory layout."""
@@ -221,22 +237,8 @@ class CNNEstimator(Estimator):
     @classmethod
     def from_folder(cls, folder: str | Path, where: str) -> CNNEstimator:
         """The estimator whose weights + config (photoz.training.model_files) are in `folder`."""
-        config, state = read_model_files(folder, where)
-        try:  # the saved dict as the model's dataclass (keys added since it was saved: their defaults)
-            name = config["model"]["name"]
-            if name not in cnn_names():
-                raise KeyError(name)
-            model_cfg = as_schema(REGISTRY[name].schema, config["model"])
-        except (KeyError, TypeError, OmegaConfBaseException) as err:
-            raise ModelFileError(f"{where}: its model config is not a photoz CNN's ({str(err).splitlines()[0]}); retrain it") from None
-        bands, stamp = list(config["bands"]), tuple(config["stamp"])
-        backbone = build_model(model_cfg, len(bands), int(stamp[0]))
-        net = PhotozNet(backbone, np.ones(len(bands), np.float32), model_cfg, bands, stamp)
-        try:
-            net.load_state_dict(state)
-        except RuntimeError as err:
-            raise ModelFileError(f"{where}: the weights do not fit the config's network ({str(err).splitlines()[0]}); retrain it") from None
-        return cls(model_cfg, net=net.eval())
+        net = read_net(folder, where)
+        return cls(net.model_cfg, net=net.eval())
 
     @classmethod
     def load(cls, model_uri: str) -> CNNEstimator:

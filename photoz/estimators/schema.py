@@ -1,6 +1,6 @@
 """Structured-config schemas of the baseline model groups (template_fit, random_forest, knn, rail_*).
 
-photoz.estimators.registry pairs each with its estimator and stores it in Hydra's ConfigStore as
+photoz.registry pairs each with its estimator and stores it in Hydra's ConfigStore as
 a top-level config (so `model=` does not offer it); the yamls in conf/model/ start with
 `defaults: [/<name>_schema@_here_, _self_]`, so a typo'd key or a wrong type is a Hydra error at
 composition time, before any work starts. Each schema's defaults are its YAML's values

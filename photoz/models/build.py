@@ -3,7 +3,7 @@
 `model_cfg` is the model group's dataclass (photoz.models.schema: CNNConfig for sequential,
 GoogLeNetConfig, ResNetConfig, EfficientNetConfig, TimmConfig), e.g.
 `SequentialCNN(CNNConfig(name="sequential"), n_bands, stamp_size)`; the network class of each
-model.name is registered beside its schema (photoz.estimators.registry) and imported on first use.
+model.name is registered beside its schema (photoz.registry) and imported on first use.
 
 Networks take normalised images (B, C, H, W) (and, with model.catalog_features, normalised
 catalogue features (B, F) as a second argument) and return logits: (B, model.n_bins) for
@@ -19,7 +19,6 @@ from importlib import import_module
 from torch import nn
 
 from photoz.errors import ConfigError
-from photoz.estimators.registry import REGISTRY, cnn_names
 from photoz.models.efficientnet import B0_STAGES
 from photoz.models.heads import check_redshift_range, head_loss, head_predict, n_outputs
 from photoz.models.schema import (
@@ -30,6 +29,7 @@ from photoz.models.schema import (
     ResNetConfig,
     TimmConfig,
 )
+from photoz.registry import REGISTRY, cnn_names
 
 
 def _check(ok: bool, message: str) -> None:
@@ -78,7 +78,7 @@ def build_model(cfg: HeadConfig, n_bands: int, stamp_size: int) -> nn.Module:
 
 
 def network_class(name: str) -> type[nn.Module]:
-    """The nn.Module class registered for the CNN `name` (photoz.estimators.registry)."""
+    """The nn.Module class registered for the CNN `name` (photoz.registry)."""
     module, cls = REGISTRY[name].network.split(":")
     return getattr(import_module(module), cls)
 

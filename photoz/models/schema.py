@@ -2,7 +2,7 @@
 fails at composition with Hydra's own message.
 
 Each conf/model/<option>.yaml of a CNN starts with `defaults: [/<option>_schema@_here_, _self_]`;
-photoz.estimators.registry pairs each schema with its estimator and network and stores it in
+photoz.registry pairs each schema with its estimator and network and stores it in
 Hydra's ConfigStore under that name. Each schema's defaults are its YAML's values
 (tests/test_schema_defaults.py).
 """

@@ -9,7 +9,8 @@ rebuilding of a logged model's saved config (the schema).
 
 Classes are named as "module:Class" strings, imported only when an estimator is built or loaded:
 this module imports nothing but the schemas, so every entry point can compose and validate a
-config before torch, scikit-learn or RAIL are imported.
+config before torch, scikit-learn or RAIL are imported, and every layer may read it (config,
+models, training, estimators): it sits at the bottom of the package, beside photoz.choices.
 """
 
 from __future__ import annotations
