@@ -6,7 +6,9 @@ fall back to `model`, the estimator name), so every conf/model option has its ow
 per model is the one with the lowest validation σ_MAD of its final model (metric
 `best_val_sigma_mad`, else the last `val_sigma_mad`); a CNN with model.catalog_features is its own
 model (`resnet+catalog`).
-The table reports that run's test-split metrics.
+The table reports that run's test-split metrics: a column per point metric registered with
+`table=True` in photoz.predictions.metrics.METRICS (read from its MLflow metric `test_<name>`,
+`logged_name`), then what the run cost.
 """
 
 from __future__ import annotations
@@ -20,23 +22,18 @@ from mlflow.entities import Experiment, Run
 from mlflow.tracking import MlflowClient
 
 from photoz.errors import PhotozError
+from photoz.predictions.metrics import METRICS, logged_name
 
-VAL_KEYS = ("best_val_sigma_mad", "val_sigma_mad")
-# (column, MLflow metric, markdown/LaTeX header, format)
-COLUMNS = [
-    ("sigma_mad", "test_sigma_mad", "σ_MAD", "{:.4f}"),
-    ("bias", "test_bias", "bias", "{:+.4f}"),
-    ("eta", "test_eta", "η", "{:.2%}"),
-    ("sigma_iqr", "test_sigma_iqr", "σ_IQR", "{:.4f}"),  # RAIL's width and outlier rate
-    ("outlier_rate", "test_outlier_rate", "outliers", "{:.2%}"),
+VAL_KEYS = (logged_name("best_val", "sigma_mad"), logged_name("val", "sigma_mad"))
+# (column, MLflow metric, markdown/LaTeX header, format): the registered metrics, then the cost
+COLUMNS = [(m.name, logged_name("test", m.name), m.header, m.format) for m in METRICS if m.table] + [
     ("n_params", "n_trainable_params", "trainable params", "{:,.0f}"),
     ("flops", "flops_per_galaxy", "FLOPs/galaxy", "{:.3g}"),
     ("train_seconds", "train_seconds", "train s", "{:.1f}"),
     ("galaxies_per_s", "test_galaxies_per_s", "galaxies/s", "{:,.0f}"),
     ("val_sigma_mad", None, "val σ_MAD", "{:.4f}"),
 ]
-LATEX_HEADERS = {"σ_MAD": r"$\sigma_\mathrm{MAD}$", "η": r"$\eta$", "σ_IQR": r"$\sigma_\mathrm{IQR}$",
-                 "val σ_MAD": r"val $\sigma_\mathrm{MAD}$"}
+LATEX_HEADERS = {**{m.header: m.latex for m in METRICS if m.table and m.latex}, "val σ_MAD": r"val $\sigma_\mathrm{MAD}$"}
 
 
 @dataclass

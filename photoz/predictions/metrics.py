@@ -1,12 +1,18 @@
-"""Photo-z quality metrics, one small function each (definitions: Pasquet et al. 2019; LSST DESC RAIL).
+"""Photo-z quality metrics, one small function each (definitions: Pasquet et al. 2019; LSST DESC RAIL),
+and METRICS, the one registry of the point metrics.
 
-All take arrays of photometric and spectroscopic (true) redshifts; Δz = (z_phot − z_spec)/(1 + z_spec).
+Each metric is a function of Δz = (z_phot − z_spec)/(1 + z_spec). A METRICS entry names it, and
+says how the comparison table prints it (format, header, LaTeX header, whether it is a column) and
+which way is better: every run logs every entry as `<split>_<name>` (`logged_name`: val_, test_,
+best_val_; photoz.tracking.record), and photoz.comparison.table makes a column of each `table`
+entry from its `test_<name>` metric. A new metric is one function and one entry here.
 The same code scores validation, test, baselines and the comparison table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -71,15 +77,36 @@ def per_z_bin(statistic: Callable[[np.ndarray], float], dz: np.ndarray, z_spec: 
     return out
 
 
+@dataclass(frozen=True)
+class Metric:
+    """A point metric: its name, its function of Δz, and how the comparison table shows it."""
+
+    name: str  # the key in point_metrics; MLflow metrics <split>_<name>
+    function: Callable[[np.ndarray], float]  # Δz -> the value
+    format: str  # the table's cell, e.g. "{:.4f}"
+    header: str  # the table's column header (markdown); the CSV column is `name`
+    direction: str  # what is better: "lower", or "zero" (closest to 0)
+    table: bool = True  # a column of the comparison table
+    latex: str | None = None  # the LaTeX table's header, where it differs from `header`
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("sigma_mad", sigma_mad, "{:.4f}", "σ_MAD", "lower", latex=r"$\sigma_\mathrm{MAD}$"),
+    Metric("bias", bias, "{:+.4f}", "bias", "zero"),
+    Metric("bias_err", bias_error, "{:.4f}", "bias error", "lower", table=False),
+    Metric("eta", eta, "{:.2%}", "η", "lower", latex=r"$\eta$"),
+    Metric("bias_median", bias_median, "{:+.4f}", "median Δz", "zero", table=False),
+    Metric("sigma_iqr", sigma_iqr, "{:.4f}", "σ_IQR", "lower", latex=r"$\sigma_\mathrm{IQR}$"),  # RAIL's width
+    Metric("outlier_rate", outlier_rate, "{:.2%}", "outliers", "lower"),  # and RAIL's outlier rate
+)
+
+
+def logged_name(split: str, name: str) -> str:
+    """The MLflow metric of `name` on `split` (val, test, best_val): test_sigma_mad."""
+    return f"{split}_{name}"
+
+
 def point_metrics(z_phot: np.ndarray, z_spec: np.ndarray) -> dict[str, float]:
-    """Every point-estimate metric by name, as logged to MLflow (prefixed val_/test_ there)."""
+    """Every point-estimate metric of METRICS by name, as logged to MLflow (prefixed val_/test_ there)."""
     dz = delta_z(z_phot, z_spec)
-    return {
-        "sigma_mad": sigma_mad(dz),
-        "bias": bias(dz),
-        "bias_err": bias_error(dz),
-        "eta": eta(dz),
-        "bias_median": bias_median(dz),
-        "sigma_iqr": sigma_iqr(dz),
-        "outlier_rate": outlier_rate(dz),
-    }
+    return {m.name: m.function(dz) for m in METRICS}

@@ -1,7 +1,7 @@
 """Predictions: per-galaxy redshift estimates (point, error, PDF on a redshift grid) of any estimator.
 
 Below models and estimators: the CNN heads, every estimator, tracking, plots and photoz.predict
-build and read them; the PDF arithmetic they use is photoz.predictions.pdf, the metrics photoz.metrics.
+build and read them; the PDF arithmetic they use is photoz.predictions.pdf, the metrics photoz.predictions.metrics.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ class Predictions:
         return cls(np.asarray(ids), np.asarray(z_spec, float), z_phot, std, pdf.astype(np.float32), grid)
 
     def metrics(self, prefix: str = "") -> dict[str, float]:
+        """Every registered point metric (photoz.predictions.metrics.METRICS) of z_phot; with
+        prefix "<split>_", under the MLflow names logged_name(split, name) gives."""
         return {prefix + k: v for k, v in point_metrics(self.z_phot, self.z_spec).items()}
 
     def quantiles(self, qs: tuple[float, ...] = (0.16, 0.5, 0.84)) -> np.ndarray:

@@ -16,6 +16,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from photoz.config import PhotozConfig
+from photoz.predictions.metrics import logged_name
 from photoz.predictions.table import Predictions
 from photoz.tracking.tracker import MAX_PARAM_CHARS
 
@@ -89,12 +90,12 @@ def log_predictions(pred: Predictions, split: str) -> None:
     from photoz.predictions.plots import prediction_figures
     from photoz.predictions.qpio import qp_available, write_qp
 
-    mlflow.log_metrics(pred.metrics(f"{split}_"))
+    mlflow.log_metrics({logged_name(split, k): v for k, v in pred.metrics().items()})  # test_sigma_mad, ...
     if pred.pdf is not None:  # bias of every point estimate, the PDF-predicted biases, PIT KS
         from photoz.predictions.pdf import pdf_metrics
 
         pdf = pred.pdf.astype(float)
-        mlflow.log_metrics({f"{split}_{k}": v for k, v in pdf_metrics(pdf, pred.z_grid, pred.z_spec).items()})
+        mlflow.log_metrics({logged_name(split, k): v for k, v in pdf_metrics(pdf, pred.z_grid, pred.z_spec).items()})
     with tempfile.TemporaryDirectory() as tmp:
         table = pred.to_table()
         for fmt in ("fits", "csv"):  # CSV beside FITS: MLflow's artifact viewer previews CSV

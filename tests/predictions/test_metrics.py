@@ -86,3 +86,25 @@ def test_frozen_values_on_a_seeded_sample() -> None:
         },
         rel=1e-9,
     )
+
+
+def test_point_metrics_are_the_registry_entries() -> None:
+    """point_metrics computes exactly the METRICS entries, each with a known direction and a format
+    the comparison table can print."""
+    got = metrics.point_metrics(Z_PHOT, Z_SPEC)
+    assert list(got) == [m.name for m in metrics.METRICS]
+    for m in metrics.METRICS:
+        assert m.direction in ("lower", "zero") and m.format.format(got[m.name])
+        assert got[m.name] == m.function(DZ)
+
+
+def test_the_comparison_table_columns_come_from_the_registry() -> None:
+    """Its metric columns are the `table` entries in registry order, read from test_<name> (the
+    MLflow name every run logs them under); frozen: the table of today."""
+    from photoz.comparison.table import COLUMNS, LATEX_HEADERS
+
+    shown = [m for m in metrics.METRICS if m.table]
+    assert [m.name for m in shown] == ["sigma_mad", "bias", "eta", "sigma_iqr", "outlier_rate"]
+    assert COLUMNS[: len(shown)] == [(m.name, f"test_{m.name}", m.header, m.format) for m in shown]
+    assert metrics.logged_name("test", "eta") == "test_eta"
+    assert {m.header: LATEX_HEADERS[m.header] for m in shown if m.latex} == {m.header: m.latex for m in shown if m.latex}
