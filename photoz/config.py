@@ -98,9 +98,9 @@ class SGDConfig(OptimizerConfig):
 
 @dataclass
 class PhotozConfig:
-    data: Any = MISSING
-    model: Any = MISSING
-    optimizer: Any = MISSING
+    data: Any = MISSING  # typed: a photoz.data.schema dataclass (LsstSimData, CatalogData, DirectoryData)
+    model: Any = MISSING  # typed: the schema photoz.registry names for model.name (or a variant's)
+    optimizer: Any = MISSING  # typed: AdamWConfig or SGDConfig
     seed: int = 0
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
@@ -164,16 +164,22 @@ def validate(cfg: DictConfig) -> None:
 
 
 def to_typed(cfg: DictConfig) -> PhotozConfig:
-    """The composed config, validated (the one call of `validate`), as schema dataclasses: model,
-    optimizer, trainer, tracking and trial become instances of their schemas. The data group stays
-    the composed node: photoz.data reads it as such and names a mandatory key left unset
-    (data.path, data.catalog_path) in its own words."""
+    """The composed config, validated (the one call of `validate`), as schema dataclasses: data,
+    model, optimizer, trainer, tracking and trial become instances of their schemas."""
     validate(cfg)
     return PhotozConfig(
-        data=cfg.data, model=OmegaConf.to_object(cfg.model), optimizer=OmegaConf.to_object(cfg.optimizer),
+        data=typed_data(cfg.data), model=OmegaConf.to_object(cfg.model), optimizer=OmegaConf.to_object(cfg.optimizer),
         seed=cfg.seed, trainer=OmegaConf.to_object(cfg.trainer), tracking=OmegaConf.to_object(cfg.tracking),
         trial=OmegaConf.to_object(cfg.trial),
     )  # fmt: skip
+
+
+def typed_data(node: DictConfig) -> Any:
+    """The data group as its schema's dataclass (photoz.data.schema). A mandatory key left unset
+    (data.path, data.catalog_path) keeps OmegaConf's "???", so that photoz.data, which opens the set
+    after the store is checked, names it in its own words."""
+    schema = OmegaConf.get_type(node)
+    return schema(**OmegaConf.to_container(node, resolve=True)) if dataclasses.is_dataclass(schema) else node
 
 
 def plain(node: Any) -> dict[str, Any]:

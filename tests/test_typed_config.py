@@ -8,24 +8,26 @@ from pathlib import Path
 
 import pytest
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
 from photoz.config import PhotozConfig, TrackingConfig, TrainerConfig, TrialConfig, as_schema, compose, plain, to_typed
+from photoz.data.schema import DirectoryData, LsstSimData
 from photoz.errors import ConfigError
 from photoz.estimators.cnn import CNNEstimator
-from photoz.registry import REGISTRY
 from photoz.models.build import build_model
 from photoz.models.schema import CNNConfig, GoogLeNetConfig
+from photoz.registry import REGISTRY
 from photoz.training.model_files import ModelFileError, write_model_files
 
 
-def test_every_group_becomes_its_schema_and_the_data_group_stays_composed() -> None:
+def test_every_group_becomes_its_schema() -> None:
     cfg = to_typed(compose("model=googlenet", "optimizer=sgd", "trainer.max_epochs=3"))
     assert isinstance(cfg, PhotozConfig) and isinstance(cfg.model, GoogLeNetConfig)
     assert (type(cfg.optimizer).__name__, cfg.trainer.max_epochs) == ("SGDConfig", 3)
     assert isinstance(cfg.trainer, TrainerConfig) and isinstance(cfg.tracking, TrackingConfig) and isinstance(cfg.trial, TrialConfig)
+    assert isinstance(cfg.data, LsstSimData) and cfg.data.depth == "y10"  # the data group is typed too
     data = to_typed(compose("data=directory")).data  # data.path unset: photoz.data names it when opening
-    assert isinstance(data, DictConfig) and OmegaConf.is_missing(data, "path")
+    assert isinstance(data, DirectoryData) and OmegaConf.is_missing(OmegaConf.structured(data), "path")
 
 
 def test_to_typed_validates() -> None:

@@ -25,7 +25,9 @@ from optuna.trial import TrialState
 from hydra_plugins.photoz_sweeper import _binding as binding, _outputs as outputs, _study as studies
 from hydra_plugins.photoz_sweeper._search_space import SearchSpace, parse_search_space
 from hydra_plugins.photoz_sweeper._trials import ask_batch, tell_result
-from photoz.choices import Choice, Sampler
+from hydra_plugins.photoz_sweeper.config import PhotozSweeperConf
+from photoz.choices import Sampler
+from photoz.config import as_schema
 from photoz.errors import ConfigError, PhotozError
 from photoz.job.sweep import PRUNER_ATTR, PRUNERS, build_pruner, open_storage
 from photoz.tracking.tracker import resolve_uri
@@ -41,18 +43,11 @@ def _quote(value: str) -> str:
     return f'"{value}"' if "'" in value else f"'{value}'"
 
 
-def _plain(node: Any) -> Any:
-    """A sweeper option as plain Python: containers for config nodes, the value of a Choice."""
-    if isinstance(node, Choice):
-        return node.value
-    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
-
-
 class SweepRunner:
     """Runs the study described by the hydra.sweeper.* keys (see config.PhotozSweeperConf)."""
 
     def __init__(self, **options: Any) -> None:
-        self.opt = {key: _plain(value) for key, value in options.items()}
+        self.opt: PhotozSweeperConf = as_schema(PhotozSweeperConf, options)  # typed: Hydra checked each key
         self.job_idx = 0
         self._seeded = False
 
@@ -63,33 +58,34 @@ class SweepRunner:
     def sweep(self, arguments: list[str]) -> dict[str, Any]:
         """Everything a user can get wrong is checked before the storage is opened or written."""
         opt = self.opt
-        space = parse_search_space(opt["params"], arguments)
+        space = parse_search_space(opt.params, arguments)
         if not space.distributions:
             raise ConfigError(
                 "nothing to search: set hydra.sweeper.params (e.g. sweep=depth_lr) or give a sweep "
                 "override such as 'optimizer.lr=tag(log, interval(1e-4, 1e-2))'"
             )
-        if int(opt["n_trials"]) < 1 or int(opt["max_failures"]) < 1:
+        if opt.n_trials < 1 or opt.max_failures < 1:
             raise ConfigError("hydra.sweeper.n_trials and hydra.sweeper.max_failures must be at least 1")
-        self._sampler(space, opt["seed"])  # validates sampler and sampler_options
-        pruner_options = studies.options_for("pruner", opt["pruner"], opt["pruner_options"], tuple(PRUNERS))
-        build_pruner(opt["pruner"], pruner_options)
-        n_trials = int(opt["n_trials"])
-        if opt["sampler"] == "grid":
+        self._sampler(space, opt.seed)  # validates sampler and sampler_options
+        pruner = str(opt.pruner)  # the choices as the plain names Optuna, messages and the storage get
+        pruner_options = studies.options_for("pruner", pruner, opt.pruner_options, tuple(PRUNERS))
+        build_pruner(pruner, pruner_options)
+        n_trials = opt.n_trials
+        if opt.sampler == "grid":
             n_trials = min(n_trials, math.prod(len(values) for values in space.grid().values()))
 
-        name = opt["study_name"] or studies.default_study_name(self.config)
+        name = opt.study_name or studies.default_study_name(self.config)
         cwd = Path(self.config.hydra.runtime.cwd)
         study_dir = cwd / "sweeps" / name
-        url = studies.storage_url(opt["storage"], study_dir, cwd)
+        url = studies.storage_url(opt.storage, study_dir, cwd)
         if self.config.get("tracking") is not None:  # an unreachable MLflow server fails before the study is touched
             resolve_uri(self.config.tracking.uri)
         data = binding.data_identity(self.config)  # before the storage is written
-        study, created = studies.open_study(open_storage(url), name, opt["direction"])
+        study, created = studies.open_study(open_storage(url), name, str(opt.direction))
         binding.bind(study, data, binding.space_identity(space.distributions))
-        study.sampler = self._sampler(space, opt["seed"])
+        study.sampler = self._sampler(space, opt.seed)
 
-        study.set_user_attr(PRUNER_ATTR, {"name": opt["pruner"], "options": pruner_options})
+        study.set_user_attr(PRUNER_ATTR, {"name": pruner, "options": pruner_options})
         study_dir.mkdir(parents=True, exist_ok=True)
         self._use_sweep_dir(study_dir)
         # made after hydra.sweep.dir is final: launchers resolve paths from it (submitit's logs)
@@ -112,18 +108,18 @@ class SweepRunner:
         return info
 
     def _sampler(self, space: SearchSpace, seed: int | None) -> optuna.samplers.BaseSampler:
-        name = self.opt["sampler"]
-        options = studies.options_for("sampler", name, self.opt["sampler_options"], tuple(Sampler))
+        name = str(self.opt.sampler)
+        options = studies.options_for("sampler", name, self.opt.sampler_options, tuple(Sampler))
         return studies.build_sampler(name, seed, options, space)
 
     def _grace_s(self) -> float:
-        return 3.0 * float(self.opt["heartbeat_interval"])
+        return 3.0 * self.opt.heartbeat_interval
 
     def _batch_size(self) -> int:
         """hydra.sweeper.n_jobs, else the launcher's parallelism (joblib n_jobs, submitit
         array_parallelism), else 1 (the basic launcher runs one job at a time)."""
-        if self.opt["n_jobs"]:
-            return int(self.opt["n_jobs"])
+        if self.opt.n_jobs:
+            return self.opt.n_jobs
         launcher = self.config.hydra.launcher
         for key in ("n_jobs", "array_parallelism"):
             value = launcher.get(key)
@@ -143,7 +139,7 @@ class SweepRunner:
 
     def _study_params(self, space: SearchSpace, n_trials: int) -> dict[str, str]:
         keys = ("direction", "sampler", "seed", "pruner", "pruner_options", "sampler_options")
-        params = {key: str(self.opt[key]) for key in keys}
+        params = {key: str(getattr(self.opt, key)) for key in keys}
         params["n_trials"] = str(n_trials)
         params.update({f"space.{key}": repr(dist) for key, dist in space.distributions.items()})
         return params
@@ -161,7 +157,7 @@ class SweepRunner:
                 if studies.n_counted(study) >= n_trials:
                     return
                 # other workers' trials still run: wait, so one that dies is failed and replaced
-                time.sleep(min(5.0, float(self.opt["heartbeat_interval"])))
+                time.sleep(min(5.0, self.opt.heartbeat_interval))
                 continue
             trials = ask_batch(study, min(batch_size, n_left), n_trials)
             if not trials:  # a racing worker took the last places; its trials may still fail
@@ -169,7 +165,7 @@ class SweepRunner:
             jobs = [self._overrides(study, trial, space, url, parent) for trial in trials]
             told: set[int] = set()
             try:
-                with studies.Heartbeat(study, [t._trial_id for t in trials], float(self.opt["heartbeat_interval"])):
+                with studies.Heartbeat(study, [t._trial_id for t in trials], self.opt.heartbeat_interval):
                     returns = self.launcher.launch(jobs, initial_job_idx=self.job_idx)
                 self.job_idx += len(jobs)
                 for trial, ret in zip(trials, returns):
@@ -185,7 +181,7 @@ class SweepRunner:
             info = outputs.summary(study, url)
             if parent is not None:
                 parent.log_progress(info)
-            if failures >= int(self.opt["max_failures"]):
+            if failures >= self.opt.max_failures:
                 raise PhotozError(
                     f"{failures} trials in a row failed (last: {type(error).__name__}: {error}); "
                     "fix the cause (see the trial's log above), then rerun the same command to resume"
@@ -198,7 +194,7 @@ class SweepRunner:
         per sweep process, from its first trial's number (studies.worker_seed): reproducible for one
         worker, continued on resume, distinct across workers."""
         if not self._seeded:
-            study.sampler = self._sampler(space, studies.worker_seed(self.opt["seed"], trial.number))
+            study.sampler = self._sampler(space, studies.worker_seed(self.opt.seed, trial.number))
             self._seeded = True
         sampled = space.suggest(trial)
         log.info("trial %d: %s", trial.number, " ".join(sampled))
@@ -217,7 +213,7 @@ class SweepRunner:
         """best.yaml and plots in sweeps/<study_name>/, the same logged to the parent run."""
         info = outputs.summary(study, url)
         files = [outputs.write_best(study_dir / "best.yaml", info)]
-        if self.opt["plots"]:
+        if self.opt.plots:
             files += outputs.write_plots(study, study_dir / "plots")
         if parent is not None:
             parent.log_progress(info)

@@ -7,6 +7,7 @@ first use and reuse it afterwards (photoz.data.simulate.build).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from hydra.utils import to_absolute_path
@@ -29,9 +30,12 @@ def _require(data_cfg: DictConfig, key: str) -> Any:
     return value
 
 
-def open_dataset(data_cfg: DictConfig | dict) -> Dataset:
-    """The data set that `cfg.data` names: built (or reused from the cache) and validated."""
-    if not isinstance(data_cfg, DictConfig):
+def open_dataset(data_cfg: Any) -> Dataset:
+    """The data set that `cfg.data` names (its typed schema dataclass, photoz.data.schema, or a
+    config node or dict of the same keys): built (or reused from the cache) and validated."""
+    if dataclasses.is_dataclass(data_cfg):
+        data_cfg = OmegaConf.structured(data_cfg)
+    elif not isinstance(data_cfg, DictConfig):
         data_cfg = OmegaConf.create(data_cfg)
     name = _require(data_cfg, "name")
     if name == "directory":
