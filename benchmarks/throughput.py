@@ -52,6 +52,7 @@ from photoz.training.batches import BatchSource
 from photoz.estimators.cnn import CNNEstimator
 from photoz.training.runtime import choose_runtime
 from photoz.training.loop import (
+    Stepper,
     make_optimizer,
     make_scheduler,
     predict_outputs,
@@ -134,7 +135,8 @@ class Bench:
 
     def photoz_train(self, net: torch.nn.Module | None = None) -> int:
         with tqdm(disable=True) as bar:
-            train_epoch(self.est.net if net is None else net, self.source, self.opt, self.sched, self.loss, self.rt, self.args.batch, self.gen, bar)
+            step = Stepper(self.opt, self.sched, self.gen)
+            train_epoch(self.est.net if net is None else net, self.source, self.loss, step, self.rt, self.args.batch, bar)
         return self.source.n_batches(self.args.batch, True) * self.args.batch
 
     @torch.no_grad()

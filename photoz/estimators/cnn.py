@@ -41,7 +41,7 @@ from photoz.training.batches import BatchSource
 from photoz.training.catalog_inputs import catalog_array
 from photoz.training.checkpoint import Checkpoints
 from photoz.training.hooks import EpochHook
-from photoz.training.loop import fit, predict_outputs
+from photoz.training.loop import FitContext, Task, fit, predict_outputs
 from photoz.training.model_files import write_model_files
 from photoz.training.net import PhotozNet, read_net
 from photoz.training.normalise import noise_scale
@@ -179,8 +179,8 @@ class CNNEstimator(Estimator):
         def loss(logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
             return head_loss(logits, z, model_cfg)
 
-        ckpt_dir = self.checkpoint_dir or tempfile.mkdtemp(prefix="photoz-ckpt-")
-        fit(self.net, train, validate, loss, self.trainer, self.optimizer, self.seed, rt, Checkpoints(ckpt_dir), on_epoch)
+        checkpoints = Checkpoints(self.checkpoint_dir or tempfile.mkdtemp(prefix="photoz-ckpt-"))
+        fit(self.net, Task(train, validate, loss), self.trainer, self.optimizer, FitContext(rt, checkpoints, on_epoch, self.seed))
 
     def _check_compatible(self, data: Dataset) -> None:
         if data.bands != self.net.bands:

@@ -80,32 +80,54 @@ def make_scheduler(
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+@dataclass(frozen=True)
+class Task:
+    """What fit learns: the train batches, the validation (rank 0's val metrics), the loss."""
+
+    train: BatchSource
+    validate: Validate
+    loss_fn: LossFn
+
+
+@dataclass(frozen=True)
+class FitContext:
+    """Where fit runs and whom it tells: the runtime (device, precision), the checkpoints to save
+    and resume from, the hook called after each epoch, and the seed of batch order and augmentation."""
+
+    rt: Runtime
+    checkpoints: Checkpoints
+    on_epoch: EpochHook
+    seed: int
+
+
+@dataclass
+class Stepper:
+    """What each training step advances: the optimizer, the lr schedule, the batch-order and
+    augmentation generator (all three saved in last.pt)."""
+
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    generator: torch.Generator
+
+
 def train_epoch(
-    net: nn.Module,
-    source: BatchSource,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    loss_fn: LossFn,
-    rt: Runtime,
-    batch_size: int,
-    generator: torch.Generator,
-    bar: tqdm,
+    net: nn.Module, source: BatchSource, loss_fn: LossFn, step: Stepper, rt: Runtime, batch_size: int, bar: tqdm
 ) -> float:
     """One pass over the shuffled train split with random flips/rotations; returns the mean loss."""
     net.train()
     total = torch.zeros((), device=rt.device)
     seen = 0
-    for x, catalog, z in source.batches(batch_size, shuffle=True, generator=generator):
-        x = random_dihedral(x, generator)
+    for x, catalog, z in source.batches(batch_size, shuffle=True, generator=step.generator):
+        x = random_dihedral(x, step.generator)
         if rt.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with rt.autocast():
             out = net(x) if catalog is None else net(x, catalog)
         loss = loss_fn(out.float(), z)
-        optimizer.zero_grad(set_to_none=True)
+        step.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()
-        scheduler.step()
+        step.optimizer.step()
+        step.scheduler.step()
         total += loss.detach() * len(z)
         seen += len(z)
         bar.update(1)
@@ -125,11 +147,11 @@ def predict_outputs(net: nn.Module, source: BatchSource, rt: Runtime, batch_size
     return torch.cat(outs).cpu().numpy()
 
 
-def _restore(last: dict, net: nn.Module, optimizer, scheduler, generator: torch.Generator) -> FitState:
+def _restore(last: dict, net: nn.Module, step: Stepper) -> FitState:
     net.load_state_dict(last["model"])
-    optimizer.load_state_dict(last["optimizer"])
-    scheduler.load_state_dict(last["scheduler"])
-    generator.set_state(last["generator"])
+    step.optimizer.load_state_dict(last["optimizer"])
+    step.scheduler.load_state_dict(last["scheduler"])
+    step.generator.set_state(last["generator"])
     torch.set_rng_state(last["torch_rng"])
     return FitState(**last["fit_state"])
 
@@ -142,72 +164,79 @@ def _improved(state: FitState, epoch: int, val: float) -> bool:
     return False
 
 
-def fit(
-    net: nn.Module,
-    train: BatchSource,
-    validate: Validate,
-    loss_fn: LossFn,
-    t: TrainerConfig,
-    opt: OptimizerConfig,
-    seed: int,
-    rt: Runtime,
-    checkpoints: Checkpoints,
-    on_epoch: EpochHook,
-) -> FitState:
-    """Train until trainer.max_epochs or early stopping; leave the best weights in `net`.
-
-    `t` and `opt` are the trainer and optimizer configs, `seed` seeds the batch order and
-    augmentation. With trainer.resume and a last.pt in `checkpoints`' directory, continue from it
-    (same batch order, schedule and counters as if never interrupted).
-    """
-    model = distributed.wrap(net, rt.device)  # DDP under torchrun: gradients all-reduced each step
+def _start(net: nn.Module, task: Task, t: TrainerConfig, opt: OptimizerConfig, ctx: FitContext) -> tuple[nn.Module, Stepper, FitState]:
+    """The model to step (DDP-wrapped under torchrun, compiled with trainer.compile), its stepper,
+    and where training stands: from last.pt with trainer.resume, else epoch 0."""
+    model = distributed.wrap(net, ctx.rt.device)  # DDP under torchrun: gradients all-reduced each step
     if t.compile:  # same parameters as `net`: checkpoints and the logged model stay uncompiled
         model = torch.compile(model)
-    steps = train.n_batches(t.batch_size, shuffle=True)
-    optimizer = make_optimizer(net, opt, rt.device)
-    scheduler = make_scheduler(optimizer, opt, steps, t.max_epochs)
-    generator = torch.Generator().manual_seed(seed)
-    state = FitState()
-    last = distributed.from_main(lambda: checkpoints.load_last() if t.resume else None)  # rank 0's, sent to all
-    if last is not None:
-        state = _restore(last, net, optimizer, scheduler, generator)
-        log.info("resuming from %s after epoch %d", checkpoints.dir, state.epoch)
+    optimizer = make_optimizer(net, opt, ctx.rt.device)
+    scheduler = make_scheduler(optimizer, opt, task.train.n_batches(t.batch_size, shuffle=True), t.max_epochs)
+    step = Stepper(optimizer, scheduler, torch.Generator().manual_seed(ctx.seed))
+    last = distributed.from_main(lambda: ctx.checkpoints.load_last() if t.resume else None)  # rank 0's, sent to all
+    if last is None:
+        return model, step, FitState()
+    state = _restore(last, net, step)
+    log.info("resuming from %s after epoch %d", ctx.checkpoints.dir, state.epoch)
+    return model, step, state
+
+
+def _train(
+    model: nn.Module, task: Task, step: Stepper, t: TrainerConfig, opt: OptimizerConfig, ctx: FitContext, epoch: int
+) -> dict[str, float]:
+    """One epoch of training and rank 0's validation: train_loss, lr, epoch_images_per_s and val_*."""
+    steps = task.train.n_batches(t.batch_size, shuffle=True)
+    start = time.perf_counter()
+    with tqdm(total=steps, desc=f"epoch {epoch}/{t.max_epochs}", disable=not (t.progress and distributed.is_main()), leave=False) as bar:
+        loss = train_epoch(model, task.train, task.loss_fn, step, ctx.rt, t.batch_size, bar)
+    loss = distributed.mean(loss, ctx.rt.device)
+    seconds = time.perf_counter() - start
+    if not math.isfinite(loss):
+        raise ConfigError(f"training diverged: train loss is {loss} at epoch {epoch}; lower optimizer.lr (now {opt.lr})")
+    images_per_s = steps * t.batch_size * distributed.world_size() / seconds
+    metrics = {"train_loss": loss, "lr": step.scheduler.get_last_lr()[0], "epoch_images_per_s": images_per_s}
+    metrics.update(distributed.from_main(task.validate))  # rank 0 validates, every rank gets the metrics
+    return metrics
+
+
+def _save(net: nn.Module, step: Stepper, state: FitState, ctx: FitContext) -> None:
+    """last.pt: everything a resumed run continues from (rank 0 only)."""
+    ctx.checkpoints.save_last(
+        {
+            "model": net.state_dict(),
+            "optimizer": step.optimizer.state_dict(),
+            "scheduler": step.scheduler.state_dict(),
+            "generator": step.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "fit_state": asdict(state),
+        }
+    )
+
+
+def fit(net: nn.Module, task: Task, t: TrainerConfig, opt: OptimizerConfig, ctx: FitContext) -> FitState:
+    """Train until trainer.max_epochs or early stopping; leave the best weights in `net`.
+
+    `t` and `opt` are the trainer and optimizer configs; ctx.seed seeds the batch order and
+    augmentation. With trainer.resume and a last.pt in ctx.checkpoints' directory, continue from it
+    (same batch order, schedule and counters as if never interrupted).
+    """
+    model, step, state = _start(net, task, t, opt, ctx)
     while state.epoch < t.max_epochs and not state.stopped_early:
         epoch = state.epoch + 1
-        start = time.perf_counter()
-        with tqdm(total=steps, desc=f"epoch {epoch}/{t.max_epochs}", disable=not (t.progress and distributed.is_main()), leave=False) as bar:
-            loss = train_epoch(model, train, optimizer, scheduler, loss_fn, rt, t.batch_size, generator, bar)
-        loss = distributed.mean(loss, rt.device)
-        seconds = time.perf_counter() - start
-        if not math.isfinite(loss):
-            raise ConfigError(
-                f"training diverged: train loss is {loss} at epoch {epoch}; lower optimizer.lr (now {opt.lr})"
-            )
-        images_per_s = steps * t.batch_size * distributed.world_size() / seconds
-        metrics = {"train_loss": loss, "lr": scheduler.get_last_lr()[0], "epoch_images_per_s": images_per_s}
-        metrics.update(distributed.from_main(validate))  # rank 0 validates, every rank gets the metrics
+        metrics = _train(model, task, step, t, opt, ctx, epoch)
         state.epoch = epoch
         if _improved(state, epoch, metrics["val_sigma_mad"]) and distributed.is_main():
-            checkpoints.save_best(net.state_dict(), epoch, state.best_val)
+            ctx.checkpoints.save_best(net.state_dict(), epoch, state.best_val)
         state.stopped_early = 0 < t.patience <= state.stale
         if distributed.is_main():
-            checkpoints.save_last(
-                {
-                    "model": net.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "generator": generator.get_state(),
-                    "torch_rng": torch.get_rng_state(),
-                    "fit_state": asdict(state),
-                }
-            )
+            _save(net, step, state, ctx)
         log.info(
             "epoch %d: loss %.4f  val σ_MAD %.4f  bias %+.4f  η %.1f %%  (%.0f img/s)",
-            epoch, loss, metrics["val_sigma_mad"], metrics["val_bias"], 100 * metrics["val_eta"],
+            epoch, metrics["train_loss"], metrics["val_sigma_mad"], metrics["val_bias"], 100 * metrics["val_eta"],
             metrics["epoch_images_per_s"],
         )  # fmt: skip
-        distributed.from_main(partial(on_epoch, epoch, metrics))  # MLflow and Optuna: rank 0 only
-    best = checkpoints.load_best() if distributed.is_main() else None
+        distributed.from_main(partial(ctx.on_epoch, epoch, metrics))  # MLflow and Optuna: rank 0 only
+    best = ctx.checkpoints.load_best() if distributed.is_main() else None
     if best is not None:
         net.load_state_dict(best["model"])
     distributed.sync_from_main(net)  # every rank ends with rank 0's best weights

@@ -16,7 +16,7 @@ from photoz.data import Dataset
 from photoz.training.batches import BatchSource
 from photoz.training.checkpoint import Checkpoints
 from photoz.estimators.cnn import CNNEstimator
-from photoz.training.loop import fit
+from photoz.training.loop import FitContext, Task, fit
 from photoz.training.runtime import choose_runtime
 
 HOOK_KEYS = {"val_sigma_mad", "val_bias", "val_eta", "train_loss", "lr"}
@@ -97,8 +97,8 @@ def test_early_stopping_keeps_the_best_epoch(tiny: Dataset, tmp_path: Path) -> N
     def hook(epoch: int, metrics: dict[str, float]) -> None:
         snapshots[epoch] = {k: v.clone() for k, v in est.net.state_dict().items()}
 
-    state = fit(est.net, train, validate, lambda out, z: out.float().pow(2).mean(), cfg.trainer, cfg.optimizer, cfg.seed, rt,
-                Checkpoints(tmp_path / "es"), hook)  # fmt: skip
+    task = Task(train, validate, lambda out, z: out.float().pow(2).mean())
+    state = fit(est.net, task, cfg.trainer, cfg.optimizer, FitContext(rt, Checkpoints(tmp_path / "es"), hook, cfg.seed))
     assert (state.epoch, state.best_epoch, state.best_val, state.stopped_early) == (4, 2, 0.4, True)
     assert all(torch.equal(v, snapshots[2][k]) for k, v in est.net.state_dict().items())
 
