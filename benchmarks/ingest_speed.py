@@ -94,7 +94,7 @@ def main() -> None:
         root = Path(tmp)
         make_inputs(root, a.n, a.size, a.cutouts)
         mb = a.n * len(BANDS) * a.size**2 * 4 / 1e6
-        common = ["bands=[u,g,r,i,z,y]", f"workers={a.workers}"]
+        common = ["bands=[u,g,r,i,z,y]", f"fits_cutouts.workers={a.workers}"]
         runs = {
             "fits_cube": (a.n, ["format=fits_cube", f"images={root}/cube.fits", f"catalog={root}/cat.fits"]),
             "numpy": (a.n, ["format=numpy", f"images={root}/images.npy", f"catalog={root}/cat.fits"]),

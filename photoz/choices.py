@@ -107,16 +107,8 @@ class Depth(Choice):
     single_visit = "single_visit"
 
 
-class IngestFormat(Choice):
-    """format= of python -m photoz.ingest."""
-
-    fits_cube = "fits_cube"
-    fits_cutouts = "fits_cutouts"
-    numpy = "numpy"
-
-
 class Layout(Choice):
-    """layout= of python -m photoz.ingest: the axis order of the image arrays."""
+    """fits_cube.layout= / numpy.layout= of python -m photoz.ingest: the axis order of the image arrays."""
 
     NCHW = "NCHW"
     NHWC = "NHWC"

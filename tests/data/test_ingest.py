@@ -112,7 +112,7 @@ def test_fits_cube_extension_with_catalog_fluxes_and_split(tmp_path: Path) -> No
     cat["set"] = np.resize(["TRAIN", "val", "test "], N)
     cat["ebv"] = np.full(N, 0.03)
     cat.write(tmp_path / "cat.ecsv")
-    lib(*CUBE_ARGS, "catalog=cat.ecsv", "hdu=CUBE", "columns.split=set", "columns.flux=F_{band}",
+    lib(*CUBE_ARGS, "catalog=cat.ecsv", "fits_cube.hdu=CUBE", "columns.split=set", "columns.flux=F_{band}",
         "columns.flux_err=E_{band}", "columns.flux_to_njy=1000")
     ds = read_dataset(tmp_path / "out")
     assert ds.images.tobytes() == cube.tobytes()
@@ -142,8 +142,8 @@ def test_fits_cutouts_end_to_end(tmp_path: Path, run, order: list[int], keyword:
         )
         assert code == 0, err
     else:
-        lib("format=fits_cutouts", "images=cut/gal_{id}.fits", "catalog=cat.fits", "bands=[g,r,i]", "band_keyword=null",
-            "workers=1", "output=out")
+        lib("format=fits_cutouts", "images=cut/gal_{id}.fits", "catalog=cat.fits", "bands=[g,r,i]",
+            "fits_cutouts.band_keyword=null", "fits_cutouts.workers=1", "output=out")
     ds = read_dataset(tmp_path / "out")
     assert ds.images.tobytes() == cube.tobytes()
     assert ds.catalog["source_file"][3] == "cut/gal_1003.fits"
@@ -155,7 +155,7 @@ def test_fits_cutout_without_a_band_is_named(tmp_path: Path) -> None:
     with pytest.raises(DataError) as err:
         lib("format=fits_cutouts", "images=cut/gal_{id}.fits", "catalog=cat.fits", "bands=[g,r,z]", "output=out")
     assert str(err.value) == ("cut/gal_1000.fits: no HDU has FILTER = 'z' (found ['g', 'i', 'r']); "
-                              "fix bands=, band_keyword=, or set band_keyword=null to take bands in HDU order")
+                              "fix bands=, fits_cutouts.band_keyword=, or set fits_cutouts.band_keyword=null to take bands in HDU order")
 
 
 def test_missing_cutout_is_named_from_a_worker(tmp_path: Path) -> None:
@@ -163,7 +163,7 @@ def test_missing_cutout_is_named_from_a_worker(tmp_path: Path) -> None:
     write_cutouts(tmp_path, make_cube(), [0, 1, 2])
     (tmp_path / "cut" / "gal_1010.fits").unlink()
     with pytest.raises(DataError, match=r"^cut/gal_1010.fits: cutout of catalog row 10 not found"):
-        lib("format=fits_cutouts", "images=cut/gal_{id}.fits", "catalog=cat.fits", "bands=[g,r,i]", "workers=2",
+        lib("format=fits_cutouts", "images=cut/gal_{id}.fits", "catalog=cat.fits", "bands=[g,r,i]", "fits_cutouts.workers=2",
             "output=out")
     assert not (tmp_path / "out").exists()
 
@@ -316,7 +316,7 @@ def test_npz_member_shorter_than_its_header_is_refused(tmp_path: Path) -> None:
         (["split.train=0.8"], ConfigError, "split fractions [0.8, 0.15, 0.15] must be >= 0 and sum to 1"),
         (["bands=[]"], ConfigError, "bands= is required"),
         (["photometry.radius=9"], ConfigError, "radius=9.0 with a noise ring 6.0 <= r < 8.0 does not fit a 16x16"),
-        (["hdu=SCI"], DataError, "cube.fits has no HDU 'SCI'"),
+        (["fits_cube.hdu=SCI"], DataError, "cube.fits has no HDU 'SCI'"),
         (["images=none.fits"], DataError, "none.fits: no such FITS file"),
     ],
 )
@@ -327,7 +327,7 @@ def test_bad_config_is_one_line(tmp_path: Path, extra: list[str], error: type, m
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("extra, choices", [("format=hdf5", "fits_cube, fits_cutouts, numpy"), ("layout=CHWN", "NCHW, NHWC")])
+@pytest.mark.parametrize("extra, choices", [("format=hdf5", "fits_cube, fits_cutouts, numpy"), ("fits_cube.layout=CHWN", "NCHW, NHWC")])
 def test_a_bad_choice_is_refused_by_the_schema(tmp_path: Path, extra: str, choices: str) -> None:
     with pytest.raises(ValidationError, match=f"expected one of \\[{choices}\\]"):
         lib(*CUBE_ARGS, extra)

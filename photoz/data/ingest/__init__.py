@@ -4,6 +4,9 @@
     fits_cutouts  one multi-extension FITS file per galaxy (path template from catalog columns)
     numpy         N×H×W×C arrays (.npy or .npz, as in Pasquet et al. 2019's SDSS release) + labels
 
+Each format is an image source registered in registry.py (fits.py, arrays.py); its options are the
+`<format>.*` keys (schema.py).
+
 `ingest(cfg)` reads the catalog, streams the stamps chunk by chunk into a DatasetWriter (temp dir,
 validated, renamed into place), converts pixels to nJy and measures aperture fluxes for bands whose
 catalog has none. Every bad input is a DataError/ConfigError naming the file and row.
@@ -24,8 +27,9 @@ from photoz.data.format import Dataset, DatasetWriter
 from photoz.data.target import check_target
 from photoz.data.ingest.catalog import build_catalog, read_table
 from photoz.data.ingest.photometry import Aperture
+from photoz.data.ingest.registry import SOURCES
 from photoz.data.ingest.schema import IngestConfig, register_schemas
-from photoz.data.ingest.sources import FitsCube, FitsCutouts, ImageSource, NumpyArray
+from photoz.data.ingest.sources import ImageSource
 from photoz.errors import ConfigError, DataError
 
 CHUNK = 256  # stamps per streamed chunk
@@ -52,18 +56,16 @@ def _check_config(cfg: Any) -> None:
 
 
 def _open_source(cfg: Any, table: Table) -> ImageSource:
-    if cfg.format == "fits_cube":
-        return FitsCube(cfg.images, cfg.hdu, cfg.layout or "NCHW")
-    if cfg.format == "fits_cutouts":
-        return FitsCutouts(cfg.images, table, list(cfg.bands), cfg.band_keyword, cfg.workers)
-    return NumpyArray(cfg.images, cfg.npz_images_key, cfg.layout or "NHWC")
+    """The registered source of format=, opened with its own options (the `<format>:` block)."""
+    return SOURCES[str(cfg.format)].open(cfg.images, cfg[str(cfg.format)], table, list(cfg.bands))
 
 
 def _catalog_path(cfg: Any) -> str:
     if cfg.catalog:
         return cfg.catalog
-    if cfg.format == "numpy" and cfg.images.endswith(".npz"):
-        return cfg.images
+    own = SOURCES[str(cfg.format)].own_catalog(cfg.images)
+    if own:
+        return own
     raise ConfigError("catalog= is required (a table with the redshifts), except for numpy .npz files holding labels")
 
 
@@ -83,7 +85,7 @@ def ingest(cfg: IngestConfig | DictConfig) -> Dataset:
     if source.shape[0] != len(bands):
         raise DataError(
             f"{source.path} has {source.shape[0]} bands per stamp but bands= lists {len(bands)} ({bands}); "
-            "fix bands= (or layout= if the band axis is last)"
+            f"fix bands= (or {cfg.format}.layout= if the band axis is last)"
         )
     measured = [c for b in bands for c in (f"flux_{b}", f"flux_err_{b}") if c not in catalog.colnames]
     phot = cfg.photometry

@@ -1,13 +1,22 @@
-"""Typed schema of `conf/ingest.yaml`, so Hydra rejects a mistyped value before any file is read."""
+"""Typed schema of `conf/ingest.yaml`, so Hydra rejects a mistyped value before any file is read.
+
+The keys every import has are IngestOptions'; each registered importer (photoz.data.ingest.registry)
+adds its own options as a block named after its format (`fits_cube.hdu=CUBE`, `numpy.layout=NCHW`),
+from the `Options` dataclass its source class declares: IngestConfig is built from the registry, and
+`format=` accepts exactly the registered names (IngestFormat), so a new importer needs no line here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from typing import Optional
 
 from hydra.core.config_store import ConfigStore
 
-from photoz.choices import IngestFormat, Layout
+from photoz.choices import Choice
+from photoz.data.ingest.registry import SOURCES
+
+IngestFormat = Choice("IngestFormat", {name: name for name in SOURCES})  # format=: the registered importers
 
 
 @dataclass
@@ -41,8 +50,8 @@ class PhotometryConfig:
 
 
 @dataclass
-class IngestConfig:
-    """What to import, from where, into which photoz data set directory."""
+class IngestOptions:
+    """What to import, from where, into which photoz data set directory (every format)."""
 
     format: Optional[IngestFormat] = None  # fits_cube | fits_cutouts | numpy
     images: Optional[str] = None  # cube .fits | cutout path template like cutouts/{id}.fits | .npy/.npz
@@ -50,12 +59,7 @@ class IngestConfig:
     output: Optional[str] = None  # data set directory to create
     overwrite: bool = False
     bands: list[str] = field(default_factory=list)
-    layout: Optional[Layout] = None  # NCHW | NHWC; null: NCHW for FITS, NHWC for numpy (Pasquet)
-    hdu: str = "0"  # fits_cube: HDU index or EXTNAME holding the cube
-    band_keyword: Optional[str] = "FILTER"  # fits_cutouts: header keyword naming the band; null: HDU order
-    workers: int = 2  # fits_cutouts: processes reading files (does not change the output)
-    npz_images_key: str = "cube"
-    npz_labels_key: str = "labels"
+    npz_labels_key: str = "labels"  # the labels' array in an .npz catalogue
     pixel_to_njy: float = 1.0  # pixel values × this = nJy per pixel (SDSS nanomaggies: 3631)
     pixel_scale: Optional[float] = None  # arcsec per pixel, recorded in the metadata
     psf_fwhm: Optional[list[float]] = None  # arcsec per band, recorded in the metadata
@@ -64,6 +68,15 @@ class IngestConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     columns: ColumnsConfig = field(default_factory=ColumnsConfig)
     photometry: PhotometryConfig = field(default_factory=PhotometryConfig)
+
+
+# IngestOptions plus one block per registered importer, `<format>: <its Options>`
+IngestConfig = make_dataclass(
+    "IngestConfig",
+    [(name, source.Options, field(default_factory=source.Options)) for name, source in SOURCES.items()],
+    bases=(IngestOptions,),
+)
+IngestConfig.__doc__ = "conf/ingest.yaml: IngestOptions and each importer's options under its format's name."
 
 
 def register_schemas() -> None:
