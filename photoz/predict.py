@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from photoz.config import check_known_keys
 from photoz.data.target import remove_stale_temps, temp_file
-from photoz.errors import ConfigError, PhotozError, exit_on_user_error
+from photoz.errors import ConfigError, PhotozError, exit_on_user_error, first_line
 from photoz.estimators.base import Estimator
 from photoz.predictions.table import Predictions
 from photoz.predictions.qpio import QpStream
@@ -57,9 +57,8 @@ def resolve_model(cfg: DictConfig) -> tuple[str, str, str]:
         info = mlflow.models.get_model_info(model_uri)
     except Exception as err:  # MLflow raises several kinds for a missing run or model
         where = f"run {cfg.run}" if cfg.run else model_uri
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise PhotozError(
-            f"{where} has no loadable model in {uri} ({first}); the run may have failed before "
+            f"{where} has no loadable model in {uri} ({first_line(err)}); the run may have failed before "
             "logging it: check the run id in the MLflow UI, or tracking.uri"
         ) from None
     run_id = cfg.run or info.run_id

@@ -27,7 +27,7 @@ from hydra.core.override_parser.types import (
 from hydra.errors import HydraException
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
-from photoz.errors import ConfigError
+from photoz.errors import ConfigError, first_line
 
 
 @dataclass
@@ -71,7 +71,7 @@ def parse_search_space(params: Mapping[str, Any] | None, arguments: list[str]) -
             try:
                 override = OverridesParser.create().parse_overrides([line])[0]
             except HydraException as err:
-                reason = " ".join(str(err).split("\n")[1:2]) or str(err).splitlines()[0]
+                reason = " ".join(str(err).split("\n")[1:2]) or first_line(err)  # Hydra's second line says what
                 raise ConfigError(f"bad search space {line!r} in {origin}: {reason}") from None
             overrides[override.get_key_element()] = override
     space = SearchSpace()

@@ -19,7 +19,7 @@ import optuna
 
 from photoz.choices import Pruner
 from photoz.config import TrialConfig
-from photoz.errors import ConfigError
+from photoz.errors import ConfigError, first_line
 
 PRUNER_ATTR = "photoz.pruner"  # study user attr: {"name": ..., "options": {...}}
 RUN_ID_ATTR = "mlflow_run_id"  # trial user attr: the job's MLflow run
@@ -46,9 +46,8 @@ def open_storage(storage: str) -> optuna.storages.BaseStorage:
         backend = optuna.storages.journal.JournalFileBackend(storage)
         return optuna.storages.JournalStorage(backend)
     except Exception as err:  # drivers, servers and file systems each raise their own kind
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ConfigError(
-            f"cannot open Optuna storage {storage!r} ({reason}); "
+            f"cannot open Optuna storage {storage!r} ({first_line(err)}); "
             "check hydra.sweeper.storage: the URL, its database driver and that the server is reachable"
         ) from None
 

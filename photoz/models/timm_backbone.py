@@ -17,7 +17,7 @@ import difflib
 import torch
 from torch import nn
 
-from photoz.errors import ConfigError
+from photoz.errors import ConfigError, first_line
 from photoz.models.heads import make_head
 from photoz.models.layers import init_weights
 from photoz.models.schema import TimmConfig
@@ -67,9 +67,8 @@ class TimmBackbone(nn.Module):
             with torch.no_grad():
                 n_features = self.features.eval()(torch.zeros(1, n_bands, stamp_size, stamp_size)).flatten(1).shape[1]
         except (RuntimeError, ValueError, AssertionError) as err:  # timm asserts fixed input sizes
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ConfigError(
-                f"model.arch={arch} cannot take {n_bands}×{stamp_size}×{stamp_size} stamps ({first}); "
+                f"model.arch={arch} cannot take {n_bands}×{stamp_size}×{stamp_size} stamps ({first_line(err)}); "
                 "choose a convolutional architecture or lower model.drop_strides"
             ) from None
         self.head = make_head(cfg, n_features, n_bands)

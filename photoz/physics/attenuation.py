@@ -30,11 +30,6 @@ def calzetti_k(wave_nm: np.ndarray) -> np.ndarray:
     return extinction.calzetti00(flat, R_V, R_V).reshape(wave.shape)  # A_V = R_V at E(B−V) = 1
 
 
-def dust_transmission(wave_nm: np.ndarray, ebv: float | np.ndarray) -> np.ndarray:
-    """10^(−0.4 k(λ) E(B−V)): the fraction of rest-frame light at `wave_nm` that escapes."""
-    return 10.0 ** (-0.4 * calzetti_k(wave_nm) * ebv)
-
-
 def igm_transmission(wave_obs_nm: np.ndarray, z: np.ndarray) -> np.ndarray:
     """(len(z), len(wave)) Madau 1995 mean IGM transmission exp(−τ) at observed wavelengths for
     sources at redshifts z; 1 longward of Lyα in the source frame."""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from hydra.utils import to_absolute_path
 
 from photoz.config import TrackingConfig
-from photoz.errors import ConfigError
+from photoz.errors import ConfigError, first_line
 from photoz.tracking.liveness import Heartbeat, owner_tags
 from photoz.tracking.store import check_writable, store_lock
 from photoz.tracking.remote import check_server, is_server, server_keeps_artifacts
@@ -32,11 +32,6 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
 
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
 
 
 def resolve_uri(uri: str) -> str:
@@ -53,7 +48,7 @@ def resolve_uri(uri: str) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ConfigError(
-            f"tracking.uri={uri}: cannot create {path.parent} ({err.strerror or _first_line(err)}); "
+            f"tracking.uri={uri}: cannot create {path.parent} ({err.strerror or first_line(err)}); "
             "point tracking.uri at a writable place, e.g. tracking.uri=sqlite:///mlruns/mlflow.db"
         ) from None
     check_writable(prefix + str(path), uri)
@@ -69,7 +64,7 @@ def artifact_location(root: str, experiment: str) -> str:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ConfigError(
-            f"tracking.artifact_root={root}: cannot create {path} ({err.strerror or _first_line(err)}); "
+            f"tracking.artifact_root={root}: cannot create {path} ({err.strerror or first_line(err)}); "
             "set tracking.artifact_root to a writable folder"
         ) from None
     return path.as_uri()
@@ -102,7 +97,7 @@ class Tracker:
                 self.client.search_experiments(max_results=1)  # creates / migrates the store
         except Exception as err:  # SQLAlchemy, HTTP and MLflow each raise their own kind
             raise ConfigError(
-                f"tracking.uri={tracking.uri}: cannot open the MLflow store ({_first_line(err)}); "
+                f"tracking.uri={tracking.uri}: cannot open the MLflow store ({first_line(err)}); "
                 "point tracking.uri at a writable place or a reachable server"
             ) from None
         self.experiment_id: str | None = None

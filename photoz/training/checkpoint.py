@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from photoz.errors import PhotozError
+from photoz.errors import PhotozError, first_line
 
 LAST, BEST, STATE = "last.pt", "best.pt", "state.json"
 
@@ -57,9 +57,8 @@ def _safe_load(path: Path) -> dict[str, Any] | None:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # UnpicklingError, RuntimeError (not a zip), EOFError (torn), ...
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise PhotozError(
-            f"{path} is not a photoz checkpoint of tensors and numbers ({first[:200]}); it was not loaded: "
+            f"{path} is not a photoz checkpoint of tensors and numbers ({first_line(err, 200)}); it was not loaded: "
             "delete it (or the whole folder) and start without trainer.resume"
         ) from None
     if not isinstance(payload, dict) or "model" not in payload:

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from photoz.errors import PhotozError
+from photoz.errors import PhotozError, first_line
 
 FORMAT = "photoz-cnn/1"
 WEIGHTS, CONFIG = "weights.safetensors", "photoz_model.json"
@@ -59,6 +59,5 @@ def read_model_files(folder: str | os.PathLike, where: str) -> tuple[dict[str, A
             raise ValueError("the config lacks model, bands or stamp")
         state = load_file(str(weights), device="cpu")
     except (ValueError, OSError, SafetensorError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ModelFileError(f"{where}: {cfg.name} / {WEIGHTS} are not a valid photoz model ({first}); retrain it") from None
+        raise ModelFileError(f"{where}: {cfg.name} / {WEIGHTS} are not a valid photoz model ({first_line(err)}); retrain it") from None
     return config, state
