@@ -31,7 +31,7 @@ from photoz.estimators.base import Estimator
 from photoz.estimators.build import build_estimator
 from photoz.job.resume import resolve_resume
 from photoz.tracking.record import git_commit, log_config, log_metrics, log_predictions, model_name, set_description
-from photoz.tracking.summary import run_description, run_summary
+from photoz.tracking.summary import RunPlace, run_description, run_summary
 from photoz.tracking.tracker import Tracker, experiment_name, resolve_uri
 from photoz.training import distributed
 from photoz.training.checkpoint import write_state
@@ -167,10 +167,8 @@ def run(cfg: PhotozConfig) -> float:
             log_config(ran, skip=estimator.ignores)
         estimator.model_name = model_name(name)  # the Models tab lists it under the run's name
         val_sigma_mad, test_metrics = fit_and_record(data, estimator, hook)
-        print(run_summary(
-            run_name=name, run_id=run_id, experiment=tracker.experiment_name, experiment_id=tracker.experiment_id,
-            tracking_uri=tracker.uri, test_metrics=test_metrics, n_test=len(data.split_index("test")),
-            data_dir=str(data.path), checkpoint_dir=estimator.checkpoint_dir,
-        ))  # fmt: skip
+        place = RunPlace(name, run_id, tracker.experiment_name, tracker.experiment_id, tracker.uri)
+        n_test = len(data.split_index("test"))
+        print(run_summary(place, test_metrics, n_test, str(data.path), estimator.checkpoint_dir))
         distributed.finish()  # torchrun: the other ranks wait here for rank 0 (no-op otherwise)
         return val_sigma_mad

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 
 UI_ADDRESS = "http://127.0.0.1:5000"  # where `mlflow ui` serves by default
 
@@ -54,27 +55,31 @@ def run_description(test_metrics: dict[str, float], n_trainable_params: int) -> 
     ])  # fmt: skip
 
 
+@dataclass(frozen=True)
+class RunPlace:
+    """Where a run is: its name and id, its experiment's name and id, and the store's URI."""
+
+    run_name: str
+    run_id: str
+    experiment: str
+    experiment_id: str
+    tracking_uri: str
+
+
 def run_summary(
-    *,
-    run_name: str,
-    run_id: str,
-    experiment: str,
-    experiment_id: str,
-    tracking_uri: str,
-    test_metrics: dict[str, float],
-    n_test: int,
-    data_dir: str,
-    checkpoint_dir: str | None,
+    place: RunPlace, test_metrics: dict[str, float], n_test: int, data_dir: str, checkpoint_dir: str | None
 ) -> str:
-    """The end-of-run summary (see the module docstring); checkpoint_dir None for baselines."""
+    """The end-of-run summary (see the module docstring); checkpoint_dir None: an estimator that
+    keeps no checkpoints."""
+    run_id, tracking_uri = place.run_id, place.tracking_uri
     lines = [
-        f"photoz: finished run {run_name} ({run_id}) in MLflow experiment {experiment}",
+        f"photoz: finished run {place.run_name} ({run_id}) in MLflow experiment {place.experiment}",
         f"  test ({n_test} galaxies): {format_test_metrics(test_metrics)}",
         f"  data set:    {data_dir}",
     ]
     if checkpoint_dir:
         lines.append(f"  checkpoints: {checkpoint_dir}")
-    command, url = ui_command(tracking_uri), runs_table_url(tracking_uri, experiment_id)
+    command, url = ui_command(tracking_uri), runs_table_url(tracking_uri, place.experiment_id)
     if command:
         lines += [f"  browse:      {command}", f"               then open {url} (the runs table)"]
     else:
