@@ -2,7 +2,11 @@
 config.yaml's trainer, tracking and trial blocks, and conf/ingest.yaml, predict.yaml, compare.yaml) lists every key of its schema, with
 the schema's default as its value. A config that differs from the schema it builds on has a schema
 of its own (SGDConfig's lr, GoogLeNetPasquetConfig), so `OmegaConf.structured(<schema>)` is exactly
-the config a user gets."""
+the config a user gets.
+
+The one key a conf/model YAML leaves out is `name`, which no user changes: it is the estimator the
+option is registered as (photoz.registry), set by its schema alone, and the test below ties the
+three together (YAML option, registry entry, schema default)."""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ import pytest
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
-from photoz.config import CONF_DIR, register_schemas
+from photoz.config import CONF_DIR, compose, register_schemas
 from photoz.data.ingest import register_schemas as register_ingest_schema
+from photoz.registry import REGISTRY, VARIANTS
 from photoz.tool_schemas import register_schemas as register_tool_schemas
 
 register_schemas()
@@ -39,17 +44,39 @@ def _yaml_values(yaml_cfg: DictConfig) -> dict[str, Any]:
     return {k: v for k, v in OmegaConf.to_container(yaml_cfg).items() if k != "defaults"}
 
 
-def _assert_same(where: str, schema: dict[str, Any], written: dict[str, Any]) -> None:
-    missing = [k for k in schema if k not in written]
+MODEL_IMPLIED = ("name",)  # set by a model schema, never written in its YAML (see the docstring)
+
+
+def _assert_same(where: str, schema: dict[str, Any], written: dict[str, Any], implied: tuple[str, ...] = ()) -> None:
+    missing = [k for k in schema if k not in written and k not in implied]
     assert not missing, f"{where} does not list {missing} of its schema"
+    assert not [k for k in implied if k in written], f"{where} writes {implied}, which its schema sets"
     for key, default in schema.items():
-        assert written[key] == default, f"{where}: {key} is {written[key]!r}, its schema's default {default!r}"
+        if key not in implied:
+            assert written[key] == default, f"{where}: {key} is {written[key]!r}, its schema's default {default!r}"
 
 
 @pytest.mark.parametrize("path", GROUP_YAMLS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_group_yaml_lists_its_schema_with_the_schema_defaults(path) -> None:
     yaml_cfg = OmegaConf.load(path)
-    _assert_same(f"conf/{path.parent.name}/{path.name}", _schema_defaults(_schema_name(yaml_cfg)), _yaml_values(yaml_cfg))
+    implied = MODEL_IMPLIED if path.parent.name == "model" else ()
+    _assert_same(f"conf/{path.parent.name}/{path.name}", _schema_defaults(_schema_name(yaml_cfg)), _yaml_values(yaml_cfg), implied)
+
+
+@pytest.mark.parametrize("path", sorted((CONF_DIR / "model").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_model_option_is_its_registered_schema(path) -> None:
+    """conf/model/<option>.yaml starts from <option>_schema, the schema the registry names for it
+    (or for the variant of an estimator), and model.name is the registered estimator."""
+    option = path.stem
+    schema = VARIANTS.get(option) or REGISTRY[option].schema
+    assert _schema_name(OmegaConf.load(path)) == f"{option}_schema"
+    model = compose(f"model={option}").model
+    assert OmegaConf.get_type(model) is schema
+    assert model.name in REGISTRY and (model.name == option or option in VARIANTS)
+
+
+def test_every_registered_estimator_has_its_yaml() -> None:
+    assert set(REGISTRY) | set(VARIANTS) == {p.stem for p in (CONF_DIR / "model").glob("*.yaml")}
 
 
 @pytest.mark.parametrize("name", sorted(TOP_LEVEL))
@@ -67,3 +94,6 @@ def test_a_wrong_default_is_caught() -> None:
         _assert_same("x.yaml", schema, {"lr": 1e-3, "betas": [0.9, 0.999]})
     with pytest.raises(AssertionError, match=r"does not list \['betas'\]"):
         _assert_same("x.yaml", schema, {"lr": 2e-3})
+    with pytest.raises(AssertionError, match="writes"):  # an implied key written anyway
+        _assert_same("x.yaml", {"name": "a", "lr": 2e-3}, {"name": "a", "lr": 2e-3}, ("name",))
+    _assert_same("x.yaml", {"name": "a", "lr": 2e-3}, {"lr": 2e-3}, ("name",))
