@@ -67,9 +67,12 @@ class DirectoryData:
     path: str = MISSING
 
 
+# conf/data/<option>.yaml -> its schema, stored as <option>_schema (photoz.data.source opens it by data.name)
+SCHEMAS = {"lsst_sim": LsstSimData, "catalog": CatalogData, "directory": DirectoryData}
+
+
 def register_schemas() -> None:
     """Store the data schemas as top-level configs (not listed as data= options): lsst_sim_schema, catalog_schema, directory_schema."""
     cs = ConfigStore.instance()
-    cs.store(name="lsst_sim_schema", node=LsstSimData)
-    cs.store(name="catalog_schema", node=CatalogData)
-    cs.store(name="directory_schema", node=DirectoryData)
+    for option, schema in SCHEMAS.items():
+        cs.store(name=f"{option}_schema", node=schema)
