@@ -1,7 +1,9 @@
 """A seeded tiny run logs what it logged before: its params, tags, run name and metric names and
 steps exactly, the catalogue estimator's metric values too, a CNN's to 1e-3 (float kernels differ
-between CPUs). tests/run_records.json was recorded by `python tests/run_record.py` at commit
-2ee8d5b (before issue 25's restructuring) on an AMD EPYC; rerun it to refresh it deliberately."""
+between CPUs). tests/run_records.json was recorded by `python tests/run_record.py` on main at
+1b527c8 (before issue 25's restructuring; 2ee8d5b's record differs from it only in template_fit's
+last digits, from the simulator work's SED integration) on an AMD EPYC; rerun it to refresh it
+deliberately."""
 
 from __future__ import annotations
 
