@@ -1,9 +1,11 @@
 """A seeded tiny run logs what it logged before: its params, tags, run name and metric names and
-steps exactly, the catalogue estimator's metric values too, a CNN's to 1e-3 (float kernels differ
-between CPUs). tests/run_records.json was recorded by `python tests/run_record.py` on main at
-1b527c8 (before issue 25's restructuring; 2ee8d5b's record differs from it only in template_fit's
-last digits, from the simulator work's SED integration) on an AMD EPYC; rerun it to refresh it
-deliberately."""
+steps exactly, the catalogue estimator's metric values too, a CNN's to 1e-3 relative and 1e-6
+absolute: float kernels differ between CPUs, and its test predictions go through the inference path
+(photoz.inference.fast) that measures faster on this machine, under this load, so a metric that is
+zero by construction (test_pdf_bias_of_zstar) comes out as float32 noise of either sign.
+tests/run_records.json was recorded by `python tests/run_record.py` on main at 1b527c8 (before
+issue 25's restructuring; 2ee8d5b's record differs from it only in template_fit's last digits, from
+the simulator work's SED integration) on an AMD EPYC; rerun it to refresh it deliberately."""
 
 from __future__ import annotations
 
@@ -24,8 +26,8 @@ def work(tmp_path_factory) -> Path:
     return work
 
 
-@pytest.mark.parametrize(("name", "rel"), [("sequential", 1e-3), ("random_forest", 1e-9)])
-def test_a_seeded_run_logs_its_frozen_record(work: Path, name: str, rel: float) -> None:
+@pytest.mark.parametrize(("name", "rel", "tol"), [("sequential", 1e-3, 1e-6), ("random_forest", 1e-9, 1e-12)])
+def test_a_seeded_run_logs_its_frozen_record(work: Path, name: str, rel: float, tol: float) -> None:
     got, want = train_and_record(work, work / "tiny", name, RUNS[name]), FROZEN[name]
     assert (got["run_name"], got["status"], got["params"]) == (want["run_name"], want["status"], want["params"])
     exact_tags = {k for k in want["tags"] if rel < 1e-6 or k != "mlflow.note.content"}  # the note quotes metrics
@@ -34,4 +36,4 @@ def test_a_seeded_run_logs_its_frozen_record(work: Path, name: str, rel: float) 
     assert sorted(got["metrics"]) == sorted(want["metrics"])
     for metric, history in want["metrics"].items():
         assert [s for s, _ in got["metrics"][metric]] == [s for s, _ in history], metric
-        assert [v for _, v in got["metrics"][metric]] == pytest.approx([v for _, v in history], rel=rel, abs=1e-12), metric
+        assert [v for _, v in got["metrics"][metric]] == pytest.approx([v for _, v in history], rel=rel, abs=tol), metric
