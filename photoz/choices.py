@@ -99,6 +99,13 @@ class SedModel(Choice):
     cww = "cww"
 
 
+class SedPopulation(Choice):
+    """data.sed_population of sed_model=cosmos: cosmodc2 (v5, calibrated on cosmoDC2's training sample) | physics (v4)."""
+
+    cosmodc2 = "cosmodc2"
+    physics = "physics"
+
+
 class Depth(Choice):
     """data.depth of the simulator: the noise level."""
 

@@ -12,7 +12,7 @@ from typing import Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from photoz.choices import Depth, SedModel
+from photoz.choices import Depth, SedModel, SedPopulation
 
 
 @dataclass
@@ -32,6 +32,7 @@ class LsstSimData:
     mag_min: float = 17.0
     aperture_radius: float = 1.0
     sed_model: SedModel = SedModel.cosmos
+    sed_population: SedPopulation = SedPopulation.cosmodc2
     ebv_mean: float = 0.2
     line_ew_scale: float = 1.0
     psf_scatter: float = 0.45

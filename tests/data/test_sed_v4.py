@@ -75,22 +75,28 @@ def test_main_sequence_is_speagle_above_the_break_and_flat_below() -> None:
     assert ssfr[0] == ssfr[1] > ssfr[2]
 
 
-def test_cosmos_truth_is_deterministic_and_physical(tmp_path) -> None:
-    cfg = sim_cfg(tmp_path, n_galaxies=300, sed_model="cosmos")
+@pytest.mark.parametrize("population", ["physics", "cosmodc2"])
+def test_cosmos_truth_is_deterministic_and_physical(tmp_path, population: str) -> None:
+    """Both populations of the COSMOS model (v4: physics, v5: calibrated on cosmoDC2, the default)."""
+    cfg = sim_cfg(tmp_path, n_galaxies=300, sed_model="cosmos", sed_population=population)
     truth, bulge, disk = build.make_truth(cfg, list(BANDS))
     again = build.make_truth(cfg, list(BANDS))
     np.testing.assert_array_equal(bulge, again[1])
     np.testing.assert_array_equal(disk, again[2])
     np.testing.assert_array_equal(truth["true_hlr"], again[0]["true_hlr"])
-    other = build.make_truth(sim_cfg(tmp_path, n_galaxies=300, sed_model="cosmos", seed=1), list(BANDS))
+    other = build.make_truth(sim_cfg(tmp_path, n_galaxies=300, sed_model="cosmos", sed_population=population, seed=1), list(BANDS))
     assert not np.array_equal(disk, other[2])
     realistic = build.make_truth(sim_cfg(tmp_path, n_galaxies=300, sed_model="realistic"), list(BANDS))
     np.testing.assert_array_equal(truth["redshift"], realistic[0]["redshift"])  # same (i, z), other SEDs
     cls = np.asarray(truth["true_class"])
     assert set(np.unique(cls)) <= {0, 1, 2} and (cls == 1).any()
     assert np.all(np.asarray(truth["true_bt"])[cls == 2] == 0)
-    assert np.all(np.asarray(truth["true_ebv"])[cls == 0] == 0) and np.all(np.asarray(truth["true_ew_oii"])[cls == 0] == 0)
+    assert np.all(np.asarray(truth["true_ebv"])[cls == 0] == 0)
+    if population == "physics":
+        assert np.all(np.asarray(truth["true_ew_oii"])[cls == 0] == 0)
     assert np.isnan(np.asarray(truth["true_ssfr"])[cls == 0]).all() and np.isfinite(np.asarray(truth["true_ssfr"])[cls > 0]).all()
     assert 7 < np.median(truth["true_logmstar"]) < 11 and (np.asarray(truth["true_hlr"]) > 0).all()
     np.testing.assert_allclose(-2.5 * np.log10((bulge + disk)[:, 3]) + 31.4, truth["true_mag_i"], atol=1e-9)
+    flip = {"physics": "cosmodc2", "cosmodc2": "physics"}[population]
+    assert build.output_path(cfg) != build.output_path(sim_cfg(tmp_path, n_galaxies=300, sed_population=flip))
     assert build.config_key(cfg)["sim_version"] == build.SIM_VERSION

@@ -141,15 +141,28 @@ def draw_sed_params(rng: np.random.Generator, truth: Table, line_ew_scale: float
             "bulge_w": _weights(bulge_pos, n_t), "disk_w": disk_w, "ebv": ebv, "lines": lines}
 
 
-def cosmos_fluxes(truth: Table, rng: np.random.Generator, bands: list[str], line_ew_scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """Bulge and disk fluxes (n, C) in nJy of the v4 model; sets truth's true_bt, class, SED, mass,
-    size and line columns (the shapes keep their axis ratios and angles)."""
+def cosmos_fluxes(truth: Table, rng: np.random.Generator, bands: list[str], line_ew_scale: float,
+                  population: str = "physics") -> tuple[np.ndarray, np.ndarray]:
+    """Bulge and disk fluxes (n, C) in nJy of the COSMOS-template model, its SED parameters drawn
+    from the cosmoDC2-calibrated distribution (population "cosmodc2", v5: bulge and disk share
+    the SED, with the calibration's template repair) or the published physics (population "physics", v4); sets truth's true_bt, class,
+    SED, mass, size and line columns (the shapes keep their axis ratios and angles)."""
     lib = cosmos_library()
-    params = draw_sed_params(rng, truth, line_ew_scale)
+    if population == "cosmodc2":  # one SED for the whole galaxy: the disk's (dust and lines included)
+        from photoz.data.simulate.calibrated import draw_sed_params as draw_calibrated
+
+        params = draw_calibrated(rng, truth, line_ew_scale, bands)
+        truth["true_bt"] = np.zeros(len(truth))
+        total = realistic_fluxes(truth, params, bands, lib)[1] * params["repair"]
+        bulge, disk = params["bt"][:, None] * total, (1.0 - params["bt"])[:, None] * total
+        mass_params = {**params, "bt": np.zeros(len(total))}  # the mass of that single SED
+    else:
+        params = mass_params = draw_sed_params(rng, truth, line_ew_scale)
+        truth["true_bt"] = params["bt"]
+        bulge, disk = realistic_fluxes(truth, params, bands, lib)
     truth["true_bt"] = params["bt"]
-    bulge, disk = realistic_fluxes(truth, params, bands, lib)
-    z, i_mag = np.asarray(truth["redshift"], float), np.asarray(truth["true_mag_i"], float)
-    log_m = _final_mass(truth, params, lib)
+    log_m = _final_mass(truth, mass_params, lib)
+    z = np.asarray(truth["redshift"], float)
     early = params["class"] == ev.QUIESCENT
     r_eff = ev.draw_size_kpc(rng, log_m, z, early) / ev.kpc_per_arcsec(z)  # arcsec, major axis
     galaxy_hlr = np.clip(r_eff * np.sqrt(np.asarray(truth["true_q"], float)), 0.03, 3.0)  # √(ab)

@@ -26,7 +26,7 @@ def make_truth(cfg: DictConfig, bands: list[str], tag: int = TAG_POPULATION, n: 
     if cfg.sed_model == "cosmos":
         from photoz.data.simulate.cosmos import cosmos_fluxes
 
-        bulge, disk = cosmos_fluxes(truth, rng, bands, float(cfg.line_ew_scale))
+        bulge, disk = cosmos_fluxes(truth, rng, bands, float(cfg.line_ew_scale), str(cfg.sed_population))
     elif cfg.sed_model == "realistic":
         bulge, disk = _realistic(cfg, truth, bands, rng)
     else:

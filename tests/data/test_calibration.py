@@ -1,0 +1,109 @@
+"""Simulator version 5 (data.sed_population=cosmodc2): the population calibrated on cosmoDC2's training
+sample. The calibration reads only the training file, is deterministic and cached by content; the
+fitted model is the simulator's own; drawn parameters follow the calibrated distribution."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.table import Table
+
+pytest.importorskip("rail", reason="the calibration reads RAIL's templates and cosmoDC2 sample (the rail extra)")
+
+from photoz.data.simulate import calibrated, calibration  # noqa: E402
+from photoz.data.simulate.cosmos import _weights  # noqa: E402
+from photoz.data.simulate.realistic import sed_fluxes  # noqa: E402
+from photoz.data.simulate.templates import cosmos_library  # noqa: E402
+
+N_ROWS = 300
+
+
+@pytest.fixture(scope="module")
+def training_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The training file alone in a folder (no validation file next to it)."""
+    folder = tmp_path_factory.mktemp("train_only")
+    shutil.copy(calibration.training_path(), folder / calibration.TRAINING_FILE)
+    return folder / calibration.TRAINING_FILE
+
+
+@pytest.fixture(scope="module")
+def small(training_copy: Path) -> calibration.Calibration:
+    return calibration.calibrate(training_copy, N_ROWS)
+
+
+def test_calibration_reads_the_training_file_only_and_is_deterministic(training_copy: Path, small) -> None:
+    assert calibration.training_path().name == "test_dc2_training_9816.hdf5"
+    assert small.sha256 == calibration.calibrate(training_copy, 10).sha256  # the hash of that file
+    again = calibration.calibrate(training_copy, N_ROWS)
+    for name in ("posterior", "prior", "repair", "z", "i_mag"):
+        np.testing.assert_array_equal(getattr(small, name), getattr(again, name))
+    assert small.posterior.shape == (N_ROWS, len(small.pos))
+    np.testing.assert_allclose(small.posterior.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_cache_is_keyed_by_the_inputs(training_copy: Path, tmp_path: Path) -> None:
+    """A cached calibration is reused for the same file and never for a changed one."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = folder / calibration.TRAINING_FILE
+    shutil.copy(training_copy, path)
+    first = calibration.cached_calibration(path, tmp_path / "cache", 200)
+    assert len(list((tmp_path / "cache").glob("cosmodc2-*.npz"))) == 1
+    calibration._MEMO.clear()
+    loaded = calibration.cached_calibration(path, tmp_path / "cache", 200)
+    np.testing.assert_array_equal(first.posterior, loaded.posterior)
+    import h5py
+
+    with h5py.File(path, "r+") as h5:  # another sample: one redshift changed
+        h5["photometry/redshift"][0] += 0.5
+    calibration._MEMO.clear()
+    changed = calibration.cached_calibration(path, tmp_path / "cache", 200)
+    assert len(list((tmp_path / "cache").glob("cosmodc2-*.npz"))) == 2
+    assert changed.z[0] == pytest.approx(first.z[0] + 0.5)
+
+
+def test_fitted_model_is_the_simulators_sed() -> None:
+    """The fluxes the fit compares with are those the simulator renders for the same θ."""
+    pos, ebv, lines = calibration.theta_grid()
+    rng = np.random.default_rng(0)
+    g, z = rng.integers(0, len(pos), 40), rng.uniform(0.05, 3.0, 40)
+    model = calibration.model_fluxes(z)[np.arange(40), g]
+    w = _weights(pos[g], len(cosmos_library().templates))
+    params = {"bulge_w": w, "disk_w": w, "ebv": ebv[g], "lines": lines[g]}
+    disk = sed_fluxes(Table({"redshift": z}), params, calibration.BANDS, cosmos_library())[1]
+    np.testing.assert_allclose(model, disk, rtol=1e-5)
+
+
+def test_drawn_parameters_follow_the_calibrated_distribution(small) -> None:
+    """Draws at one (z, i) follow the mean posterior of its nearest training galaxies (total variation
+    over template positions < 0.04 with 20,000 draws), and differ from those at another (z, i)."""
+    rng = np.random.default_rng(1)
+    n = 20000
+
+    def position_histogram(z: float, i_mag: float) -> tuple[np.ndarray, np.ndarray]:
+        grid, _ = calibrated.draw_theta(rng, small, np.full(n, z), np.full(n, i_mag))
+        nn = calibrated.neighbours(small, np.array([z]), np.array([i_mag]))[0]
+        expected = small.posterior[nn].mean(axis=0)
+        bins = np.arange(0, small.pos.max() + 1.0, 1.0)
+        return (np.histogram(small.pos[grid], bins)[0] / n, np.histogram(small.pos, bins, weights=expected)[0])
+
+    drawn_low, expected_low = position_histogram(float(small.z[0]), float(small.i_mag[0]))
+    assert 0.5 * np.abs(drawn_low - expected_low).sum() < 0.04
+    far = int(np.argmax(np.abs(small.z - small.z[0])))
+    drawn_far, expected_far = position_histogram(float(small.z[far]), float(small.i_mag[far]))
+    assert 0.5 * np.abs(drawn_far - expected_far).sum() < 0.04
+    assert 0.5 * np.abs(expected_far - expected_low).sum() > 0.1  # the test can tell distributions apart
+
+
+def test_calibrated_truth_is_physical(small) -> None:
+    """Galaxies drawn from the calibration: jittered θ inside the grid's range, bulge = disk SED."""
+    rng = np.random.default_rng(2)
+    truth = Table({"redshift": rng.uniform(0.1, 2.5, 200), "true_mag_i": rng.uniform(20, 25, 200)})
+    params = calibrated.draw_sed_params(rng, truth, 1.0, list("gri"), small)
+    assert np.all((params["disk_pos"] >= 0) & (params["disk_pos"] <= len(cosmos_library().templates) - 1))
+    assert np.all((params["ebv"] >= 0) & (params["ebv"] <= calibration.EBV_FIT[-1]))
+    np.testing.assert_array_equal(params["bulge_w"], params["disk_w"])
+    assert params["repair"].shape == (200, 3) and np.all(params["repair"] > 0)
