@@ -1,8 +1,9 @@
 """RAIL's cosmoDC2 sample beside photoz's simulated populations, at matched i magnitude and with
 cosmoDC2's own photometric noise (used by benchmarks/simulation_validation.py).
 
-The reference: the two cosmoDC2 v1.1.4 example catalogues that LSST DESC's RAIL ships
-(pz-rail-base, examples_data/testdata/test_dc2_training_9816.hdf5 and test_dc2_validation_9816.hdf5:
+The reference: the cosmoDC2 v1.1.4 validation catalogue that LSST DESC's RAIL ships (the training
+one calibrates simulator v5's population, so it is held out of every comparison here; the two are
+pz-rail-base's examples_data/testdata/test_dc2_training_9816.hdf5 and test_dc2_validation_9816.hdf5:
 30,674 galaxies of one healpix pixel, i < 25.3, ugrizy magnitudes with 10-year LSST errors; 99 =
 not detected). photoz's galaxies are compared catalogue-level (their true magnitudes, no stamps):
 
@@ -31,20 +32,21 @@ import numpy as np
 
 BANDS = "ugrizy"
 COLOURS = [(a, b) for a, b in zip(BANDS[:-1], BANDS[1:])]
-FILES = ("test_dc2_training_9816.hdf5", "test_dc2_validation_9816.hdf5")
+TRAINING, VALIDATION = "test_dc2_training_9816.hdf5", "test_dc2_validation_9816.hdf5"
 MAG_LIMIT, NOT_DETECTED = 25.3, 99.0
 Z_EDGES = np.round(np.arange(0.0, 3.01, 0.1), 2)
 
 
-def load_cosmodc2() -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Redshift, magnitudes and magnitude errors per band of RAIL's two cosmoDC2 example files."""
+def load_cosmodc2(files: tuple[str, ...] = (VALIDATION,)) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Redshift, magnitudes and magnitude errors per band of RAIL's cosmoDC2 example files (by
+    default the validation file only: the training file calibrates simulator v5's population)."""
     import h5py
 
     from photoz.data.simulate.templates import rail_sed_dir
 
     testdata = rail_sed_dir().parents[2] / "testdata"
     parts = []
-    for name in FILES:
+    for name in files:
         with h5py.File(testdata / name) as h5:
             parts.append({k: v[:] for k, v in h5["photometry"].items()})
     cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

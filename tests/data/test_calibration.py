@@ -13,7 +13,7 @@ from astropy.table import Table
 
 pytest.importorskip("rail", reason="the calibration reads RAIL's templates and cosmoDC2 sample (the rail extra)")
 
-from photoz.data.simulate import calibrated, calibration  # noqa: E402
+from photoz.data.simulate import calibrated, calibration, calibration_cache  # noqa: E402
 from photoz.data.simulate.cosmos import _weights  # noqa: E402
 from photoz.data.simulate.realistic import sed_fluxes  # noqa: E402
 from photoz.data.simulate.templates import cosmos_library  # noqa: E402
@@ -50,17 +50,17 @@ def test_cache_is_keyed_by_the_inputs(training_copy: Path, tmp_path: Path) -> No
     folder.mkdir()
     path = folder / calibration.TRAINING_FILE
     shutil.copy(training_copy, path)
-    first = calibration.cached_calibration(path, tmp_path / "cache", 200)
+    first = calibration_cache.cached_calibration(path, tmp_path / "cache", 200)
     assert len(list((tmp_path / "cache").glob("cosmodc2-*.npz"))) == 1
-    calibration._MEMO.clear()
-    loaded = calibration.cached_calibration(path, tmp_path / "cache", 200)
+    calibration_cache._MEMO.clear()
+    loaded = calibration_cache.cached_calibration(path, tmp_path / "cache", 200)
     np.testing.assert_array_equal(first.posterior, loaded.posterior)
     import h5py
 
     with h5py.File(path, "r+") as h5:  # another sample: one redshift changed
         h5["photometry/redshift"][0] += 0.5
-    calibration._MEMO.clear()
-    changed = calibration.cached_calibration(path, tmp_path / "cache", 200)
+    calibration_cache._MEMO.clear()
+    changed = calibration_cache.cached_calibration(path, tmp_path / "cache", 200)
     assert len(list((tmp_path / "cache").glob("cosmodc2-*.npz"))) == 2
     assert changed.z[0] == pytest.approx(first.z[0] + 0.5)
 

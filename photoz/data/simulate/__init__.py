@@ -1,7 +1,9 @@
 """The GalSim simulator of LSST-like cutouts (the default data set) and catalogue-driven rendering.
 
 lsst.py (survey numbers and noise), population.py (n(z), magnitudes, morphology), evolution.py and
-cosmos.py (simulator version 4: classes, star formation, dust, sizes; COSMOS SEDs), templates.py
+cosmos.py (simulator version 4: classes, star formation, dust, sizes; COSMOS SEDs), calibration.py,
+calibration_cache.py and calibrated.py (version 5: the SED population calibrated on cosmoDC2's
+training sample, cached by content, and drawn from), templates.py
 (SED libraries through the LSST bandpasses), fluxes.py and realistic.py (versions 2 and 3's CWW
 SEDs), conditions.py (PSF per stamp, blends), truth.py (galaxies and neighbours), render.py
 (stamps, PSF, noise, photometry), catalog.py (a user's table as truth), build.py (workers, cache,

@@ -1,5 +1,5 @@
 """SED parameters of simulator version 5's default population (data.sed_population=cosmodc2): drawn
-from the distribution calibrated on cosmoDC2's training sample (photoz.data.simulate.calibration).
+from the distribution calibrated on cosmoDC2's training sample (photoz.data.simulate.calibration, cached by photoz.data.simulate.calibration_cache).
 
 A galaxy at (z, i) takes one of its K_NEIGHBOURS nearest training galaxies in (z / Z_SCALE,
 i / I_SCALE), draws a grid point θ = (template position, E(B−V), line strength) from that galaxy's
@@ -16,7 +16,8 @@ import numpy as np
 from astropy.table import Table
 
 from photoz.data.simulate import evolution as ev
-from photoz.data.simulate.calibration import EBV_FIT, POS_STEP, Calibration, group_of, repair_factors, training_calibration
+from photoz.data.simulate.calibration import EBV_FIT, POS_STEP, Calibration, group_of, repair_factors
+from photoz.data.simulate.calibration_cache import training_calibration
 from photoz.data.simulate.templates import cosmos_library
 
 K_NEIGHBOURS, Z_SCALE, I_SCALE = 16, 0.05, 0.5

@@ -19,15 +19,14 @@ explains the galaxies, and each galaxy's posterior π_cell(θ) L(θ) is kept. A 
 galaxy's posterior (photoz.data.simulate.calibrated): so the drawn θ follow the calibrated
 distribution, with cosmoDC2's noise deconvolved rather than added twice.
 
-Deterministic; computed once per process (a few seconds, counted in the simulation speed).
-`Calibration.sha256` is the training file's hash, recorded in meta.json.
+Deterministic; ~15 s on a loaded 2-core machine, so photoz.data.simulate.calibration_cache keeps it
+by a hash of every input and of this code. `Calibration.sha256` is the training file's hash.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -240,74 +239,3 @@ def calibrate(path: Path, n_rows: int | None = None) -> Calibration:
     post /= post.sum(axis=1, keepdims=True)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     return Calibration(z, i_mag, pos, ebv, lines, post.astype(np.float32), cell, prior, repair, sha)
-
-
-def cache_key(path: Path) -> str:
-    """sha256 of everything the calibration depends on: the training file, the template files, the
-    GalSim version (bandpasses) and the source of the modules that compute it (constants included)."""
-    import galsim
-
-    from photoz.data.simulate import realistic, templates
-
-    digest = hashlib.sha256(path.read_bytes())
-    sed_dir = rail_sed_dir()
-    for name in cosmos_library().templates:
-        digest.update((sed_dir / f"{name}.sed").read_bytes())
-    for module in (__file__, templates.__file__, realistic.__file__):
-        digest.update(Path(module).read_bytes())
-    digest.update(galsim.__version__.encode())
-    return digest.hexdigest()
-
-
-def _save(cal: Calibration, file: Path, key: str) -> None:
-    """Write atomically (temp file renamed into place), so a killed run leaves no partial cache."""
-    file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        np.savez_compressed(fh, key=key, **{f.name: getattr(cal, f.name) for f in fields(cal)})
-    tmp.replace(file)
-
-
-def _load(file: Path, key: str) -> Calibration | None:
-    """The cached calibration if the file holds the one for `key` (else None: recomputed)."""
-    try:
-        with np.load(file) as data:
-            if str(data["key"]) != key:
-                return None
-            return Calibration(**{f.name: (str(data[f.name]) if f.name == "sha256" else data[f.name]) for f in fields(Calibration)})
-    except (OSError, KeyError, ValueError):
-        return None
-
-
-def cache_dir() -> Path:
-    """Where calibrations are kept: $PHOTOZ_CACHE, else $XDG_CACHE_HOME/photoz (~/.cache/photoz)."""
-    if os.environ.get("PHOTOZ_CACHE"):
-        return Path(os.environ["PHOTOZ_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "photoz"
-
-
-def cached_calibration(path: Path, directory: Path, n_rows: int | None = None) -> Calibration:
-    """calibrate(path, n_rows), kept in this process and in `directory` as cosmodc2-<key>.npz, keyed
-    by cache_key: a changed input file, template, GalSim or code gives another key and is recomputed.
-    An unwritable directory only costs the recomputation next time."""
-    key = cache_key(path) + (f"-{n_rows}" if n_rows else "")
-    if key in _MEMO:
-        return _MEMO[key]
-    file = directory / f"cosmodc2-{key[:20]}{key[64:]}.npz"
-    cal = _load(file, key) if file.is_file() else None
-    if cal is None:
-        cal = calibrate(path, n_rows)
-        try:
-            _save(cal, file, key)
-        except OSError:
-            pass
-    _MEMO[key] = cal
-    return cal
-
-
-_MEMO: dict[str, Calibration] = {}
-
-
-def training_calibration() -> Calibration:
-    """The calibration on RAIL's cosmoDC2 training file (cached: cache_dir())."""
-    return cached_calibration(training_path(), cache_dir())

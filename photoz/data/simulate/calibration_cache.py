@@ -1,0 +1,90 @@
+"""The cosmoDC2 calibration (photoz.data.simulate.calibration) computed once and kept on disk, keyed
+by a sha256 of everything it depends on, so that it is reused only for identical inputs and code.
+
+Where: $PHOTOZ_CACHE, else $XDG_CACHE_HOME/photoz (~/.cache/photoz): one cosmodc2-<key>.npz of
+~3 MB, written atomically; an unwritable folder only costs the recomputation (~15 s) next time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+
+from photoz.data.simulate.calibration import Calibration, calibrate, training_path
+from photoz.data.simulate.templates import cosmos_library, rail_sed_dir
+
+
+def cache_key(path: Path) -> str:
+    """sha256 of everything the calibration depends on: the training file, the template files, the
+    GalSim version (bandpasses) and the source of the modules that compute it (constants included)."""
+    import galsim
+
+    from photoz.data.simulate import calibration, realistic, templates
+    from photoz.physics import attenuation, sed
+
+    digest = hashlib.sha256(path.read_bytes())
+    sed_dir = rail_sed_dir()
+    for name in cosmos_library().templates:
+        digest.update((sed_dir / f"{name}.sed").read_bytes())
+    for module in (calibration.__file__, templates.__file__, realistic.__file__, sed.__file__, attenuation.__file__):
+        digest.update(Path(module).read_bytes())
+    digest.update(galsim.__version__.encode())
+    return digest.hexdigest()
+
+
+def _save(cal: Calibration, file: Path, key: str) -> None:
+    """Write atomically (temp file renamed into place), so a killed run leaves no partial cache."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        np.savez_compressed(fh, key=key, **{f.name: getattr(cal, f.name) for f in fields(cal)})
+    tmp.replace(file)
+
+
+def _load(file: Path, key: str) -> Calibration | None:
+    """The cached calibration if the file holds the one for `key` (else None: recomputed)."""
+    try:
+        with np.load(file) as data:
+            if str(data["key"]) != key:
+                return None
+            return Calibration(**{f.name: (str(data[f.name]) if f.name == "sha256" else data[f.name]) for f in fields(Calibration)})
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def cache_dir() -> Path:
+    """Where calibrations are kept: $PHOTOZ_CACHE, else $XDG_CACHE_HOME/photoz (~/.cache/photoz)."""
+    if os.environ.get("PHOTOZ_CACHE"):
+        return Path(os.environ["PHOTOZ_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "photoz"
+
+
+def cached_calibration(path: Path, directory: Path, n_rows: int | None = None) -> Calibration:
+    """calibrate(path, n_rows), kept in this process and in `directory` as cosmodc2-<key>.npz, keyed
+    by cache_key: a changed input file, template, GalSim or code gives another key and is recomputed.
+    An unwritable directory only costs the recomputation next time."""
+    key = cache_key(path) + (f"-{n_rows}" if n_rows else "")
+    if key in _MEMO:
+        return _MEMO[key]
+    file = directory / f"cosmodc2-{key[:20]}{key[64:]}.npz"
+    cal = _load(file, key) if file.is_file() else None
+    if cal is None:
+        cal = calibrate(path, n_rows)
+        try:
+            _save(cal, file, key)
+        except OSError:
+            pass
+    _MEMO[key] = cal
+    return cal
+
+
+_MEMO: dict[str, Calibration] = {}
+
+
+def training_calibration() -> Calibration:
+    """The calibration on RAIL's cosmoDC2 training file (cached: cache_dir())."""
+    return cached_calibration(training_path(), cache_dir())
