@@ -13,7 +13,7 @@ from astropy.table import Table
 
 pytest.importorskip("rail", reason="the calibration reads RAIL's templates and cosmoDC2 sample (the rail extra)")
 
-from photoz.data.simulate import calibrated, calibration, calibration_cache  # noqa: E402
+from photoz.data.simulate import calibrated, calibration, calibration_cache, cosmos  # noqa: E402
 from photoz.data.simulate.cosmos import _weights  # noqa: E402
 from photoz.data.simulate.realistic import sed_fluxes  # noqa: E402
 from photoz.data.simulate.templates import cosmos_library  # noqa: E402
@@ -102,7 +102,7 @@ def test_calibrated_truth_is_physical(small) -> None:
     """Galaxies drawn from the calibration: jittered θ inside the grid's range, bulge = disk SED."""
     rng = np.random.default_rng(2)
     truth = Table({"redshift": rng.uniform(0.1, 2.5, 200), "true_mag_i": rng.uniform(20, 25, 200)})
-    params = calibrated.draw_sed_params(rng, truth, 1.0, list("gri"), small)
+    params = cosmos.draw_calibrated_params(rng, truth, 1.0, list("gri"), small)
     assert np.all((params["disk_pos"] >= 0) & (params["disk_pos"] <= len(cosmos_library().templates) - 1))
     assert np.all((params["ebv"] >= 0) & (params["ebv"] <= calibration.EBV_FIT[-1]))
     np.testing.assert_array_equal(params["bulge_w"], params["disk_w"])

@@ -34,6 +34,9 @@ from astropy.table import Table
 from photoz.physics.attenuation import calzetti_k
 from photoz.data.simulate import evolution as ev
 from photoz.data.simulate.realistic import LINE_SCATTER_DEX, UV_NM, line_photons, realistic_fluxes, rest_ew, sed_fluxes
+from photoz.data.simulate import calibrated
+from photoz.data.simulate.calibration import Calibration, group_of, repair_factors
+from photoz.data.simulate.calibration_cache import training_calibration
 from photoz.data.simulate.templates import Z_GRID, Library, cosmos_library, photons_at, rest_band_flux, tables
 
 # positions on the COSMOS list (RAIL's order: Ell1..7, S0, Sa..Sdm, SB0..11, then the SSPs)
@@ -41,6 +44,7 @@ QUIESCENT_RANGE = (0.0, 7.0)  # Ell1 .. S0
 ELLIPTICAL_RANGE = (0.0, 6.0)  # Ell1 .. Ell7: bulges of quiescent galaxies
 SF_BULGE_RANGE = (7.0, 11.0)  # S0 .. Sb: bulges of star-forming galaxies
 SF_FIRST = 8  # Sa: the star-forming sequence runs from here to the last template
+QUIESCENT_BELOW = 7.5  # v5: a galaxy whose SED is an Ell1–S0 mixture is quiescent, else star-forming
 REPRESENTATIVE = {ev.QUIESCENT: "Ell4_A_0", ev.STAR_FORMING: "Sc_A_0", ev.STARBURST: "Sc_A_0"}
 # i-band B/T: quiescent as v3's early types; star-forming uniform in 0-0.3, so that 67 % have B/T <= 0.2
 # (Weinzirl et al. 2009: 69 % of bright spirals); starbursts bulgeless
@@ -141,17 +145,38 @@ def draw_sed_params(rng: np.random.Generator, truth: Table, line_ew_scale: float
             "bulge_w": _weights(bulge_pos, n_t), "disk_w": disk_w, "ebv": ebv, "lines": lines}
 
 
+def draw_calibrated_params(rng: np.random.Generator, truth: Table, line_ew_scale: float, bands: list[str],
+                           cal: Calibration | None = None) -> dict[str, np.ndarray]:
+    """Simulator v5: per galaxy, as draw_sed_params returns them (class: quiescent for an Ell1–S0
+    mixture, else star-forming; template weights of bulge and disk, the same SED; B/T; E(B−V);
+    line strengths; sSFR of the mixture), θ drawn by photoz.data.simulate.calibrated, plus the
+    calibration's template repair per band relative to i ("repair", (n, C) for `bands`).
+    `cal`: the calibration (default: RAIL's training file, photoz.data.simulate.calibration_cache)."""
+    lib = cosmos_library()
+    cal = cal or training_calibration()
+    z, i_mag = np.asarray(truth["redshift"], float), np.asarray(truth["true_mag_i"], float)
+    grid, _ = calibrated.draw_theta(rng, cal, z, i_mag)
+    pos, ebv, lines = calibrated.jitter(rng, cal, grid)
+    cls = np.where(pos < QUIESCENT_BELOW, ev.QUIESCENT, ev.STAR_FORMING)
+    lo, hi = np.array([BT_RANGE[c] for c in cls]).T
+    w = _weights(pos, len(lib.templates))
+    ssfr = np.log10(w @ 10 ** template_colours(lib)["ssfr"])
+    factors = repair_factors(cal.repair, z, (*bands, "i"))[np.arange(len(z)), group_of(pos)]
+    return {"repair": factors[:, :-1] / factors[:, -1:], "class": cls, "ssfr": np.where(cls == ev.QUIESCENT, np.nan, ssfr),
+            "disk_pos": pos, "bulge_pos": pos, "bt": rng.uniform(lo, hi), "bulge_w": w, "disk_w": w, "ebv": ebv,
+            "lines": line_ew_scale * lines}
+
+
 def cosmos_fluxes(truth: Table, rng: np.random.Generator, bands: list[str], line_ew_scale: float,
                   population: str = "physics") -> tuple[np.ndarray, np.ndarray]:
     """Bulge and disk fluxes (n, C) in nJy of the COSMOS-template model, its SED parameters drawn
     from the cosmoDC2-calibrated distribution (population "cosmodc2", v5: bulge and disk share
-    the SED, with the calibration's template repair) or the published physics (population "physics", v4); sets truth's true_bt, class,
-    SED, mass, size and line columns (the shapes keep their axis ratios and angles)."""
+    the SED, with the calibration's template repair) or the published physics (population
+    "physics", v4); sets truth's true_bt, class, SED, mass, size and line columns (the shapes keep
+    their axis ratios and angles)."""
     lib = cosmos_library()
     if population == "cosmodc2":  # one SED for the whole galaxy: the disk's (dust and lines included)
-        from photoz.data.simulate.calibrated import draw_sed_params as draw_calibrated
-
-        params = draw_calibrated(rng, truth, line_ew_scale, bands)
+        params = draw_calibrated_params(rng, truth, line_ew_scale, bands)
         truth["true_bt"] = np.zeros(len(truth))
         total = realistic_fluxes(truth, params, bands, lib)[1] * params["repair"]
         bulge, disk = params["bt"][:, None] * total, (1.0 - params["bt"])[:, None] * total
