@@ -3,6 +3,7 @@ bad input is one line."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -123,3 +124,24 @@ def test_a_table_left_by_a_killed_predict_is_removed(tmp_path: Path) -> None:
     stream.close()
     assert not stale.exists() and Table.read(tmp_path / "z.fits", hdu="PHOTOZ")["id"][0] == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["z.fits"]
+
+
+def test_a_qp_file_left_by_a_killed_predict_is_removed(tmp_path: Path) -> None:
+    """A killed `format=qp` predict leaves .<name>.tmp-<host>-<pid>-0; the next one removes it."""
+    pytest.importorskip("qp", reason='the [rail] extra is not installed: pip install -e ".[rail]"')
+    import socket
+
+    from photoz.predictions.qpio import QpStream
+    from photoz.predictions.table import Predictions
+
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout)
+    stale = tmp_path / f".z.hdf5.tmp-{socket.gethostname()}-{dead}-0"
+    stale.write_bytes(b"half an ensemble")
+    live = tmp_path / f".z.hdf5.tmp-{socket.gethostname()}-{os.getppid()}-0"  # a live writer's: kept
+    live.write_bytes(b"still writing")
+    stream = QpStream(tmp_path / "z.hdf5", 2)
+    stream.write(Predictions(ids=np.array([1, 2]), z_spec=np.array([0.1, 0.2]), z_phot=np.array([0.1, 0.3]),
+                             z_err=np.array([0.05, 0.05])))
+    stream.close()
+    assert not stale.exists() and live.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "z.hdf5"]

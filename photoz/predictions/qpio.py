@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from photoz.data.target import remove_stale_temps, temp_file
 from photoz.errors import ConfigError
 from photoz.predictions.table import Predictions
 
@@ -71,14 +72,17 @@ def write_qp(pred: Predictions, path: Path) -> Path:
 
 class QpStream:
     """Writes a qp HDF5 file of known length batch by batch (qp's chunked HDF5 writer), to a
-    temp file renamed into place on `close`: a failed run leaves no partial output."""
+    temp file renamed into place on `close`: a failed run leaves no partial output, and the temp
+    files of killed writers of the same output (dead pid, this host) are removed first, as the
+    FITS writer does (photoz.data.target)."""
 
     def __init__(self, path: Path, n_rows: int) -> None:
         if path.suffix.lower() not in QP_SUFFIXES:
             raise ConfigError(f"output={path}: format=qp writes HDF5; name the output *.hdf5")
         _require_qp()
         self.path, self.n_rows, self.written = path, n_rows, 0
-        self.tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+        remove_stale_temps(path)
+        self.tmp = temp_file(path)
         self.groups = self.file = None
 
     def write(self, pred: Predictions) -> None:
