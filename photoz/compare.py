@@ -51,11 +51,11 @@ def compare(cfg: DictConfig) -> Path:
 
     from photoz.comparison.figures import metrics_per_z, sigma_vs_cost, zphot_panels
     from photoz.comparison.table import best_runs, find_experiment, first_per_model, write_tables
-    from photoz.tracking.tracker import Tracker, resolve_uri
+    from photoz.tracking.tracker import Tracker, read_only_uri
 
     tracking = as_schema(TrackingConfig, cfg.tracking)
-    uri = resolve_uri(tracking.uri)
-    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():
+    uri, exists = read_only_uri(tracking.uri)  # a store that is not there is not created
+    if not exists:
         raise PhotozError(f"no MLflow store at {uri}; train first (python -m photoz.train) or set tracking.uri")
     tracker = Tracker(tracking, parent_run_id=cfg.parent_run)  # the comparison run: a child of parent_run
     experiment = find_experiment(tracker.client, tracking.experiment, cfg.parent_run, uri)

@@ -46,11 +46,13 @@ def resolve_model(cfg: DictConfig) -> tuple[str, str, str]:
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from photoz.tracking.tracker import resolve_uri, run_model_uri
+    from photoz.tracking.tracker import read_only_uri, run_model_uri
 
     if (cfg.run is None) == (cfg.model_uri is None):
         raise ConfigError("give exactly one of run=<mlflow run id> or model_uri=<MLflow model URI>")
-    uri = resolve_uri(cfg.tracking.uri)
+    uri, exists = read_only_uri(cfg.tracking.uri)  # reading a model never creates a store or a folder
+    if not exists and (cfg.run is not None or str(cfg.model_uri).startswith(("runs:/", "models:/"))):
+        raise ConfigError(f"no MLflow store at {uri}; set tracking.uri to the store the run was logged to")
     mlflow.set_tracking_uri(uri)
     model_uri = cfg.model_uri or run_model_uri(MlflowClient(uri), str(cfg.run))
     try:
@@ -62,7 +64,7 @@ def resolve_model(cfg: DictConfig) -> tuple[str, str, str]:
             "logging it: check the run id in the MLflow UI, or tracking.uri"
         ) from None
     run_id = cfg.run or info.run_id
-    tags = MlflowClient(uri).get_run(run_id).data.tags if run_id else {}
+    tags = _run_tags(uri, run_id) if exists else {}
     meta = info.metadata or {}  # baselines log {"photoz": {"model": …}}, CNNs {"photoz_model": …}
     name = tags.get("model") or (meta.get("photoz", {}).get("model") or meta.get("photoz_model") or {}).get("name")
     if not name:
@@ -70,13 +72,27 @@ def resolve_model(cfg: DictConfig) -> tuple[str, str, str]:
     return name, tags.get("model_config", name), model_uri
 
 
+def _run_tags(uri: str, run_id: str | None) -> dict[str, str]:
+    """The tags of the run that logged the model; none when it is not in this store (a model
+    folder copied from elsewhere)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    try:
+        return MlflowClient(uri).get_run(run_id).data.tags if run_id else {}
+    except MlflowException:
+        return {}
+
+
 def run_dataset(cfg: DictConfig, model_uri: str) -> str:
     """The data set directory the model's run trained on (its tag `data`), for predict without input=."""
     import mlflow
-    from mlflow.tracking import MlflowClient
 
+    from photoz.tracking.tracker import read_only_uri
+
+    uri, exists = read_only_uri(cfg.tracking.uri)
     run_id = cfg.run or mlflow.models.get_model_info(model_uri).run_id
-    path = MlflowClient(mlflow.get_tracking_uri()).get_run(run_id).data.tags.get("data") if run_id else None
+    path = _run_tags(uri, run_id).get("data") if exists else None
     if not path:
         raise ConfigError(f"{model_uri} records no data set (run tag 'data'); give input=<data set directory>")
     return path

@@ -34,16 +34,23 @@ if TYPE_CHECKING:
 
 
 
+def _local_path(uri: str) -> Path | None:
+    """The absolute database file of a sqlite:/// URI (relative paths from where the command runs)."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix) or uri[len(prefix) :] in ("", ":memory:"):
+        return None
+    return Path(to_absolute_path(uri[len(prefix) :]))
+
+
 def resolve_uri(uri: str) -> str:
     """tracking.uri with a relative SQLite path made absolute and its folder created; a tracking
     server must answer now (photoz.tracking.remote)."""
-    prefix = "sqlite:///"
     if is_server(uri):
         check_server(uri)
         return uri
-    if not uri.startswith(prefix) or uri[len(prefix) :] in ("", ":memory:"):
+    path = _local_path(uri)
+    if path is None:
         return uri
-    path = Path(to_absolute_path(uri[len(prefix) :]))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -51,8 +58,19 @@ def resolve_uri(uri: str) -> str:
             f"tracking.uri={uri}: cannot create {path.parent} ({err.strerror or first_line(err)}); "
             "point tracking.uri at a writable place, e.g. tracking.uri=sqlite:///mlruns/mlflow.db"
         ) from None
-    check_writable(prefix + str(path), uri)
-    return prefix + str(path)
+    check_writable("sqlite:///" + str(path), uri)
+    return "sqlite:///" + str(path)
+
+
+def read_only_uri(uri: str) -> tuple[str, bool]:
+    """(tracking.uri made absolute, whether its store exists) for a command that only reads
+    (photoz.compare, photoz.predict's model): nothing is created, not even a folder; a tracking
+    server must answer now."""
+    if is_server(uri):
+        check_server(uri)
+        return uri, True
+    path = _local_path(uri)
+    return (uri, True) if path is None else ("sqlite:///" + str(path), path.is_file())
 
 
 def artifact_location(root: str, experiment: str) -> str:
