@@ -29,6 +29,7 @@ from photoz.config import check_known_keys
 from photoz.data.target import remove_stale_temps, temp_file
 from photoz.errors import ConfigError, PhotozError, exit_on_user_error, first_line
 from photoz.estimators.base import Estimator
+from photoz.predictions.output import check_output
 from photoz.predictions.table import Predictions
 from photoz.predictions.qpio import QpStream
 from photoz.predictions.shards import parse_shard, shard_path, shard_rows
@@ -96,6 +97,12 @@ def run_dataset(cfg: DictConfig, model_uri: str) -> str:
     if not path:
         raise ConfigError(f"{model_uri} records no data set (run tag 'data'); give input=<data set directory>")
     return path
+
+
+def dataset_identity(data) -> dict[str, object]:
+    """Header keys that identify the data set predicted: its content checksum and size
+    (photoz.merge refuses shards whose keys differ)."""
+    return {"DATASUM": str(data.meta.get("checksum") or ""), "NGAL": len(data)}
 
 
 def _row_dtype(pred: Predictions, with_pdf: bool) -> np.dtype:
@@ -194,8 +201,9 @@ def predict(cfg: DictConfig) -> Path:
     else:
         output = Path(HydraConfig.get().runtime.output_dir) / f"predictions.{FORMATS[cfg.format]}"
     output, rows = shard_path(output, shard), shard_rows(len(data), shard)
+    check_output(output, bool(cfg.overwrite))  # replaces only a file photoz wrote, unless overwrite=true
     output.parent.mkdir(parents=True, exist_ok=True)
-    header = {"MODEL": label, "MODELURI": model_uri, "DATASET": str(data.path)}
+    header = {"MODEL": label, "MODELURI": model_uri, "DATASET": str(data.path), **dataset_identity(data)}
     header.update({"SHARD": f"{shard[0]}/{shard[1]}", "ROW0": rows.start} if shard else {})
     rate = predict_dataset(estimator, data, output, int(cfg.batch_size), bool(cfg.pdf), header, str(cfg.format), rows)
     print(f"photoz: wrote {len(rows)} galaxies to {output} ({rate:.0f} galaxies/s, model {label})")

@@ -26,6 +26,7 @@ class PredictConfig:
     model_uri: Optional[str] = None  # or any MLflow model URI
     input: Optional[str] = None  # data set directory; null = the run's own
     output: Optional[str] = None  # null = <hydra run dir>/predictions.fits (.hdf5 with format=qp)
+    overwrite: bool = False  # also replace an output file photoz did not write
     format: PredictFormat = PredictFormat.fits
     pdf: bool = False
     batch_size: int = 4096

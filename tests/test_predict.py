@@ -145,3 +145,54 @@ def test_a_qp_file_left_by_a_killed_predict_is_removed(tmp_path: Path) -> None:
     stream.close()
     assert not stale.exists() and live.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "z.hdf5"]
+
+
+def _predict_to(logged, output: Path, data: Path | None = None, **extra) -> Path:
+    return predict(_cfg(run=logged["run"].info.run_id, input=data or logged["data"].path, output=output,
+                        **{"tracking.uri": logged["uri"]}, **extra))
+
+
+def test_merge_refuses_shards_of_another_data_set_model_or_place(logged, tmp_path: Path) -> None:
+    from photoz.merge import merge
+
+    other = make_tiny_dataset(tmp_path / "other", n=60, seed=7)  # same bands and size, other galaxies
+    out = tmp_path / "z.fits"
+    _predict_to(logged, out, shard="0/2")
+    _predict_to(logged, out, data=other.path, shard="1/2")
+    with pytest.raises(PhotozError, match=r"z\.shard-1-of-2\.fits: another data set \(content checksum\).*rerun every shard"):
+        merge(out)
+    assert not out.exists()
+    _predict_to(logged, out, shard="1/2")
+    assert merge(out) == 60 and Table.read(out, hdu="PHOTOZ").meta["DATASUM"] == logged["data"].meta["checksum"]
+
+    shard1 = tmp_path / "z.shard-1-of-2.fits"
+    shard1.write_bytes((tmp_path / "z.shard-0-of-2.fits").read_bytes())  # shard 0 under shard 1's name
+    with pytest.raises(PhotozError, match=r"z\.shard-1-of-2\.fits: holds shard 0/2 from row 0, not shard 1/2 from row 30"):
+        merge(out)
+    shard1.write_bytes(b"not a table at all")
+    proc = subprocess.run([sys.executable, "-m", "photoz.merge", str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"photoz: error: {shard1} is not a photoz prediction table")
+
+
+def test_predict_replaces_only_a_file_photoz_wrote(logged, tmp_path: Path) -> None:
+    thesis = tmp_path / "thesis.fits"
+    thesis.write_text("chapter 1")
+    with pytest.raises(PhotozError, match=r"thesis\.fits exists and is not a prediction file photoz wrote.*overwrite=true"):
+        _predict_to(logged, thesis)
+    assert thesis.read_text() == "chapter 1" and sorted(p.name for p in tmp_path.iterdir()) == ["thesis.fits"]
+    mine = _predict_to(logged, tmp_path / "z.fits")
+    _predict_to(logged, mine)  # its own table: replaced without asking
+    _predict_to(logged, thesis, overwrite="true")
+    assert len(Table.read(thesis, hdu="PHOTOZ")) == 60
+    with pytest.raises(PhotozError, match=r"is a directory; name a file in it"):
+        _predict_to(logged, tmp_path)
+
+
+def test_predict_into_a_read_only_folder_is_one_line(logged, tmp_path: Path) -> None:
+    from disks import small_disk
+
+    with small_disk(tmp_path / "ro", "64k", read_only=True) as folder:
+        with pytest.raises(PhotozError, match=r"ro is a read-only file system; choose an output= in a folder you can write"):
+            _predict_to(logged, folder / "sub" / "z.fits")

@@ -19,9 +19,9 @@ import numpy as np
 
 from photoz.data.target import remove_stale_temps, temp_file
 from photoz.errors import ConfigError
+from photoz.predictions.output import QP_SUFFIXES
 from photoz.predictions.table import Predictions
 
-QP_SUFFIXES = (".hdf5", ".h5", ".hdf", ".hd5", ".hf5")
 INSTALL_HINT = 'pip install -e ".[rail]"'
 
 
