@@ -118,3 +118,14 @@ def test_catalogue_mistakes_name_the_users_file(tmp_path: Path) -> None:
     assert "\n" not in str(err.value)
     with pytest.raises(ConfigError, match="data=catalog needs the table to render"):
         open_dataset(sim_cfg(tmp_path / "out", CatalogData))
+
+
+def test_a_named_split_column_that_is_missing_is_one_line(tmp_path: Path) -> None:
+    """data.split_column=mysplit on a table without it: refused, not a silent seeded split."""
+    with pytest.raises(DataError, match=r"mock\.fits has no split column 'mysplit' \(data\.split_column\)") as err:
+        render(tmp_path, mock(), split_column="mysplit")
+    assert "\n" not in str(err.value)
+    labels = np.array(["train"] * 8 + ["val"] * 2 + ["test"] * 2)
+    ds = render(tmp_path, mock(mysplit=labels), split_column="mysplit")  # present: kept as it is
+    assert list(ds.catalog["split"]) == list(labels)
+    assert len(render(tmp_path, mock()).catalog) == 12  # the default `split`, absent: a seeded split

@@ -4,7 +4,8 @@ Any table astropy reads (FITS, CSV, ECSV, parquet, …). Magnitudes come from th
 `data.mag_column` with `{band}` replaced; NaN or >= `data.nondetection_mag` is a non-detection,
 rendered as zero flux in that band. Sizes (arcsec), axis ratios, position angles (degrees) and
 bulge-to-total ratios come from their columns when present and from the default population model
-otherwise. A `data.split_column` column (default `split`), when present, is the split as it is. Both components share the catalogue's colours (bulge flux = bt × band flux).
+otherwise. A `data.split_column` column (default `split`), when present, is the split as it is; a
+column named other than the default must be present (never a silent fallback to a seeded split). Both components share the catalogue's colours (bulge flux = bt × band flux).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from omegaconf import DictConfig
 
 from photoz.data.columns import check_redshifts, check_unique_ids, float_column
 from photoz.data.format import NJY_ZP, SPLITS
+from photoz.data.schema import CatalogData
 from photoz.data.simulate.population import draw_morphology
 from photoz.data.splits import checked_labels
 from photoz.errors import DataError, first_line
@@ -92,6 +94,11 @@ def catalog_truth(cfg: DictConfig, bands: list[str], rng: np.random.Generator) -
         truth["true_bulge_hlr"] = 0.5 * truth["true_hlr"]
     if cfg.split_column in table.colnames:
         truth["split"] = catalog_split(table[cfg.split_column], path, cfg.split_column)
+    elif cfg.split_column != CatalogData.split_column:  # a column the user named must be there
+        raise DataError(
+            f"{path} has no split column {cfg.split_column!r} (data.split_column); name one of its columns, "
+            f"or leave data.split_column={CatalogData.split_column} (used if present, else a seeded split by data.split)"
+        )
     truth["true_sed"] = np.nan  # colours come from the catalogue, not a template
     truth.add_column(z, name="redshift", index=0)
     ids = np.asarray(table[cfg.id_column], np.int64) if cfg.id_column in table.colnames else np.arange(1, len(z) + 1)
