@@ -82,7 +82,7 @@ class SweepRunner:
             resolve_uri(self.config.tracking.uri)
         data = binding.data_identity(self.config)  # before the storage is written
         study, created = studies.open_study(open_storage(url), name, str(opt.direction))
-        binding.bind(study, data, binding.space_identity(space.distributions))
+        binding.bind(study, data, binding.space_identity(space.distributions), binding.objective_identity(self.config, space))
         study.sampler = self._sampler(space, opt.seed)
 
         study.set_user_attr(PRUNER_ATTR, {"name": pruner, "options": pruner_options})

@@ -59,3 +59,21 @@ def test_a_study_is_bound_to_its_data_and_search_space(workspace, tmp_path) -> N
     again = workspace.run_ok(*QUAD, "hydra.sweeper.n_trials=2", *data(24))  # same data and space: resumes
     assert f"resuming study quad in {workspace.journal('quad')}" in again.stdout + again.stderr
     assert len(workspace.study("quad").trials) == 2
+
+
+def test_a_study_is_bound_to_its_model_and_fixed_settings(workspace, tiny_dataset) -> None:
+    """`model=googlenet` with the study_name of a sequential study is refused, naming both models,
+    before anything is written; a setting that does not change the objective is not."""
+    common = ("hydra/sweeper=photoz", "optimizer.lr=tag(log, interval(1e-3, 1e-2))", "hydra.sweeper.study_name=seq",
+              "hydra.sweeper.plots=false", "data=directory", f"data.path={tiny_dataset.path}", "model.depth=1",
+              "model.width=8", "trainer.max_epochs=1", "trainer.batch_size=8", "tracking.experiment=bound")  # fmt: skip
+    workspace.run_ok(*common, "hydra.sweeper.n_trials=1", "trainer.progress=false", module="photoz.train", timeout=400)
+    before = workspace.journal("seq").read_bytes()
+    for extra, message in ((("model=googlenet",), "model=sequential, not googlenet"),
+                           (("trainer.max_epochs=3",), "trainer.max_epochs=1, not 3")):  # fmt: skip
+        result = workspace.run(*common, "hydra.sweeper.n_trials=2", *extra, module="photoz.train", timeout=400)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith("photoz: error: study 'seq' was made with other fixed settings:") and message in last, last
+        assert workspace.journal("seq").read_bytes() == before
+    workspace.run_ok(*common, "hydra.sweeper.n_trials=1", "trainer.progress=true", module="photoz.train", timeout=400)
