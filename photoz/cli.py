@@ -5,10 +5,12 @@ Hydra reports a bad override (`model=foo`, `trainer.max_epoch=3`, `model.depth=x
 a misspelt key. `run_main` asks Hydra to raise instead (HYDRA_FULL_ERROR=1 for this process) and
 prints one line naming the bad option, key or value and the valid choices (a key typed with a
 photoz.choices Enum lists its values). A PhotozError that reaches it (a multirun job's user
-mistake, re-raised by Hydra's basic sweeper) is one line too (exit_on_user_error). Anything else
-keeps its full traceback. With HYDRA_FULL_ERROR=1 set by the user, Hydra's own reporting is left
-alone. `quiet_terminal` keeps out of the terminal what a user cannot act on (numexpr's thread
-count, MLflow's per-file copy bars, ANSI codes in warnings written to a file or a pipe).
+mistake, re-raised by Hydra's basic sweeper) is one line too (exit_on_user_error). A Ctrl-C or
+SIGTERM that ends the command is one line and exit status 130 / 143 (photoz.interrupt; with
+`signals=True` they are recorded and raised at safe points). Anything else keeps its full
+traceback. With HYDRA_FULL_ERROR=1 set by the user, Hydra's own reporting is left alone.
+`quiet_terminal` keeps out of the terminal what a user cannot act on (numexpr's thread count,
+MLflow's per-file copy bars, ANSI codes in warnings written to a file or a pipe).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from hydra.errors import HydraException, MissingConfigException, OverrideParseEx
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException, ValidationError
 from omegaconf.nodes import EnumNode
 
+from photoz import interrupt
 from photoz.errors import exit_on_user_error
 
 FULL_ERROR = "HYDRA_FULL_ERROR"
@@ -106,9 +109,22 @@ def quiet_terminal() -> None:
     warnings.formatwarning = formatwarning
 
 
-def run_main(main: Callable[[], Any]) -> None:
-    """Call a `@hydra.main` function; a Hydra composition mistake or a PhotozError is one line, exit 2."""
+def run_main(main: Callable[[], Any], signals: bool = False) -> None:
+    """Call a `@hydra.main` function; a Hydra composition mistake or a PhotozError is one line,
+    exit 2; an interruption one line, exit 130 (Ctrl-C) or 143 (SIGTERM). With `signals`, Ctrl-C
+    and SIGTERM are raised only at photoz's safe points (photoz.interrupt.install)."""
     quiet_terminal()
+    if signals:
+        interrupt.install()
+    try:
+        _run(main)
+    except KeyboardInterrupt as err:  # whoever ended a run KILLED set err.advice: how to continue
+        line, code = interrupt.message(err)
+        print(line, file=sys.stderr)
+        sys.exit(code)
+
+
+def _run(main: Callable[[], Any]) -> None:
     if os.environ.get(FULL_ERROR) == "1":  # the user wants Hydra's full tracebacks
         main()
         return

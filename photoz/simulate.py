@@ -31,4 +31,4 @@ def main(cfg: DictConfig) -> None:
 if __name__ == "__main__":
     from photoz.cli import run_main
 
-    run_main(main)
+    run_main(main, signals=True)  # Ctrl-C / SIGTERM land between chunks: temp folder removed, one line

@@ -11,9 +11,6 @@ optuna.TrialPruned, propagates to Hydra's sweeper/launcher, which records it.
 
 from __future__ import annotations
 
-import signal
-import sys
-
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -34,28 +31,17 @@ def train(cfg: DictConfig) -> float:
     return run(typed)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (kill, a scheduler's time limit): handled like Ctrl-C, the run ends KILLED."""
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise Terminated("SIGTERM")
-
-
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float:
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    """One run (a user mistake: one line, exit 2), or one job of a multirun / sweep. A Ctrl-C or
+    SIGTERM ends the run KILLED (photoz.tracking.tracker) and the command with one line saying how
+    to continue, exit 130 / 143 (photoz.cli.run_main)."""
     if HydraConfig.get().mode == RunMode.MULTIRUN:
         return train(cfg)
-    try:
-        return exit_on_user_error(train)(cfg)
-    except KeyboardInterrupt as err:  # the MLflow run is already marked KILLED and last.pt is on disk
-        what = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
-        print(f"photoz: {what}; continue with the same command plus trainer.resume=true", file=sys.stderr)
-        sys.exit(143 if isinstance(err, Terminated) else 130)
+    return exit_on_user_error(train)(cfg)
 
 
 if __name__ == "__main__":
     from photoz.cli import run_main
 
-    run_main(main)
+    run_main(main, signals=True)

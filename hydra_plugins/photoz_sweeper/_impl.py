@@ -103,6 +103,10 @@ class SweepRunner:
         try:
             self._loop(study, space, url, parent, n_trials)
             status = "FINISHED"
+        except KeyboardInterrupt as err:  # Ctrl-C / SIGTERM: the running trial's run ended KILLED
+            status = "KILLED"
+            err.advice = studies.resume_advice(study, n_trials)
+            raise
         finally:
             info = self._finish(study, url, study_dir, parent, status)
         return info

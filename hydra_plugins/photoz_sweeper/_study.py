@@ -152,6 +152,11 @@ def n_counted(study: optuna.Study, running: bool = False) -> int:
     return len(study.get_trials(deepcopy=False, states=states))
 
 
+def resume_advice(study: optuna.Study, n_trials: int) -> str:
+    """How to continue an interrupted study (its interrupted trial is FAIL and not counted)."""
+    return f"rerun the same command to resume study {study.study_name!r} ({n_counted(study)} of {n_trials} trials done)"
+
+
 def within_budget(study: optuna.Study, trial: optuna.trial.Trial, n_trials: int) -> bool:
     """Whether `trial` is among the first n_trials live or counted trials. Two workers may ask at
     the same moment; ranking by trial number decides, so no more than n_trials are run."""

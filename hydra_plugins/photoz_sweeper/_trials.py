@@ -9,13 +9,16 @@ from hydra.core.utils import JobReturn, JobStatus
 from optuna.trial import TrialState
 
 from hydra_plugins.photoz_sweeper import _study as studies
+from photoz import interrupt
 from photoz.errors import PhotozError
 
 log = logging.getLogger(__name__)
 
 
 def ask_batch(study: optuna.Study, size: int, n_trials: int) -> list[optuna.trial.Trial]:
-    """Up to `size` new trials, none beyond n_trials even when another worker asks at once."""
+    """Up to `size` new trials, none beyond n_trials even when another worker asks at once. A
+    Ctrl-C or SIGTERM received since the last batch is raised here, before a trial is asked."""
+    interrupt.check()
     trials = []
     for _ in range(size):
         trial = study.ask()

@@ -84,7 +84,6 @@ class EpochLogger:
             from photoz.job.sweep import trial_reporter
 
             self.reporter = trial_reporter(trial)
-            self.reporter.record_run()  # created inside the MLflow run: link it to the trial now
 
     def __call__(self, epoch: int, metrics: dict[str, float]) -> None:
         self.epochs += 1
@@ -161,6 +160,8 @@ def run(cfg: PhotozConfig) -> float:
     name = run_name(cfg, estimator, hook.reporter.trial if hook.reporter else None)
     with tracker.run(name, run_tags(cfg, data, key, ckpt_dir), resume_id) as run_id:
         log.info("MLflow run %s in experiment %s (%s)", run_id, tracker.experiment_id, tracker.uri)
+        if hook.reporter is not None:  # link the run to its trial now: a job killed before its first
+            hook.reporter.record_run()  # report still has a run the sweeper can find and end
         write_state(ckpt_dir, {"run_id": run_id, "config_hash": key, "model": model, "bands": data.bands})
         if resume_id is None:  # the config as run: trainer.checkpoint_dir is the directory resolved above
             ran = dataclasses.replace(cfg, trainer=dataclasses.replace(cfg.trainer, checkpoint_dir=ckpt_dir))

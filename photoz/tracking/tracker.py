@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from hydra.utils import to_absolute_path
 
+from photoz import interrupt
 from photoz.config import TrackingConfig
 from photoz.errors import ConfigError, first_line
 from photoz.tracking.liveness import Heartbeat, owner_tags
@@ -172,22 +173,36 @@ class Tracker:
             mlflow.set_tags(owner_tags())  # a reopened run belongs to this process now
         heartbeat = Heartbeat(self.client, active.info.run_id)
         try:
+            interrupt.check()  # a Ctrl-C or SIGTERM received while the run was being started
             yield active.info.run_id
+            interrupt.check()  # ... or while it ran, outside any safe point: it never ends FINISHED
         except BaseException as err:
             heartbeat.stop()
-            status, extra = _outcome(err)
+            status, extra = _outcome(err, tags)
             mlflow.set_tags(extra)
             mlflow.end_run(status)
             raise
         heartbeat.stop()
+        if run_id is not None and "error" in self.client.get_run(run_id).data.tags:
+            self.client.delete_tag(run_id, "error")  # a resumed run that finished: its interruption is over
         mlflow.end_run("FINISHED")
 
 
-def _outcome(err: BaseException) -> tuple[str, dict[str, str]]:
+def _outcome(err: BaseException, tags: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The status a run ends with and the tags that say why; an interruption gets its advice
+    (how to continue: `err.advice`, printed by the entry point) if the run is a training run."""
     if type(err).__name__ == "TrialPruned":
         return "KILLED", {"trial_state": "PRUNED"}
     if isinstance(err, KeyboardInterrupt):
-        return "KILLED", {"error": f"interrupted ({type(err).__name__}); continue with trainer.resume=true"}
+        if "study" in tags:  # a sweep trial: its study goes on with new trials, this one is not resumed
+            advice = "rerun the sweep command to continue its study with new trials"
+        elif "config_hash" in tags:  # a photoz.train run: state.json and last.pt name it
+            advice = "continue with the same command plus trainer.resume=true"
+        else:
+            advice = None
+        if isinstance(err, interrupt.Interrupted) and err.advice is None:
+            err.advice = advice
+        return "KILLED", {"error": f"interrupted ({type(err).__name__})" + (f"; {advice}" if advice else "")}
     return "FAILED", {"error": f"{type(err).__name__}: {err}"[:MAX_PARAM_CHARS]}
 
 

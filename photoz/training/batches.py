@@ -3,6 +3,7 @@
 A split that fits under `preload_max_gb` is copied once into one contiguous float32 tensor, and a
 batch is a single `index_select`. A larger split stays memmapped and each batch is one sorted
 fancy-index read from the memmap. Either way there is no Dataset/DataLoader per-sample overhead.
+Each batch is a safe point where a received Ctrl-C or SIGTERM is raised (photoz.interrupt).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
+
+from photoz import interrupt
 
 _COPY_CHUNK = 2048  # images per chunk when preloading from the memmap
 
@@ -72,6 +75,7 @@ class BatchSource:
         else:
             order, stop = torch.arange(n), n
         for start in range(0, stop, batch_size):
+            interrupt.check()
             yield self.take(order[start : min(start + batch_size, stop)])
 
     def n_batches(self, batch_size: int, shuffle: bool = False) -> int:

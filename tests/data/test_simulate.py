@@ -137,3 +137,45 @@ def test_entry_point_writes_a_valid_set(tmp_path: Path) -> None:
     (path,) = tmp_path.glob("lsst_sim-*")
     assert str(path) in proc.stdout
     assert len(read_dataset(path)) == 40
+
+
+def _simulate(tmp_path: Path, n: int) -> subprocess.Popen:
+    """`python -m photoz.simulate` with two pool workers and small chunks (8-pixel stamps)."""
+    cmd = [sys.executable, "-m", "photoz.simulate", f"data.n_galaxies={n}", "data.workers=2", "data.chunk_size=16",
+           "data.stamp_size=8", f"data.root={tmp_path}", f"hydra.run.dir={tmp_path / 'run'}"]  # fmt: skip
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _no_worker_noise(err: str) -> None:
+    assert "Traceback" not in err and "ForkPoolWorker" not in err and "BrokenPipe" not in err, err[-3000:]
+
+
+def test_a_simulation_with_workers_prints_no_worker_traceback(tmp_path: Path) -> None:
+    """pool.terminate() sends SIGTERM to the workers: they end silently (no 'Process
+    ForkPoolWorker-2 ... Terminated: SIGTERM' traceback)."""
+    out, err = _simulate(tmp_path, 2000).communicate(timeout=300)
+    _no_worker_noise(err)
+    assert "2000 galaxies" in out
+
+
+@pytest.mark.parametrize("signum", [9, 15])
+def test_killed_simulation_ends_without_worker_tracebacks(tmp_path: Path, signum: int) -> None:
+    """kill -9: the workers die with their parent, silently (they printed 68 lines of BrokenPipe
+    tracebacks); SIGTERM: one line, exit 143, no temp folder left."""
+    import signal
+    import time
+
+    proc = _simulate(tmp_path, 30000)  # ~5 s of rendering on 2 cores
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".lsst_sim-*/images.npy")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # the workers are rendering chunks now
+    assert proc.poll() is None, proc.communicate()[1][-3000:]
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)  # returns once every writer of stderr, workers included, is gone
+    _no_worker_noise(err)
+    if signum == signal.SIGTERM:
+        assert proc.returncode == 143 and err.strip().splitlines()[-1] == "photoz: terminated (SIGTERM)", err[-3000:]
+        assert not list(tmp_path.glob(".lsst_sim-*")) and not list(tmp_path.glob("lsst_sim-*"))
+    else:
+        assert proc.returncode == -9

@@ -63,3 +63,44 @@ def test_no_trial_is_pruned_at_its_final_epoch(workspace, tiny_dataset) -> None:
         where = f"source_run_id = '{run.info.run_id}'"
         models = MlflowClient(workspace.tracking_uri).search_logged_models([run.info.experiment_id], filter_string=where)
         assert len(models) == 1, trial.number
+
+
+def test_sigterm_ends_the_trial_and_the_study_killed_and_the_same_command_resumes(workspace, tmp_path) -> None:
+    """A scheduler's SIGTERM during a trial: its run and the study's parent run end KILLED, the
+    sweep exits 143 with one line whose advice is true (rerunning resumes the study with new trials)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from tinydata import make_tiny_dataset
+
+    data = make_tiny_dataset(tmp_path / "set", n=64)
+    args = ("hydra/sweeper=photoz", "optimizer.lr=tag(log, interval(1e-3, 1e-2))", "hydra.sweeper.n_trials=1",
+            "hydra.sweeper.study_name=sig", "hydra.sweeper.plots=false", "data=directory", f"data.path={data.path}",
+            "model.depth=1", "model.width=8", "trainer.max_epochs=3", "trainer.batch_size=8", "trainer.progress=false",
+            "tracking.experiment=sig")  # fmt: skip
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+    proc = subprocess.Popen(workspace.command(*args, module="photoz.train"), cwd=workspace.root, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    started = workspace.root / "sweeps" / "sig" / "trial_0" / "checkpoints" / "state.json"  # the trial's run is open
+    deadline = time.monotonic() + 300
+    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert started.exists(), proc.communicate()[1][-3000:]  # 3 epochs, predictions and the model still to come
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "Traceback" not in err, err[-3000:]
+    assert err.strip().splitlines()[-1] == "photoz: terminated (SIGTERM); rerun the same command to resume study 'sig' (0 of 1 trials done)"
+    study = workspace.study("sig")
+    assert [t.state for t in study.trials] == [TrialState.FAIL]
+    runs = {r.info.run_id: r for r in workspace.mlflow_runs("sig")}
+    (parent,) = [r for r in runs.values() if r.data.tags.get("photoz.role") == "study"]
+    child = runs[study.trials[0].user_attrs["mlflow_run_id"]]
+    assert parent.info.status == "KILLED" and child.info.status == "KILLED"
+    assert child.data.tags["error"] == "interrupted (Terminated); rerun the sweep command to continue its study with new trials"
+
+    again = workspace.run_ok(*args, module="photoz.train", timeout=400)  # what the line advised
+    assert "resuming study sig" in again.stdout + again.stderr
+    assert [t.state for t in workspace.study("sig").trials] == [TrialState.FAIL, TrialState.COMPLETE]
+    assert MlflowClient(workspace.tracking_uri).get_run(parent.info.run_id).info.status == "FINISHED"

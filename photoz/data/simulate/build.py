@@ -21,11 +21,13 @@ from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
+from photoz import interrupt
 from photoz.data.format import NJY_ZP, SPLITS, Dataset, DatasetWriter, read_dataset
 from photoz.data.simulate.conditions import check_conditions, draw_blends, draw_psf_fwhm
 from photoz.data.simulate.lsst import LSST, PIXEL_SCALE, check_bands, psf_fwhm_geom, target_m5
 from photoz.data.simulate.render import Renderer, shape_array
 from photoz.data.simulate.truth import make_truth, neighbour_truth
+from photoz.data.simulate.workers import quiet_worker
 from photoz.data.splits import random_labels, valid_fractions
 from photoz.errors import ConfigError, DataError
 
@@ -91,6 +93,11 @@ _RENDERER: Renderer | None = None
 def _init_worker(bands: list[str], stamp_size: int, depth: str, aperture: float) -> None:
     global _RENDERER
     _RENDERER = Renderer(bands, stamp_size, depth, aperture)
+
+
+def _init_pool_worker(*init: object) -> None:
+    quiet_worker()  # ended by its parent without a traceback, also when the parent is killed
+    _init_worker(*init)
 
 
 def _render_chunk(job: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -160,13 +167,14 @@ def simulate(cfg: DictConfig, path: Path) -> Dataset:
     init = (bands, size, cfg.depth, cfg.aperture_radius)
     flux, err = np.empty((n, len(bands))), np.empty((n, len(bands)))
     with DatasetWriter(path, n, bands, (size, size), overwrite=cfg.overwrite) as writer:
-        pool = _context().Pool(cfg.workers, _init_worker, init) if cfg.workers > 1 else None
+        pool = _context().Pool(cfg.workers, _init_pool_worker, init) if cfg.workers > 1 else None
         if pool is None:
             _init_worker(*init)
         results = pool.imap(_render_chunk, jobs) if pool is not None else map(_render_chunk, jobs)
         try:
             with tqdm(total=n, unit="gal", desc=f"simulating {path.name}") as bar:
                 for k, (images, f, e) in enumerate(results):
+                    interrupt.check()  # Ctrl-C / SIGTERM: between chunks, the temp folder is removed
                     rows = slice(k * step, k * step + len(images))
                     writer.images[rows], flux[rows], err[rows] = images, f, e
                     bar.update(len(images))
