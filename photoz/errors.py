@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -29,8 +30,30 @@ def first_line(err: BaseException, limit: int = 300) -> str:
     return (text.splitlines()[0] if text else type(err).__name__)[:limit]
 
 
+FULL = (errno.ENOSPC, errno.EDQUOT)
+SQLITE_FULL = "database or disk is full"  # how SQLite (through SQLAlchemy and MLflow) says ENOSPC
+
+
+def storage_failure(err: BaseException) -> str | None:
+    """What went wrong, in a few words, if `err` (or an error that caused it) is a write that failed
+    because the disk is full or over quota, or the file system is read-only; None otherwise."""
+    seen: BaseException | None = err
+    for _ in range(20):  # the chain __cause__ / __context__ of MLflow and SQLAlchemy errors
+        if seen is None:
+            return None
+        if isinstance(seen, OSError) and seen.errno in (*FULL, errno.EROFS):
+            target = seen.filename2 or seen.filename  # shutil.copy: (source, destination)
+            where = f" writing {target}" if target else ""
+            return f"{seen.strerror or 'disk full'}{where}"
+        if SQLITE_FULL in str(seen):
+            return f"the MLflow store's disk is full ({SQLITE_FULL})"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def exit_on_user_error(func: F) -> F:
-    """Turn a PhotozError raised by an entry point into one stderr line and exit status 2."""
+    """Turn a PhotozError raised by an entry point, or a write that failed on a full or read-only
+    disk, into one stderr line and exit status 2."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -38,6 +61,12 @@ def exit_on_user_error(func: F) -> F:
             return func(*args, **kwargs)
         except PhotozError as err:
             print(f"photoz: error: {err}", file=sys.stderr)
+            sys.exit(2)
+        except Exception as err:
+            what = storage_failure(err)
+            if what is None:
+                raise
+            print(f"photoz: error: {what}; free some space (or choose another place) and rerun", file=sys.stderr)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]

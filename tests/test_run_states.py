@@ -85,3 +85,53 @@ def test_live_run_refused_a_killed_9_run_resumed_and_sigterm_ends_it_killed(setu
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("photoz: terminated (SIGTERM)")
     final = _only_run(uri, ckpt)
     assert final.info.run_id == run.info.run_id and final.info.status == "KILLED" and "Terminated" in final.data.tags["error"]
+
+
+class _Payload:
+    """Unpickling this would create `marker`."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_tampered_checkpoints_are_one_line_the_killed_run_stays_killed_and_a_resume_drops_its_error(setup) -> None:
+    """last.pt without usable weights or parts, a pickle payload (torch's advice to load it unsafely
+    never quoted), state.json not JSON or without a key: refused before the run is reopened. Then
+    the intact checkpoint resumes, and the run that finishes loses its stale `error` tag."""
+    import json
+
+    import torch
+
+    from photoz.config import compose, to_typed
+    from photoz.errors import PhotozError
+    from photoz.job.run import run
+
+    tmp, uri, common = setup
+    proc, ckpt = _start_long_run(common, tmp, "tamper")
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=120)
+    killed = _only_run(uri, ckpt)
+    assert killed.info.status == "KILLED" and "trainer.resume=true" in killed.data.tags["error"]
+    good, state = torch.load(ckpt / "last.pt", weights_only=True), (ckpt / "state.json").read_text()
+    resume = [*common, "trainer.resume=true", f"trainer.checkpoint_dir={ckpt}", f"trainer.max_epochs={good['fit_state']['epoch'] + 1}"]
+    marker = tmp / "pwned"
+    lasts = [({**good, "model": {}}, "no model weights"), ({"model": good["model"]}, "optimizer, scheduler, generator"),
+             ({**good, "fit_state": _Payload(marker)}, "it holds io.open, which is not a tensor or a number")]  # fmt: skip
+    states = [("{not json", "state.json cannot be read"), (json.dumps({"run_id": "x", "model": {}}), "config_hash missing")]
+    for last, message in lasts + [(None, m) for _, m in states]:
+        if last is not None:
+            torch.save(last, ckpt / "last.pt")
+        else:
+            (ckpt / "state.json").write_text(dict((m, s) for s, m in states)[message])
+        with pytest.raises(PhotozError, match=message) as err:
+            run(to_typed(compose(*resume)))
+        assert "\n" not in str(err.value) and "weights_only" not in str(err.value) and "Re-running" not in str(err.value)
+        assert _only_run(uri, ckpt).info.status == "KILLED" and not marker.exists()
+        torch.save(good, ckpt / "last.pt")
+        (ckpt / "state.json").write_text(state)
+    run(to_typed(compose(*resume)))  # the intact checkpoint: one more epoch, in the same run
+    final = _only_run(uri, ckpt)
+    assert final.info.run_id == killed.info.run_id and final.info.status == "FINISHED" and "error" not in final.data.tags

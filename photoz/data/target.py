@@ -70,15 +70,23 @@ def make_temp(path: Path, kind: str = "tmp") -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{path.name}.{kind}-{_tag()}", dir=path.parent))
 
 
+def make_temp_file(path: Path, kind: str) -> Path:
+    """A fresh hidden file beside `path` named after this host and process (empty, closed)."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.{kind}-{_tag()}", dir=path.parent)
+    os.close(fd)
+    return Path(name)
+
+
 def temp_file(path: Path) -> Path:
     """The hidden temp file name of this process for a single-file output `path`."""
     return path.with_name(f".{path.name}.tmp-{_tag()}0")
 
 
-def remove_stale_temps(path: Path) -> list[Path]:
-    """Remove temp folders of `path` left by dead writers on this host; returns what was removed."""
+def remove_stale_temps(path: Path, kinds: tuple[str, ...] = _KINDS) -> list[Path]:
+    """Remove temp folders and files `.<name>.<kind>-<host>-<pid>-*` of `path` left by dead
+    writers on this host; returns what was removed."""
     host, removed = socket.gethostname(), []
-    for kind in _KINDS:
+    for kind in kinds:
         prefix = f".{path.name}.{kind}-{host}-"
         for tmp in path.parent.glob(f".{path.name}.{kind}-*"):
             pid = tmp.name[len(prefix) :].split("-", 1)[0]

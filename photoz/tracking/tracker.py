@@ -21,9 +21,9 @@ from hydra.utils import to_absolute_path
 
 from photoz import interrupt
 from photoz.config import TrackingConfig
-from photoz.errors import ConfigError, first_line
+from photoz.errors import ConfigError, PhotozError, first_line, storage_failure
 from photoz.tracking.liveness import Heartbeat, owner_tags
-from photoz.tracking.store import check_writable, store_lock
+from photoz.tracking.store import SpaceReserve, check_writable, open_store, quiet_db_errors, store_lock
 from photoz.tracking.remote import check_server, is_server, server_keeps_artifacts
 
 MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value (and on the error tag here)
@@ -104,19 +104,20 @@ class Tracker:
 
     def __init__(self, tracking: TrackingConfig, parent_run_id: str | None = None) -> None:
         import mlflow
-        from mlflow.tracking import MlflowClient
 
         self.tracking = tracking
         self.parent_run_id = parent_run_id
         self.uri = resolve_uri(tracking.uri)
         mlflow.set_tracking_uri(self.uri)
+        quiet_db_errors()  # a failed statement is reported once, by photoz, not as MLflow's traceback
         try:
             with store_lock(self.uri):  # one process at a time creates a fresh store's tables
-                self.client = MlflowClient(self.uri)
-                self.client.search_experiments(max_results=1)  # creates / migrates the store
+                self.client = open_store(self.uri)
         except Exception as err:  # SQLAlchemy, HTTP and MLflow each raise their own kind
+            full = storage_failure(err)
             raise ConfigError(
-                f"tracking.uri={tracking.uri}: cannot open the MLflow store ({first_line(err)}); "
+                f"tracking.uri={tracking.uri}: {full}; free some space and rerun"
+                if full else f"tracking.uri={tracking.uri}: cannot open the MLflow store ({first_line(err)}); "
                 "point tracking.uri at a writable place or a reachable server"
             ) from None
         self.experiment_id: str | None = None
@@ -162,15 +163,20 @@ class Tracker:
 
         parent = self.parent_run_id if run_id is None else None
         mlflow.set_experiment(experiment_id=self.experiment_id)  # reopening a run checks the active experiment
-        active = mlflow.start_run(
-            run_id=run_id,
-            experiment_id=self.experiment_id,
-            run_name=None if run_id else run_name,
-            parent_run_id=parent,
-            tags={**tags, **owner_tags()},  # who runs it, for liveness (photoz.tracking.liveness)
-        )
-        if run_id is not None:
-            mlflow.set_tags(owner_tags())  # a reopened run belongs to this process now
+        reserve = SpaceReserve(self.uri)  # room to record how the run ends, even on a disk it fills
+        try:
+            active = mlflow.start_run(
+                run_id=run_id,
+                experiment_id=self.experiment_id,
+                run_name=None if run_id else run_name,
+                parent_run_id=parent,
+                tags={**tags, **owner_tags()},  # who runs it, for liveness (photoz.tracking.liveness)
+            )
+            if run_id is not None:
+                mlflow.set_tags(owner_tags())  # a reopened run belongs to this process now
+        except BaseException:
+            reserve.release()
+            raise
         heartbeat = Heartbeat(self.client, active.info.run_id)
         try:
             interrupt.check()  # a Ctrl-C or SIGTERM received while the run was being started
@@ -178,14 +184,36 @@ class Tracker:
             interrupt.check()  # ... or while it ran, outside any safe point: it never ends FINISHED
         except BaseException as err:
             heartbeat.stop()
+            reserve.release()
             status, extra = _outcome(err, tags)
-            mlflow.set_tags(extra)
-            mlflow.end_run(status)
-            raise
+            ended = _end(status, extra)
+            full = storage_failure(err)
+            if full is None:
+                raise
+            how = f"ended {status}" if ended else "could not be ended and shows RUNNING"
+            raise PhotozError(f"{full}; MLflow run {active.info.run_id} {how}; free some space and rerun") from err
         heartbeat.stop()
+        reserve.release()
         if run_id is not None and "error" in self.client.get_run(run_id).data.tags:
             self.client.delete_tag(run_id, "error")  # a resumed run that finished: its interruption is over
         mlflow.end_run("FINISHED")
+
+
+def _end(status: str, tags: dict[str, str]) -> bool:
+    """End the active run with `status`, recording `tags` if the store still can; whether the
+    status was written (a tag that cannot be written must not leave the run RUNNING, nor let
+    MLflow's exit hook end it FINISHED)."""
+    import mlflow
+
+    try:
+        mlflow.set_tags(tags)
+    except Exception:  # noqa: BLE001 (the status matters more; the caller reports the error)
+        pass
+    try:
+        mlflow.end_run(status)
+    except Exception:  # noqa: BLE001
+        return False
+    return True
 
 
 def _outcome(err: BaseException, tags: dict[str, str]) -> tuple[str, dict[str, str]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +45,32 @@ class Checkpoints:
         _atomic_save({"model": model_state, "epoch": epoch, "val_sigma_mad": val_sigma_mad}, self.dir / BEST)
 
     def load_last(self) -> dict[str, Any] | None:
-        return _safe_load(self.dir / LAST)
+        return _check_last(_safe_load(self.dir / LAST), self.dir / LAST)
 
     def load_best(self) -> dict[str, Any] | None:
         return _safe_load(self.dir / BEST)
+
+
+LAST_PARTS = {"model": dict, "optimizer": dict, "scheduler": dict, "generator": torch.Tensor, "torch_rng": torch.Tensor, "fit_state": dict}
+STATE_KEYS = {"run_id": str, "config_hash": str, "model": dict}
+_GLOBAL = re.compile(r"(?:unsupported GLOBAL|Unsupported global: GLOBAL) ([\w.]+)")
+_UNPICKLER = re.compile(r"WeightsUnpickler error:\s*(.+)")
+
+
+def _why(err: Exception) -> str:
+    """What was wrong with a file torch refused to load, in photoz's words: torch's own message
+    advises loading it with weights_only=False, which would run whatever it holds."""
+    text = str(err)
+    found = _GLOBAL.search(text)
+    if found:
+        return f"it holds {found[1]}, which is not a tensor or a number"
+    found = _UNPICKLER.search(text)
+    if found:
+        return f"unreadable: {found[1].strip()}"
+    if isinstance(err, EOFError) or not text.strip():
+        return "the file is empty or cut short"
+    first = first_line(err, 200)
+    return "not a torch checkpoint" if "weights_only" in first else first
 
 
 def _safe_load(path: Path) -> dict[str, Any] | None:
@@ -58,11 +81,25 @@ def _safe_load(path: Path) -> dict[str, Any] | None:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # UnpicklingError, RuntimeError (not a zip), EOFError (torn), ...
         raise PhotozError(
-            f"{path} is not a photoz checkpoint of tensors and numbers ({first_line(err, 200)}); it was not loaded: "
+            f"{path} is not a photoz checkpoint of tensors and numbers ({_why(err)}); it was not loaded: "
             "delete it (or the whole folder) and start without trainer.resume"
         ) from None
-    if not isinstance(payload, dict) or "model" not in payload:
+    weights = payload.get("model") if isinstance(payload, dict) else None
+    if not isinstance(weights, dict) or not weights or not all(isinstance(v, torch.Tensor) for v in weights.values()):
         raise PhotozError(f"{path} is not a photoz checkpoint (no model weights); delete it and start without trainer.resume")
+    return payload
+
+
+def _check_last(payload: dict[str, Any] | None, path: Path) -> dict[str, Any] | None:
+    """last.pt must hold every part a resume restores, each of its kind (see training.loop.fit)."""
+    if payload is None:
+        return None
+    wrong = [key for key, kind in LAST_PARTS.items() if not isinstance(payload.get(key), kind)]
+    if wrong:
+        raise PhotozError(
+            f"{path} is not a photoz checkpoint to resume from ({', '.join(wrong)} missing or not what training "
+            "saved); it was not loaded: delete it (or the whole folder) and start without trainer.resume"
+        )
     return payload
 
 
@@ -76,5 +113,18 @@ def write_state(directory: str | os.PathLike, state: dict[str, Any]) -> None:
 
 
 def read_state(directory: str | os.PathLike) -> dict[str, Any] | None:
+    """state.json of `directory` (None if absent); PhotozError if it is not what write_state wrote."""
     path = Path(directory) / STATE
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        state = json.loads(path.read_text())
+    except (ValueError, OSError) as err:
+        raise PhotozError(f"{path} cannot be read ({err}); delete the checkpoint folder and start without trainer.resume") from None
+    wrong = [key for key, kind in STATE_KEYS.items() if not isinstance(state, dict) or not isinstance(state.get(key), kind)]
+    if wrong:
+        raise PhotozError(
+            f"{path} is not a photoz state file ({', '.join(wrong)} missing or of the wrong type); "
+            "delete the checkpoint folder and start without trainer.resume"
+        )
+    return state
