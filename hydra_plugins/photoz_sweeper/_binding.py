@@ -84,24 +84,21 @@ def _flatten(node: Any, prefix: str, out: dict[str, str]) -> None:
 
 def bind(study: optuna.Study, data: str | None, space: str, objective: dict[str, str] | None = None) -> None:
     """Record data, space and objective on a study that has none; ConfigError if it holds other ones."""
+    checks = (
+        (DATA_ATTR, data, lambda was, now: f"for another data set (content checksum): {_short(was)}, not {_short(now)}"),
+        (SPACE_ATTR, space, lambda was, now: f"for another search space: {was}, not {now}"),
+        (OBJECTIVE_ATTR, objective, lambda was, now: f"with other fixed settings: {_differences(was, now)}"),
+    )
     recorded, missing = study.user_attrs, {}
-    for attr, now, what in ((DATA_ATTR, data, "data set (content checksum)"), (SPACE_ATTR, space, "search space")):
+    for attr, now, differs in checks:
         before = recorded.get(attr)
         if now is not None and before is None:
             missing[attr] = now
         elif now is not None and before != now:
             raise ConfigError(
-                f"study {study.study_name!r} was made for another {what}: {_short(before)}, not {_short(now)}; "
-                "rerun with the study's own data and search space, or start a new study with hydra.sweeper.study_name=<name>"
+                f"study {study.study_name!r} was made {differs(before, now)}; rerun with the study's own data, search "
+                "space and settings, or start a new study with hydra.sweeper.study_name=<name>"
             )
-    before = recorded.get(OBJECTIVE_ATTR)
-    if objective is not None and before is None:
-        missing[OBJECTIVE_ATTR] = objective
-    elif objective is not None and before != objective:
-        raise ConfigError(
-            f"study {study.study_name!r} was made with other fixed settings: {_differences(before, objective)}; "
-            "rerun with the study's own settings, or start a new study with hydra.sweeper.study_name=<name>"
-        )
     for attr, now in missing.items():  # only after every check passed: a refusal writes nothing
         study.set_user_attr(attr, now)
 
