@@ -21,7 +21,7 @@ PACKAGES = ("photoz", "hydra_plugins")
 # declarations photoz.config composes against (with the registry that pairs them with their code),
 # so they import nothing but photoz.choices and each other.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("photoz", "photoz.errors", "photoz.choices", "photoz.processes")),
+    ("base", ("photoz", "photoz.errors", "photoz.choices", "photoz.processes", "photoz.interrupt")),
     ("schemas", ("photoz.data.schema", "photoz.models.schema", "photoz.estimators.schema", "photoz.registry")),
     ("config", ("photoz.config",)),
     ("physics", ("photoz.physics",)),
