@@ -33,8 +33,9 @@ RUNS: dict[str, list[str]] = {  # name -> photoz.train overrides (besides data, 
     "template_fit": ["model=template_fit"],
 }  # fmt: skip
 VOLATILE_TAGS = {"git_commit", "mlflow.user", "mlflow.source.name", "mlflow.source.type", "mlflow.source.git.commit",
-                 "mlflow.source.git.branch", "mlflow.runName", "config_hash", "photoz.host", "photoz.pid",
-                 "photoz.last_seen"}  # fmt: skip
+                 "mlflow.source.git.branch", "mlflow.source.git.repoURL", "mlflow.runName", "config_hash",
+                 "photoz.host", "photoz.pid", "photoz.last_seen"}  # fmt: skip
+# mlflow.source.git.repoURL is set only where the checkout has a remote (CI's clone has one, a local worktree may not)
 
 
 def _volatile_metric(name: str) -> bool:
