@@ -31,6 +31,7 @@ from photoz.config import OptimizerConfig, PhotozConfig, TrainerConfig, plain
 from photoz.data.format import Dataset
 from photoz.errors import ConfigError, DataError
 from photoz.estimators.base import Estimator
+from photoz.estimators.naming import short_number
 from photoz.inference.fast import FastPredictor
 from photoz.models.build import build_model, check_redshift_range, head_loss, head_predict, n_trainable_params
 from photoz.models.cost import flops_per_galaxy
@@ -64,12 +65,6 @@ def check_inputs(model_cfg: HeadConfig, data: Dataset) -> None:
     and the catalogue has the columns of model.catalog_features."""
     build_model(model_cfg, len(data.bands), square_stamp(data))
     catalog_array(model_cfg, data, np.arange(len(data)))
-
-
-def short_number(x: float, digits: int = 1) -> str:
-    """3e-04 -> 3e-4, 0.001 -> 1e-3, 0.0027 -> 2.7e-3 (digits=2): compact numbers for run names."""
-    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
-    return f"{mantissa}e{int(exponent)}"
 
 
 class CNNEstimator(Estimator):
@@ -114,14 +109,15 @@ class CNNEstimator(Estimator):
         self.checkpoint_dir = path
 
     def run_name_parts(self, searched: Collection[str] | None) -> list[str]:
-        """d<depth>-w<width> (or the timm arch) and lr<lr>, e.g. d5-w32-lr3e-4; in a sweep, what
-        differs between trials: d5-lr3.2e-4, w32 too if model.width is searched."""
+        """d<depth> (or the timm arch), lr<lr>, and w<width> where it is not the network's default:
+        d4 lr2e-3, d5 lr3e-4 w64; in a sweep, what differs between trials, lr with two digits and
+        w<width> only if the sweep searches it (d5 lr3.2e-4)."""
         m, lr = self.model_cfg, self.optimizer.lr
-        arch = [m.arch] if hasattr(m, "arch") else None
-        if searched is None:
-            return [*(arch or [f"d{m.depth}", f"w{m.width}"]), f"lr{short_number(lr)}"]
-        parts = [*(arch or [f"d{m.depth}"]), f"lr{short_number(lr, 2)}"]
-        return parts + ([f"w{m.width}"] if "model.width" in searched else [])
+        lr_part = f"lr{short_number(lr, 1 if searched is None else 2)}"
+        if hasattr(m, "arch"):
+            return [m.arch, lr_part]
+        width = m.width != type(m)().width if searched is None else "model.width" in searched
+        return [f"d{m.depth}", lr_part] + ([f"w{m.width}"] if width else [])
 
     @property
     def max_epochs(self) -> int:

@@ -28,6 +28,7 @@ from photoz.data.format import SPLITS, Dataset
 from photoz.data.source import open_dataset
 from photoz.errors import DataError
 from photoz.estimators.base import Estimator
+from photoz.estimators import naming
 from photoz.estimators.build import build_estimator
 from photoz.job.resume import resolve_resume
 from photoz.tracking.record import git_commit, log_config, log_metrics, log_predictions, model_name, set_description
@@ -58,11 +59,11 @@ def config_hash(cfg: PhotozConfig) -> str:
 
 
 def run_name(cfg: PhotozConfig, estimator: Estimator, trial: optuna.trial.Trial | None = None) -> str:
-    """A name a person can read in the MLflow UI: the model config and what the estimator adds,
-    e.g. googlenet_pasquet-d5-w64-lr2e-3, random_forest; a sweep trial's starts with its number
-    and shows what differs between trials: t7-googlenet-d5-lr3.2e-4."""
-    parts = [model_config(cfg)] if trial is None else [f"t{trial.number}", model_config(cfg)]
-    return "-".join(parts + estimator.run_name_parts(None if trial is None else set(trial.params)))
+    """A name a person can read in the MLflow UI's runs table (photoz.estimators.naming): the model
+    config, shortened, and what the estimator adds, e.g. seq d4 lr2e-3, random_forest; a sweep
+    trial's is its number and what differs between trials: t7 d5 lr3.2e-4."""
+    parts = estimator.run_name_parts(None if trial is None else set(trial.params))
+    return naming.run_name(model_config(cfg), parts, None if trial is None else trial.number)
 
 
 def check_splits(data: Dataset) -> None:

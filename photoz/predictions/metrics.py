@@ -89,6 +89,11 @@ class Metric:
     table: bool = True  # a column of the comparison table
     latex: str | None = None  # the LaTeX table's header, where it differs from `header`
 
+    @property
+    def percent(self) -> bool:
+        """A fraction shown in percent (η, the outlier rate): its format is a percentage."""
+        return self.format.endswith("%}")
+
 
 METRICS: tuple[Metric, ...] = (
     Metric("sigma_mad", sigma_mad, "{:.4f}", "σ_MAD", "lower", latex=r"$\sigma_\mathrm{MAD}$"),
@@ -104,6 +109,21 @@ METRICS: tuple[Metric, ...] = (
 def logged_name(split: str, name: str) -> str:
     """The MLflow metric of `name` on `split` (val, test, best_val): test_sigma_mad."""
     return f"{split}_{name}"
+
+
+PERCENT_SUFFIX = "_pct"  # the percent copy of a fraction: test_eta 0.244 -> test_eta_pct 24.4
+
+
+def percent_copies(metrics: dict[str, float]) -> dict[str, float]:
+    """For each logged fraction metric (`test_eta`, `test_outlier_rate`: names ending in a percent
+    metric's name) its copy in percent, rounded to 0.01 %, as README and summaries print it
+    (`test_eta_pct`). The fraction stays under its own name: photoz.compare and users read it."""
+    names = [m.name for m in METRICS if m.percent]
+    return {
+        key + PERCENT_SUFFIX: round(100.0 * value, 2)
+        for key, value in metrics.items()
+        if any(key == n or key.endswith("_" + n) for n in names)
+    }
 
 
 def point_metrics(z_phot: np.ndarray, z_spec: np.ndarray) -> dict[str, float]:

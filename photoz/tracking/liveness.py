@@ -2,7 +2,8 @@
 
     photoz.host       the machine it runs on
     photoz.pid        its process id
-    photoz.last_seen  unix time, refreshed every HEARTBEAT_S seconds by a background thread
+    photoz.last_seen  UTC time (ISO 8601, 2026-12-04T10:12:33Z), refreshed every HEARTBEAT_S seconds
+                      by a background thread
 
 A run that is RUNNING is alive if its pid is running on this host (same host), or if it was seen
 less than STALE_S ago (another host). A run killed with -9 stays RUNNING in MLflow (nothing could
@@ -17,6 +18,7 @@ import os
 import socket
 import threading
 import time
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from photoz.processes import pid_alive
@@ -30,9 +32,26 @@ HEARTBEAT_S = 60.0
 STALE_S = 3 * HEARTBEAT_S
 
 
+def iso_now() -> str:
+    """The time now, UTC, to the second, as MLflow shows a tag to a person: 2026-12-04T10:12:33Z."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def seen_at(value: str) -> float:
+    """A last_seen tag as unix time: ISO 8601 (iso_now), or the unix seconds older runs wrote; 0 if unreadable."""
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
+
+
 def owner_tags() -> dict[str, str]:
     """This process's host, pid and the time now, as run tags."""
-    return {HOST: socket.gethostname(), PID: str(os.getpid()), LAST_SEEN: f"{time.time():.0f}"}
+    return {HOST: socket.gethostname(), PID: str(os.getpid()), LAST_SEEN: iso_now()}
 
 
 def still_alive(run: Run) -> str | None:
@@ -41,7 +60,7 @@ def still_alive(run: Run) -> str | None:
     tags = run.data.tags
     if run.info.status != "RUNNING" or HOST not in tags or PID not in tags:
         return None
-    age = time.time() - float(tags.get(LAST_SEEN, 0))
+    age = time.time() - seen_at(tags.get(LAST_SEEN, "0"))
     if tags[HOST] == socket.gethostname():
         alive = int(tags[PID]) != os.getpid() and pid_alive(int(tags[PID])) and age < STALE_S
     else:
@@ -61,7 +80,7 @@ class Heartbeat:
     def _beat(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
-                self.client.set_tag(self.run_id, LAST_SEEN, f"{time.time():.0f}")
+                self.client.set_tag(self.run_id, LAST_SEEN, iso_now())
             except Exception:  # a busy store: the next beat tries again  # noqa: BLE001
                 continue
 

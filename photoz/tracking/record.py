@@ -16,8 +16,9 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from photoz.config import PhotozConfig
-from photoz.predictions.metrics import logged_name
+from photoz.predictions.metrics import logged_name, percent_copies
 from photoz.predictions.table import Predictions
+from photoz.tracking.notes import NOTE_TAG
 from photoz.tracking.tracker import MAX_PARAM_CHARS
 
 NOT_PARAMS = ("tracking", "trial")  # recorded as tags or not at all
@@ -54,15 +55,16 @@ def flat_params(cfg: PhotozConfig, skip: tuple[str, ...] = ()) -> dict[str, str]
 
 
 def model_name(run_name: str) -> str:
-    """The run's name as a logged-model name (MLflow refuses / : . % " ' in those): lr2.7e-3 -> lr2_7e-3."""
-    return re.sub(r"[/:.%\"']", "_", run_name)
+    """The run's name as a logged-model name, which a runs:/<id>/<name> URI can carry: spaces become
+    '-' and what MLflow refuses (/ : . % " ') '_': t3 d4 lr2.7e-3 -> t3-d4-lr2_7e-3."""
+    return re.sub(r"[/:.%\"']", "_", "-".join(run_name.split()))
 
 
 def set_description(markdown: str) -> None:
     """The active run's description (MLflow's tag mlflow.note.content)."""
     import mlflow
 
-    mlflow.set_tag("mlflow.note.content", markdown)
+    mlflow.set_tag(NOTE_TAG, markdown)
 
 
 def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
@@ -90,7 +92,8 @@ def log_predictions(pred: Predictions, split: str) -> None:
     from photoz.predictions.plots import prediction_figures
     from photoz.predictions.qpio import qp_available, write_qp
 
-    mlflow.log_metrics({logged_name(split, k): v for k, v in pred.metrics().items()})  # test_sigma_mad, ...
+    metrics = {logged_name(split, k): v for k, v in pred.metrics().items()}  # test_sigma_mad, ...
+    mlflow.log_metrics({**metrics, **percent_copies(metrics)})  # ... and test_eta_pct, test_outlier_rate_pct
     if pred.pdf is not None:  # bias of every point estimate, the PDF-predicted biases, PIT KS
         from photoz.predictions.pdf import pdf_metrics
 

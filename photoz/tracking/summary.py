@@ -1,15 +1,17 @@
 """What `python -m photoz.train` prints when it ends: where everything it made is, and how to see it.
 
-    photoz: finished run sequential-d4-w32-lr2e-3 (3f2a...) in MLflow experiment lsst_sim-1a2b3c4d5e
+    photoz: finished run seq d4 lr2e-3 (3f2a...) in MLflow experiment lsst_sim-1a2b3c4d5e
       test (14000 galaxies): σ_MAD 0.0336  bias -0.0024 ± 0.0008  η 24.4 %  RAIL outliers 8.10 %
       data set:    /home/me/photoz/data/lsst_sim-1a2b3c4d5e
       checkpoints: /home/me/photoz/outputs/2026-12-02/06-14-07/checkpoints
-      browse:      mlflow ui --backend-store-uri sqlite:////home/me/photoz/mlruns/mlflow.db
-                   then open http://127.0.0.1:5000/#/experiments/1/runs (the runs table)
+      browse:      serve the UI: mlflow ui --backend-store-uri sqlite:////home/me/photoz/mlruns/mlflow.db
+                   runs table: http://127.0.0.1:5000/#/experiments/1/runs?workflowType=machine_learning&viewStateShareKey=photoz
+                   this run: http://127.0.0.1:5000/#/experiments/1/runs/3f2a...?workflowType=machine_learning
       predict:     python -m photoz.predict run=3f2a... tracking.uri=sqlite:////home/me/photoz/mlruns/mlflow.db
                    (its own data set; input=<dir> for another)
 
-η and the outlier rate are printed in percent, as everywhere in photoz.
+η and the outlier rate are printed in percent, as everywhere in photoz. The links open MLflow's
+machine-learning view (photoz.tracking.links).
 """
 
 from __future__ import annotations
@@ -17,21 +19,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-UI_ADDRESS = "http://127.0.0.1:5000"  # where `mlflow ui` serves by default
-
-
-def runs_table_url(tracking_uri: str, experiment_id: str) -> str:
-    """The MLflow UI page listing the experiment's runs (MLflow 3 opens an experiment on a GenAI
-    overview without runs; the runs table is #/experiments/<id>/runs)."""
-    base = tracking_uri.rstrip("/") if tracking_uri.startswith(("http://", "https://")) else UI_ADDRESS
-    return f"{base}/#/experiments/{experiment_id}/runs"
-
-
-def ui_command(tracking_uri: str) -> str | None:
-    """The command that serves the UI for this store, None when the store is already a server."""
-    if tracking_uri.startswith(("http://", "https://")):
-        return None
-    return f"mlflow ui --backend-store-uri {shlex.quote(tracking_uri)}"
+from photoz.tracking.links import browse_lines, run_url, runs_table_url
+from photoz.tracking.notes import markdown_table
 
 
 def format_test_metrics(metrics: dict[str, float]) -> str:
@@ -45,14 +34,15 @@ def format_test_metrics(metrics: dict[str, float]) -> str:
 
 def run_description(test_metrics: dict[str, float], n_trainable_params: int) -> str:
     """Markdown for the run's description (tag mlflow.note.content, shown atop the run's page): the
-    curated metrics, under the MLflow metric names to pick as runs-table columns (docs/mlflow.md)."""
+    curated test metrics as a table (η and outliers in percent), then the MLflow metrics they are."""
     bias_err = f" ± {test_metrics['bias_err']:.4f}" if "bias_err" in test_metrics else ""
-    return "\n".join([
-        "| test_sigma_mad | test_bias | test_eta | n_trainable_params |",
-        "|---|---|---|---|",
-        f"| {test_metrics['sigma_mad']:.4f} | {test_metrics['bias']:+.4f}{bias_err} | "
-        f"{100 * test_metrics['eta']:.1f} % | {n_trainable_params:,} |",
-    ])  # fmt: skip
+    headers = ["test σ_MAD", "bias", "η", "RAIL outliers", "trainable params"]
+    row = [
+        f"{test_metrics['sigma_mad']:.4f}", f"{test_metrics['bias']:+.4f}{bias_err}", f"{100 * test_metrics['eta']:.1f} %",
+        f"{100 * test_metrics['outlier_rate']:.2f} %", f"{n_trainable_params:,}",
+    ]  # fmt: skip
+    keys = "test_sigma_mad, test_bias ± test_bias_err, test_eta_pct, test_outlier_rate_pct, n_trainable_params"
+    return markdown_table(headers, [row]) + f"\nMLflow metrics: {keys} (test_eta and test_outlier_rate: the fractions).\n"
 
 
 @dataclass(frozen=True)
@@ -79,11 +69,10 @@ def run_summary(
     ]
     if checkpoint_dir:
         lines.append(f"  checkpoints: {checkpoint_dir}")
-    command, url = ui_command(tracking_uri), runs_table_url(tracking_uri, place.experiment_id)
-    if command:
-        lines += [f"  browse:      {command}", f"               then open {url} (the runs table)"]
-    else:
-        lines.append(f"  browse:      {url} (the runs table)")
+    links = [("runs table", runs_table_url(tracking_uri, place.experiment_id)),
+             ("this run", run_url(tracking_uri, place.experiment_id, run_id))]  # fmt: skip
+    browse = browse_lines(tracking_uri, links)
+    lines += [f"  browse:      {browse[0]}", *(f"               {line}" for line in browse[1:])]
     store = shlex.quote(f"tracking.uri={tracking_uri}")
     lines.append(f"  predict:     python -m photoz.predict run={run_id} {store}  (its own data set; input=<dir> for another)")
     return "\n".join(lines)

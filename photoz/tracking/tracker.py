@@ -25,6 +25,7 @@ from photoz.errors import ConfigError, PhotozError, first_line, storage_failure
 from photoz.tracking.liveness import Heartbeat, owner_tags
 from photoz.tracking.store import SpaceReserve, check_writable, open_store, quiet_db_errors, store_lock
 from photoz.tracking.remote import check_server, is_server, server_keeps_artifacts
+from photoz.tracking.view import install_view
 
 MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value (and on the error tag here)
 
@@ -144,6 +145,7 @@ class Tracker:
                 self.experiment_id = again.experiment_id
         else:
             self.experiment_id = found.experiment_id
+        install_view(self.client, self.experiment_id)  # the runs table's curated columns (photoz.tracking.view)
         return self.experiment_id
 
     def find_unfinished(self, config_hash: str) -> Run | None:
