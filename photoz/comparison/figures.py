@@ -41,10 +41,9 @@ def zphot_panels(tables: dict[str, Table]) -> Figure:
         ax.set(xlim=(0, top), ylim=(0, top))
     for ax in axes.flat[n:]:
         ax.set_visible(False)
-    for ax in axes[-1]:
-        ax.set_xlabel("z_spec")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("z_phot")
+    for ax in axes.flat[:n]:  # every panel labels its own ticks: shared axes hide them on inner panels,
+        ax.tick_params(labelbottom=True, labelleft=True)  # and on a panel above an empty slot
+        ax.set(xlabel="z_spec", ylabel="z_phot")
     fig.tight_layout()
     return fig
 
@@ -84,6 +83,14 @@ def _frontier(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return front
 
 
+def _decades(values: list[float]) -> tuple[float, float]:
+    """Log-axis limits on whole decades around the positive `values`, at least one decade apart:
+    two labelled major ticks on every log axis (a span within one decade had none, or only one)."""
+    low = math.floor(math.log10(min(values) / 1.5))
+    high = math.ceil(math.log10(max(values) * 1.5))
+    return 10.0**low, 10.0 ** max(high, low + 1)
+
+
 def sigma_vs_cost(rows: list[Best]) -> Figure:
     """Test σ_MAD against FLOPs per galaxy, trainable parameters and galaxies/s, one panel each,
     with the accuracy-for-cost frontier. An estimator without a value on an axis (no FLOP count
@@ -113,6 +120,10 @@ def sigma_vs_cost(rows: list[Best]) -> Figure:
             ax.plot([abs(x) for x, _ in front], [y for _, y in front], "k:", lw=1, label="frontier")
         ax.set_xscale(scale, **({"linthresh": 1.0} if scale == "symlog" else {}))
         ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks overlap on a short log range
+        shown = [abs(x) for x, _ in points if x != 0]
+        if scale == "log" and shown:
+            ax.set_xlim(*_decades(shown))
+        ax.tick_params(labelleft=True)  # sharey hides the σ_MAD ticks of the inner panels
         ax.set(xlabel=label, ylim=(0, None))
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)

@@ -73,6 +73,7 @@ def dz_vs_zspec(pred: Predictions, title: str = "") -> Figure:
     span = max(3 * ETA_THRESHOLD, 4 * sigma_mad(dz))
     ax.set(ylim=(-span, span), ylabel="Δz = (z_phot − z_spec)/(1 + z_spec)", title=f"{title} Δz vs z_spec".strip())
     ax.legend(loc="upper right", fontsize=8)
+    ax.tick_params(labelbottom=True)  # sharex hides the z_spec ticks of the upper panel
     ax_sig.plot(centres, sig, "o-", color="tab:green")
     ax_sig.axhline(sigma_mad(dz), color="tab:green", ls=":", lw=0.8, label=f"all: {sigma_mad(dz):.4f}")
     ax_sig.set(xlabel="z_spec", ylabel="σ_MAD per bin", ylim=(0, None))
