@@ -4,11 +4,13 @@
 
 Takes the best finished run per model by validation σ_MAD (runs=all: every finished run), prints the table of its test metrics
 and cost (markdown; also written as CSV and LaTeX), draws side-by-side plots from each run's
-logged test prediction table, and logs all of it to a run named `comparison`.
+logged test prediction table, writes comparison.html (table, figures, the command), and logs all
+of it to a run named `comparison`, whose description is the table; it prints that run's link.
 """
 
 from __future__ import annotations
 
+import shlex
 import tempfile
 from pathlib import Path
 
@@ -43,13 +45,58 @@ def _prediction_tables(rows, artifact: str, tmp: Path) -> dict:
     return tables
 
 
+def _command() -> str:
+    """The command line that made this comparison (Hydra's overrides as typed)."""
+    if not HydraConfig.initialized():
+        return "photoz.compare.compare(cfg), called from Python"
+    return " ".join(["python -m photoz.compare", *(shlex.quote(o) for o in HydraConfig.get().overrides.task)])
+
+
+def _figures(rows, best, cfg: DictConfig, out: Path) -> dict[str, Path]:
+    """sigma_vs_cost.png and, from the best runs' test predictions, zphot_vs_zspec.png and metrics_per_z.png."""
+    import matplotlib.pyplot as plt
+
+    from photoz.comparison.figures import metrics_per_z, sigma_vs_cost, zphot_panels
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tables = _prediction_tables(best, cfg.predictions_artifact, Path(tmp))
+    figures = {"sigma_vs_cost": sigma_vs_cost(rows)}
+    if tables:
+        figures.update(zphot_vs_zspec=zphot_panels(tables), metrics_per_z=metrics_per_z(tables))
+    paths = {}
+    for name, fig in figures.items():
+        fig.savefig(out / f"{name}.png", dpi=120)
+        plt.close(fig)
+        paths[name] = out / f"{name}.png"
+    return paths
+
+
+def _log_run(tracker, experiment, rows, files: list[Path], command: str, every: bool) -> None:
+    """The `comparison` run: the files as artifacts, the table as its description, each best run's
+    values as metrics <model>/<column>; then its link."""
+    import mlflow
+
+    from photoz.comparison.report import description
+    from photoz.comparison.table import first_per_model
+    from photoz.tracking.links import browse_lines, run_url
+    from photoz.tracking.record import set_description
+
+    tracker.use_experiment(experiment.name)
+    tags = {"photoz_kind": "comparison", "compared_runs": ",".join(r.run_id for r in rows)}
+    with tracker.run("comparison", tags) as run_id:
+        for f in files:
+            mlflow.log_artifact(str(f), "comparison")
+        set_description(description(rows, experiment.experiment_id, run_id, every, command))
+        mlflow.log_metrics({f"{r.model}/{k}": v for r in first_per_model(rows) for k, v in r.values.items() if v == v})
+    print(f"photoz: logged to MLflow run comparison ({run_id}) in experiment {experiment.name!r}")
+    for line in browse_lines(tracker.uri, [("the comparison", run_url(tracker.uri, experiment.experiment_id, run_id))]):
+        print(f"  {line}")
+
+
 def compare(cfg: DictConfig) -> Path:
     """Build, print, save and log the comparison; returns the output folder."""
     check_known_keys(cfg)  # a key forced in with + is refused, as photoz.train does
-    import matplotlib.pyplot as plt
-    import mlflow
-
-    from photoz.comparison.figures import metrics_per_z, sigma_vs_cost, zphot_panels
+    from photoz.comparison.report import write_report
     from photoz.comparison.table import best_runs, find_experiment, first_per_model, write_tables
     from photoz.tracking.tracker import Tracker, read_only_uri
 
@@ -59,32 +106,21 @@ def compare(cfg: DictConfig) -> Path:
         raise PhotozError(f"no MLflow store at {uri}; train first (python -m photoz.train) or set tracking.uri")
     tracker = Tracker(tracking, parent_run_id=cfg.parent_run)  # the comparison run: a child of parent_run
     experiment = find_experiment(tracker.client, tracking.experiment, cfg.parent_run, uri)
-    rows = best_runs(tracker.client, experiment, cfg.parent_run, every=cfg.runs == "all")
+    every = cfg.runs == "all"
+    rows = best_runs(tracker.client, experiment, cfg.parent_run, every=every)
     best = first_per_model(rows)  # runs=all: each model's best run for the per-model plots and metrics
     out = Path(hydra.utils.to_absolute_path(cfg.output)) if cfg.output else Path(HydraConfig.get().runtime.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = list(write_tables(rows, out).values())
-    which = "every finished run" if cfg.runs == "all" else "best run per model"
+    which = "every finished run" if every else "best run per model"
     print(f"Experiment {experiment.name!r}: {which} by val σ_MAD; test-split metrics\n")
     print(files[0].read_text())
-    with tempfile.TemporaryDirectory() as tmp:
-        tables = _prediction_tables(best, cfg.predictions_artifact, Path(tmp))
-    figures = {"sigma_vs_cost": sigma_vs_cost(rows)}
-    if tables:
-        figures.update(zphot_vs_zspec=zphot_panels(tables), metrics_per_z=metrics_per_z(tables))
-    for name, fig in figures.items():
-        fig.savefig(out / f"{name}.png", dpi=120)
-        plt.close(fig)
-        files.append(out / f"{name}.png")
+    figures, command = _figures(rows, best, cfg, out), _command()
+    title = f"photoz comparison: experiment {experiment.name}, {which}"
+    files += [*figures.values(), write_report(rows, figures, command, title, every, out)]
+    print(f"tables, plots and {files[-1].name} in {out}")
     if cfg.log_run:
-        tracker.use_experiment(experiment.name)
-        tags = {"photoz_kind": "comparison", "compared_runs": ",".join(r.run_id for r in rows)}
-        with tracker.run("comparison", tags) as run_id:
-            for f in files:
-                mlflow.log_artifact(str(f), "comparison")
-            mlflow.log_metrics({f"{r.model}/{k}": v for r in best for k, v in r.values.items() if v == v})
-        print(f"logged to MLflow run {run_id} (experiment {experiment.name!r})")
-    print(f"tables and plots in {out}")
+        _log_run(tracker, experiment, rows, files, command, every)
     return out
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import mlflow
@@ -11,11 +13,14 @@ import numpy as np
 import pytest
 from astropy.table import Table
 from hydra import compose, initialize_config_dir
+from markdown_tables import links, tables
 from mlflow.tracking import MlflowClient
 
 from photoz.compare import compare
+from photoz.comparison.table import best_runs, table_cells
 from photoz.errors import PhotozError
 from photoz.predictions.table import Predictions
+from photoz.tracking.links import run_href, run_url
 
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
 
@@ -85,6 +90,54 @@ def test_entry_point_picks_best_runs_and_logs_comparison(store) -> None:
     logged = {f.path for f in client.list_artifacts(runs[0].info.run_id, "comparison")}
     assert "comparison/comparison.md" in logged and "comparison/zphot_vs_zspec.png" in logged
     assert runs[0].data.metrics["random_forest/sigma_mad"] == pytest.approx(table["sigma_mad"][0])
+
+    # what a person reads: the run's link, printed last; its description is the table, each model
+    # naming (and linking) the run that stands for it; comparison.html with the figures inline
+    comparison, exp_id = runs[0], runs[0].info.experiment_id
+    assert proc.stdout.strip().splitlines()[-1].split()[-1] == run_url(store["uri"], exp_id, comparison.info.run_id)
+    note = comparison.data.tags["mlflow.note.content"]
+    (rows,) = tables(note)
+    headers, cells = table_cells(best_runs(client, client.get_experiment(exp_id), None))
+    assert rows[0] == headers[:-1] and [r[1:] for r in rows[1:]] == [c[1:-1] for c in cells]  # no run ids: links
+    names = {r.info.run_id: r.info.run_name for r in client.search_runs([exp_id])}
+    assert [r[0] for r in rows[1:]] == [f"{m} ({names[i]})" for m, i in zip(table["model"], table["run_id"])]
+    linked = dict(links(note))
+    assert [linked[names[i]] for i in table["run_id"]] == [run_href(exp_id, i) for i in table["run_id"]]
+    assert run_href(exp_id, comparison.info.run_id, "comparison/comparison.html") in linked.values()
+    assert "comparison/comparison.html" in logged
+    report = _Report()
+    report.feed((out / "comparison.html").read_text())
+    assert report.rows[0] == headers and len(report.rows) == 4 and report.rows[1][-1] == table["run_id"][0]
+    assert set(report.images) == {"zphot_vs_zspec.png", "metrics_per_z.png", "sigma_vs_cost.png"}
+    assert all(png == (out / name).read_bytes() for name, png in report.images.items())  # the files, inline
+    assert f"python -m photoz.compare tracking.uri={store['uri']} output={out}" in report.text
+
+
+class _Report(HTMLParser):
+    """The table rows, the inline PNGs by caption and the text of comparison.html."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self.images: dict[str, bytes] = {}
+        self.text, self._cell, self._png = "", False, b""
+
+    def handle_starttag(self, tag, attrs) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        self._cell = tag in ("td", "th")
+        if tag == "img":
+            kind, data = dict(attrs)["src"].split(",", 1)
+            assert kind == "data:image/png;base64"
+            self._png = base64.b64decode(data)
+
+    def handle_data(self, data) -> None:
+        self.text += data
+        if self._cell:
+            self.rows[-1].append(data)
+            self._cell = False
+        if self._png and data.endswith(".png"):  # the figcaption names the file
+            self.images[data], self._png = self._png, b""
 
 
 def test_parent_run_filter(store) -> None:

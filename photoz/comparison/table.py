@@ -43,6 +43,7 @@ class Best:
     model: str
     run_id: str
     values: dict[str, float]
+    run_name: str = ""  # the run's name in MLflow (seq d4 lr2e-3, t3 d5 lr1.3e-3): which run stands for the model
 
 
 def val_sigma(run: Run) -> float:
@@ -106,7 +107,7 @@ def best_runs(client: MlflowClient, experiment: Experiment, parent_run: str | No
     for run in best.values():
         values = {col: run.data.metrics.get(metric, math.nan) for col, metric, *_ in COLUMNS if metric}
         values["val_sigma_mad"] = val_sigma(run)
-        rows.append(Best(model_label(run), run.info.run_id, values))
+        rows.append(Best(model_label(run), run.info.run_id, values, run.info.run_name or ""))
     return sorted(rows, key=lambda b: b.values["val_sigma_mad"])
 
 
@@ -122,10 +123,16 @@ def _cell(value: float, fmt: str) -> str:
     return "n/a" if value is None or math.isnan(value) else fmt.format(value)
 
 
+def table_cells(rows: list[Best]) -> tuple[list[str], list[list[str]]]:
+    """The table as people read it, headers and formatted cells (markdown and LaTeX tables, the
+    comparison run's description and comparison.html): model, each column, run id."""
+    headers = ["model"] + [h for *_, h, _ in COLUMNS] + ["run id"]
+    return headers, [[r.model] + [_cell(r.values[c], f) for c, _, _, f in COLUMNS] + [r.run_id] for r in rows]
+
+
 def write_tables(rows: list[Best], out_dir: Path) -> dict[str, Path]:
     """comparison.md, .csv and .tex in out_dir; returns them by format."""
-    headers = ["model"] + [h for *_, h, _ in COLUMNS] + ["run id"]
-    cells = [[r.model] + [_cell(r.values[c], f) for c, _, _, f in COLUMNS] + [r.run_id] for r in rows]
+    headers, cells = table_cells(rows)
     md = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     md += ["| " + " | ".join(row) + " |" for row in cells]
     paths = {"md": out_dir / "comparison.md", "csv": out_dir / "comparison.csv", "tex": out_dir / "comparison.tex"}
