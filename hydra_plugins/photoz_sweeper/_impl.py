@@ -82,6 +82,7 @@ class SweepRunner:
             resolve_uri(self.config.tracking.uri)
         data = binding.data_identity(self.config)  # before the storage is written
         study, created = studies.open_study(open_storage(url), name, str(opt.direction))
+        studies.name_objective(study, opt.metric)
         binding.bind(study, data, binding.space_identity(space.distributions), binding.objective_identity(self.config, space))
         study.sampler = self._sampler(space, opt.seed)
 
@@ -182,7 +183,7 @@ class SweepRunner:
                 for trial in trials:
                     if trial.number not in told:
                         study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
-            info = outputs.summary(study, url)
+            info = outputs.summary(study, url, self.opt.metric)
             if parent is not None:
                 parent.log_progress(info)
             if failures >= self.opt.max_failures:
@@ -215,17 +216,19 @@ class SweepRunner:
         self, study: optuna.Study, url: str, study_dir: Path, parent: ParentRun | None, status: str
     ) -> dict[str, Any]:
         """best.yaml and plots in sweeps/<study_name>/, the same logged to the parent run."""
-        info = outputs.summary(study, url)
+        info = outputs.summary(study, url, self.opt.metric)
         files = [outputs.write_best(study_dir / "best.yaml", info)]
         if self.opt.plots:
-            files += outputs.write_plots(study, study_dir / "plots")
+            files += outputs.write_plots(study, study_dir / "plots", self.opt.metric)
         if parent is not None:
-            parent.log_progress(info)
             parent.log_files(files)
+            parent.log_progress(info, plots=[f.name for f in files if f.suffix == ".png"])
             parent.close(status)
         log.info(
-            "study %s: %d complete, %d pruned, %d failed; best value %s with %s (%s)",
-            info["study_name"], info["n_complete"], info["n_pruned"], info["n_failed"],
+            "study %s: %d complete, %d pruned, %d failed; best %s %s with %s (%s)",
+            info["study_name"], info["n_complete"], info["n_pruned"], info["n_failed"], info["metric"],
             info["best_value"], " ".join(info["best_overrides"]) or "-", study_dir / "best.yaml",
         )
+        if parent is not None:  # the last lines: where to look
+            print("\n".join(parent.browse_lines(info)), flush=True)
         return info

@@ -1,7 +1,8 @@
 """The study's MLflow parent run: one per study, in the experiment the jobs log to, found again on
 resume (its id is kept in the study; tag photoz.study=<name>, photoz.role=study). Each job's run
 is its child (the job sets mlflow.parentRunId from trial.parent_run_id); the sweeper adds the final
-trial state to the child and logs best value, best params and the plots to the parent.
+trial state to the child and logs best value, best params and the plots to the parent, whose
+description names the best trial with a link to its run (machine-learning view, photoz.tracking.links).
 
 Everything goes through MlflowClient, never the fluent API, so the sweeper never holds an active
 run in a process where the basic launcher runs the jobs themselves.
@@ -10,6 +11,7 @@ run in a process where the basic launcher runs the jobs themselves.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +20,8 @@ from omegaconf import DictConfig
 
 from photoz.config import TrackingConfig, as_schema
 from photoz.job.sweep import RUN_ID_ATTR
+from photoz.tracking.links import browse_lines, run_href, run_url, runs_table_href
+from photoz.tracking.notes import NOTE_TAG, markdown_table
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -43,8 +47,8 @@ def _experiment(config: DictConfig, tracker: Tracker) -> str:
 class ParentRun:
     """The MLflow parent run of a study (None from `open` when the app has no tracking block)."""
 
-    def __init__(self, client: MlflowClient, run_id: str) -> None:
-        self.client, self.run_id = client, run_id
+    def __init__(self, client: MlflowClient, run_id: str, experiment_id: str, uri: str) -> None:
+        self.client, self.run_id, self.experiment_id, self.uri = client, run_id, experiment_id, uri
 
     @classmethod
     def open(cls, config: DictConfig, study: optuna.Study, created: bool, tags: dict[str, str]) -> ParentRun | None:
@@ -59,10 +63,10 @@ class ParentRun:
         run_id = None if created else _wait_for_parent(study)
         if run_id is not None and _active(tracker.client, run_id):
             tracker.client.update_run(run_id, status="RUNNING")
-            return cls(tracker.client, run_id)
+            return cls(tracker.client, run_id, tracker.client.get_run(run_id).info.experiment_id, tracker.uri)
         run = tracker.client.create_run(_experiment(config, tracker), run_name=study.study_name, tags=tags)
         study.set_user_attr(PARENT_ATTR, run.info.run_id)
-        return cls(tracker.client, run.info.run_id)
+        return cls(tracker.client, run.info.run_id, run.info.experiment_id, tracker.uri)
 
     def log_params(self, params: dict[str, str]) -> None:
         """Study settings, logged once (MLflow params cannot change; new values become tags)."""
@@ -90,8 +94,9 @@ class ParentRun:
                 self.record_trial(trial)
                 self.client.set_terminated(run_id, status="FAILED")
 
-    def log_progress(self, summary: dict[str, Any]) -> None:
-        """Counts and the best trial so far, as metrics (step = trials counted) and tags."""
+    def log_progress(self, summary: dict[str, Any], plots: Sequence[str] = ()) -> None:
+        """Counts and the best trial so far, as metrics (step = trials counted), tags and the run's
+        description (with links to `plots`, file names logged under study/plots)."""
         step = summary["n_complete"] + summary["n_pruned"]
         metrics = {k: float(v) for k, v in summary.items() if k.startswith("n_")}
         if summary.get("best_value") is not None:
@@ -103,6 +108,36 @@ class ParentRun:
                 self.client.set_tag(self.run_id, "best.run_id", summary["best_run_id"])
         for key, value in metrics.items():
             self.client.log_metric(self.run_id, key, value, step=step)
+        self.client.set_tag(self.run_id, NOTE_TAG, self.description(summary, plots))
+
+    def description(self, summary: dict[str, Any], plots: Sequence[str] = ()) -> str:
+        """Markdown: the best trial (its value, params and a link to its run), then the counts, the
+        trials' place in the runs table and the plots."""
+        best_run = summary.get("best_run_id")
+        lines = []
+        if summary.get("best_trial") is not None:
+            name = self.client.get_run(best_run).info.run_name if best_run else None
+            run = f"[{name or best_run}]({run_href(self.experiment_id, best_run)})" if best_run else "-"
+            params = {k: f"{v:.3g}" if isinstance(v, float) else str(v) for k, v in summary["best_params"].items()}
+            headers = ["best trial", f"{summary['metric']} ({summary['direction']})", *params, "its run"]
+            row = [str(summary["best_trial"]), f"{summary['best_value']:.4g}", *params.values(), run]
+            lines.append(markdown_table(headers, [row]))
+        lines.append(
+            f"Optuna study `{summary['study_name']}`: {summary['n_complete']} complete, {summary['n_pruned']} pruned, "
+            f"{summary['n_failed']} failed trials; each trial is a child of this run in the "
+            f"[runs table]({runs_table_href(self.experiment_id)}) (expand this run's row)."
+        )
+        if plots:
+            links = [f"[{Path(p).stem.replace('_', ' ')}]({run_href(self.experiment_id, self.run_id, f'study/plots/{p}')})" for p in plots]
+            lines.append("Plots: " + ", ".join(links) + ".")
+        return "\n".join(lines) + "\n"
+
+    def browse_lines(self, summary: dict[str, Any]) -> list[str]:
+        """What the sweep prints last: the study, its best trial, and the link to its MLflow run."""
+        best = "no complete trial yet" if summary.get("best_trial") is None else (
+            f"best trial {summary['best_trial']}, {summary['metric']} {summary['best_value']:.4g}")  # fmt: skip
+        links = browse_lines(self.uri, [("the study's MLflow run", run_url(self.uri, self.experiment_id, self.run_id))])
+        return [f"photoz: study {summary['study_name']} ({best})", *(f"  {line}" for line in links)]
 
     def log_files(self, paths: list[Path]) -> None:
         for path in paths:

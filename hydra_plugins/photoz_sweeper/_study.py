@@ -11,6 +11,7 @@ import os
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,15 @@ def open_study(storage: optuna.storages.BaseStorage, name: str, direction: str) 
             f"set hydra.sweeper.direction={existing} or choose another hydra.sweeper.study_name"
         )
     return study, False
+
+
+def name_objective(study: optuna.Study, metric: str) -> None:
+    """Name the study's objective `metric` (study.set_metric_names): Optuna's plots and
+    optuna-dashboard then say val_sigma_mad where they said "Objective Value" / "Objective 0"."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # experimental since Optuna 3.2, stable in use
+        if study.metric_names != [metric]:
+            study.set_metric_names([metric])
 
 
 def claim(study: optuna.Study, trial: optuna.trial.Trial) -> None:

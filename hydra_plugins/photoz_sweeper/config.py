@@ -17,6 +17,7 @@ class PhotozSweeperConf:
     # tag(log, interval(...)), int(interval(...)); a plain value is passed to every trial
     params: Dict[str, Any] = field(default_factory=dict)
     direction: Direction = Direction.minimize  # minimize | maximize the value the task function returns
+    metric: str = "val_sigma_mad"  # what that value is: names the objective in Optuna's plots, optuna-dashboard, MLflow
     n_trials: int = 20  # total COMPLETE + PRUNED trials of the study, over all runs and workers
     sampler: Sampler = Sampler.tpe  # tpe | random | gp | grid
     seed: Optional[int] = 0  # seeds each sweep process's sampler once (hydra.sweeper.seed=1); null = random

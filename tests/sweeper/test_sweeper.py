@@ -11,7 +11,10 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.plugins import Plugins
 from hydra.plugins.sweeper import Sweeper
 from optuna.trial import TrialState
+from markdown_tables import links, tables
 from omegaconf import OmegaConf
+
+from photoz.tracking.links import run_href
 
 QUAD = ("x=interval(-2, 2)", "y=range(0, 4)", "hydra.sweeper.plots=false")
 
@@ -27,9 +30,10 @@ def test_plugin_is_discovered() -> None:
 
 
 def test_four_trials_four_child_runs_one_parent(workspace) -> None:
-    workspace.run_ok("x=interval(-2, 2)", "y=range(0, 4)", "hydra.sweeper.n_trials=4")
+    result = workspace.run_ok("x=interval(-2, 2)", "y=range(0, 4)", "hydra.sweeper.n_trials=4", "hydra.sweeper.metric=quad")
     study = workspace.study("quad")
     assert states(study) == ["COMPLETE"] * 4
+    assert study.metric_names == ["quad"]  # hydra.sweeper.metric names the objective
     assert workspace.epochs() == {n: [0, 1, 2] for n in range(4)}
 
     runs = workspace.mlflow_runs()
@@ -44,6 +48,12 @@ def test_four_trials_four_child_runs_one_parent(workspace) -> None:
         assert child.data.tags["trial_state"] == "COMPLETE"
     assert parent.info.status == "FINISHED"
     assert float(parent.data.metrics["best_value"]) == study.best_value
+    note = parent.data.tags["mlflow.note.content"]  # the best trial, its value, params and run, then the plots
+    (header, row), best_run = tables(note)[0], study.best_trial.user_attrs["mlflow_run_id"]
+    assert header == ["best trial", "quad (minimize)", "x", "y", "its run"] and row[0] == str(study.best_trial.number)
+    assert (f"trial_{study.best_trial.number}", run_href(parent.info.experiment_id, best_run)) in links(note)
+    assert run_href(parent.info.experiment_id, parent.info.run_id, "study/plots/optimization_history.png") in dict(links(note)).values()
+    assert result.stdout.strip().splitlines()[-1].endswith(f"/runs/{parent.info.run_id}?workflowType=machine_learning")
 
     best = OmegaConf.load(workspace.root / "sweeps" / "quad" / "best.yaml")
     assert best.best_value == study.best_value and best.best_trial == study.best_trial.number

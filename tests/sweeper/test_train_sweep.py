@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import statistics
 
+from markdown_tables import links, tables
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
+
+from photoz.tracking.links import run_href
 
 
 def test_photoz_train_sweep(workspace, tiny_dataset) -> None:
     epochs = 2
-    workspace.run_ok(
+    result = workspace.run_ok(
         "hydra/sweeper=photoz", "model.depth=range(1, 3)", "optimizer.lr=tag(log, interval(1e-3, 1e-2))",
         "hydra.sweeper.n_trials=2", "hydra.sweeper.study_name=e2e", "hydra.sweeper.plots=false",
         "data=directory", f"data.path={tiny_dataset.path}", "model.width=8", f"trainer.max_epochs={epochs}",
@@ -31,11 +34,18 @@ def test_photoz_train_sweep(workspace, tiny_dataset) -> None:
         assert child.data.params["model.depth"] == str(trial.params["model.depth"])
         depth, lr = trial.params["model.depth"], trial.params["optimizer.lr"]
         mantissa, exponent = f"{lr:.1e}".split("e")  # what differs between trials comes first
-        assert child.info.run_name == f"t{trial.number}-sequential-d{depth}-lr{mantissa}e{int(exponent)}"
+        assert child.info.run_name == f"t{trial.number} d{depth} lr{mantissa}e{int(exponent)}"  # w8 is not searched
         where = f"source_run_id = '{child.info.run_id}'"
         (model,) = MlflowClient(workspace.tracking_uri).search_logged_models([child.info.experiment_id], filter_string=where)
-        assert model.name == child.info.run_name.replace(".", "_")  # MLflow refuses '.' in model names
+        assert model.name == child.info.run_name.replace(".", "_").replace(" ", "-")  # MLflow refuses '.' in model names
         assert float(child.data.params["optimizer.lr"]) == trial.params["optimizer.lr"]
+    assert study.metric_names == ["val_sigma_mad"]  # the objective's name in Optuna's plots and optuna-dashboard
+    # the study's run describes its best trial and links its run; the sweep ends with the study's link
+    (best, *_), link = tables(parent.data.tags["mlflow.note.content"])[0][1], links(parent.data.tags["mlflow.note.content"])[0]
+    best_run = study.best_trial.user_attrs["mlflow_run_id"]
+    assert best == str(study.best_trial.number) and link == (children[best_run].info.run_name, run_href(parent.info.experiment_id, best_run))
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.endswith(f"/#/experiments/{parent.info.experiment_id}/runs/{parent.info.run_id}?workflowType=machine_learning")
 
 
 def test_no_trial_is_pruned_at_its_final_epoch(workspace, tiny_dataset) -> None:
