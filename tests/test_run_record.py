@@ -5,7 +5,10 @@ absolute: float kernels differ between CPUs, and its test predictions go through
 zero by construction (test_pdf_bias_of_zstar) comes out as float32 noise of either sign.
 tests/run_records.json was recorded by `python tests/run_record.py` on main at 1b527c8 (before
 issue 25's restructuring; 2ee8d5b's record differs from it only in template_fit's last digits, from
-the simulator work's SED integration) on an AMD EPYC; rerun it to refresh it deliberately."""
+the simulator work's SED integration) on an AMD EPYC; rerun it to refresh it deliberately. Issue 29
+changed what a run logs on purpose, and the record was edited from its own frozen values to match:
+run names (`seq d2 lr2e-3 w8`, `googlenet d2 lr2e-3`), the description (a padded table with η and
+outliers in percent) and the percent copies `test_eta_pct`, `test_outlier_rate_pct`."""
 
 from __future__ import annotations
 

@@ -15,9 +15,11 @@ import pytest
 from astropy.table import Table
 from mlflow.tracking import MlflowClient
 
+from markdown_tables import tables
 from tinydata import SMALL_CNN, make_tiny_dataset
 from photoz.data import Dataset, read_dataset
 from photoz.predictions.metrics import point_metrics
+from photoz.tracking.record import model_name
 
 TEST_METRICS = ["sigma_mad", "bias", "eta", "bias_median", "sigma_iqr", "outlier_rate", "bias_err"]
 
@@ -62,7 +64,7 @@ def test_one_epoch_run_logs_a_complete_record(tiny: Dataset, store: Path, tmp_pa
     assert client.get_experiment_by_name("e2e").artifact_location == (store / "artifacts" / "e2e").as_uri()
     (run,) = runs_of(store, "e2e")
     assert run.info.status == "FINISHED"
-    assert run.info.run_name == "sequential-d2-w8-lr2e-3"
+    assert run.info.run_name == "seq d2 lr2e-3 w8"  # short, what differs first; w8 is not the default width
     tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
     assert tags["model"] == "sequential" and tags["data"] == str(tiny.path) and tags["git_commit"]
     assert tags["data_checksum"] == tiny.meta["checksum"]
@@ -70,6 +72,7 @@ def test_one_epoch_run_logs_a_complete_record(tiny: Dataset, store: Path, tmp_pa
     assert [m.step for m in client.get_metric_history(run.info.run_id, "val_sigma_mad")] == [1]
     assert metrics["n_trainable_params"] > 1000 and metrics["train_seconds"] > 0 and metrics["train_images_per_s"] > 0
     assert metrics["test_galaxies_per_s"] > 0
+    assert metrics["test_eta_pct"] == round(100 * metrics["test_eta"], 2)  # η as README prints it, beside the fraction
 
     table = Table.read(client.download_artifacts(run.info.run_id, "predictions/test_predictions.fits", str(tmp_path)))
     test = tiny.split_index("test")
@@ -92,22 +95,23 @@ def test_one_epoch_run_logs_a_complete_record(tiny: Dataset, store: Path, tmp_pa
     assert csv.colnames == table.colnames and np.array_equal(csv["id"], table["id"])  # the viewer previews CSV
     np.testing.assert_allclose(csv["z_phot"], table["z_phot"], rtol=1e-6)
     (model,) = client.search_logged_models([run.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'")
-    assert model.name == run.info.run_name  # the Models tab tells runs' models apart
-    description = tags["mlflow.note.content"]  # the curated metrics, atop the run's page
-    assert "| test_sigma_mad | test_bias | test_eta | n_trainable_params |" in description
-    assert f"{100 * metrics['test_eta']:.1f} %" in description and f"{int(metrics['n_trainable_params']):,}" in description
+    assert model.name == model_name(run.info.run_name) == "seq-d2-lr2e-3-w8"  # the Models tab tells runs' models apart
+    (description,) = tables(tags["mlflow.note.content"])  # the curated metrics, atop the run's page
+    assert description[0] == ["test σ_MAD", "bias", "η", "RAIL outliers", "trainable params"]
+    assert description[1][2] == f"{100 * metrics['test_eta']:.1f} %" and description[1][4] == f"{int(metrics['n_trainable_params']):,}"
 
     # the end-of-run summary: test metrics (η in percent), where the data and checkpoints are, the UI
     summary = res.stdout[res.stdout.index("photoz: finished run") :].splitlines()
-    assert summary[0] == f"photoz: finished run sequential-d2-w8-lr2e-3 ({run.info.run_id}) in MLflow experiment e2e"
+    assert summary[0] == f"photoz: finished run seq d2 lr2e-3 w8 ({run.info.run_id}) in MLflow experiment e2e"
     assert f"η {100 * metrics['test_eta']:.1f} %" in summary[1] and f"σ_MAD {metrics['test_sigma_mad']:.4f}" in summary[1]
     assert summary[2].split() == ["data", "set:", str(tiny.path)]
     checkpoints = Path(summary[3].split()[1])
     assert summary[3].startswith("  checkpoints:") and (checkpoints / "best.pt").is_file()
-    assert summary[4].split()[1:] == ["mlflow", "ui", "--backend-store-uri", uri(store)]
-    exp_id = run.info.experiment_id
-    assert f"then open http://127.0.0.1:5000/#/experiments/{exp_id}/runs (the runs table)" in summary[5]
-    assert f"python -m photoz.predict run={run.info.run_id} tracking.uri={uri(store)}" in summary[6]
+    assert summary[4].split()[1:] == ["serve", "the", "UI:", "mlflow", "ui", "--backend-store-uri", uri(store)]
+    exp_id = run.info.experiment_id  # the links open MLflow's machine-learning view (tests/tracking/test_links.py)
+    assert summary[5].split() == ["runs", "table:", f"http://127.0.0.1:5000/#/experiments/{exp_id}/runs?workflowType=machine_learning&viewStateShareKey=photoz"]
+    assert summary[6].split() == ["this", "run:", f"http://127.0.0.1:5000/#/experiments/{exp_id}/runs/{run.info.run_id}?workflowType=machine_learning"]
+    assert f"python -m photoz.predict run={run.info.run_id} tracking.uri={uri(store)}" in summary[7]
 
     from photoz.estimators.cnn import CNNEstimator
 
@@ -128,7 +132,8 @@ def test_each_model_config_is_its_own_tag_compare_row_and_predict_label(tiny: Da
     assert sorted(runs) == ["googlenet", "googlenet_pasquet"]
     assert {r.data.tags["model"] for r in runs.values()} == {"googlenet"}
     pasquet = runs["googlenet_pasquet"]
-    assert pasquet.info.run_name == "googlenet_pasquet-d2-w64-lr2e-3" and pasquet.data.params["model.batch_norm"] == "False"
+    assert pasquet.info.run_name == "pasquet d2 lr2e-3" and pasquet.data.params["model.batch_norm"] == "False"
+    assert runs["googlenet"].info.run_name == "googlenet d2 lr2e-3"
 
     out = tmp_path / "compare"
     cmd = [sys.executable, "-m", "photoz.compare", f"tracking.uri={uri(store)}", "tracking.experiment=configs",

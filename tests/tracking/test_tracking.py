@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 from astropy.table import Table
+from markdown_tables import tables
 from mlflow.tracking import MlflowClient
 from tinydata import SMALL_CNN, make_tiny_dataset
 
@@ -102,12 +104,13 @@ def test_params_are_the_logged_config(logged) -> None:
 def test_tags_name_the_model_data_code_and_checkpoints(logged) -> None:
     _, run, tmp, meta = logged
     tags = run.data.tags
-    assert run.info.status == "FINISHED" and run.info.run_name == "sequential-d2-w8-lr2e-3"
+    assert run.info.status == "FINISHED" and run.info.run_name == "seq d2 lr2e-3 w8"
     assert tags["model"] == "sequential" and tags["data"] == meta["path"] and tags["data_checksum"] == meta["checksum"]
     assert tags["git_commit"] and len(tags["config_hash"]) == 16
     assert Path(tags["checkpoint_dir"]) == tmp / "run" / "checkpoints" and (tmp / "run" / "checkpoints" / "best.pt").is_file()
     assert {"photoz.host", "photoz.pid", "photoz.last_seen"} <= set(tags)  # liveness (docs/reliability.md)
-    assert "| test_sigma_mad | test_bias | test_eta | n_trainable_params |" in tags["mlflow.note.content"]
+    assert tables(tags["mlflow.note.content"])[0][0] == ["test σ_MAD", "bias", "η", "RAIL outliers", "trainable params"]
+    assert datetime.fromisoformat(tags["photoz.last_seen"].replace("Z", "+00:00")).tzinfo is not None  # ISO, UTC
     assert not {"error", "study", "trial", "mlflow.parentRunId"} & set(tags)  # a plain run: no failure, no sweep
 
 
@@ -121,4 +124,4 @@ def test_artifacts_and_the_model_are_logged(logged) -> None:
         expected.add("predictions/test_predictions.hdf5")
     assert expected <= artifacts
     (model,) = client.search_logged_models([run.info.experiment_id], filter_string=f"source_run_id = '{run_id}'")
-    assert model.name == run.info.run_name
+    assert model.name == "seq-d2-lr2e-3-w8"  # the run's name, as a logged model may be named
