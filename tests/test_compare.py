@@ -140,6 +140,15 @@ class _Report(HTMLParser):
             self.images[data], self._png = self._png, b""
 
 
+def test_each_row_names_the_run_that_stands_for_its_model() -> None:
+    from photoz.comparison.report import _named
+    from photoz.comparison.table import Best
+
+    assert _named(Best("sequential", "a", {}, "t0 d4 lr2.7e-3"), "#r") == "sequential ([t0 d4 lr2.7e-3](#r))"  # a trial
+    assert _named(Best("googlenet", "b", {}, "googlenet d4 lr2e-3"), "#r") == "[googlenet d4 lr2e-3](#r)"  # says its model
+    assert _named(Best("knn", "c", {}, "")) == "knn"  # a run without a name
+
+
 def test_parent_run_filter(store) -> None:
     out = compare(_cfg(**{"tracking.uri": store["uri"], "parent_run": store["parent"], "output": store["tmp"] / "sweep",
                           "log_run": "false"}))

@@ -116,7 +116,7 @@ class ParentRun:
         best_run = summary.get("best_run_id")
         lines = []
         if summary.get("best_trial") is not None:
-            name = self.client.get_run(best_run).info.run_name if best_run else None
+            name = _run_name(self.client, best_run) if best_run else None
             run = f"[{name or best_run}]({run_href(self.experiment_id, best_run)})" if best_run else "-"
             params = {k: f"{v:.3g}" if isinstance(v, float) else str(v) for k, v in summary["best_params"].items()}
             headers = ["best trial", f"{summary['metric']} ({summary['direction']})", *params, "its run"]
@@ -128,8 +128,8 @@ class ParentRun:
             f"[runs table]({runs_table_href(self.experiment_id)}) (expand this run's row)."
         )
         if plots:
-            links = [f"[{Path(p).stem.replace('_', ' ')}]({run_href(self.experiment_id, self.run_id, f'study/plots/{p}')})" for p in plots]
-            lines.append("Plots: " + ", ".join(links) + ".")
+            hrefs = {Path(p).stem.replace("_", " "): run_href(self.experiment_id, self.run_id, f"study/plots/{p}") for p in plots}
+            lines.append("Plots: " + ", ".join(f"[{name}]({href})" for name, href in hrefs.items()) + ".")
         return "\n".join(lines) + "\n"
 
     def browse_lines(self, summary: dict[str, Any]) -> list[str]:
@@ -155,6 +155,16 @@ def _wait_for_parent(study: optuna.Study) -> str | None:
         if run_id or time.monotonic() >= deadline:
             return run_id
         time.sleep(0.5)
+
+
+def _run_name(client: MlflowClient, run_id: str) -> str | None:
+    """The run's name, None if the store no longer has it (the link then shows its id)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_run(run_id).info.run_name
+    except MlflowException:
+        return None
 
 
 def _active(client: MlflowClient, run_id: str) -> bool:

@@ -22,13 +22,12 @@ ID_HEADER = "run id"
 
 
 def _named(row: Best, link: str | None = None) -> str:
-    """The model and, where it differs, the run that stands for it: `seq (t0 d4 lr2.7e-3)`; with
-    `link`, the run's name (or the model) links to its page."""
-    name = row.run_name if row.run_name and row.run_name != row.model else ""
-    if link is None:
-        return f"{row.model} ({name})" if name else row.model
-    name = name.replace(" ", "\u00a0")  # a narrow description wraps the cell between model and run, not inside the name
-    return f"{row.model} ([{name}]({link}))" if name else f"[{row.model}]({link})"
+    """The model and the run that stands for it: `sequential (t0 d4 lr2.7e-3)`, or the run's name
+    alone where it starts with the model's (`googlenet d4 lr2e-3`, `random_forest`); with `link`,
+    the run's name links to its page."""
+    name = row.run_name or row.model
+    text = f"[{name}]({link})" if link else name
+    return text if name == row.model or name.startswith(row.model + " ") else f"{row.model} ({text})"
 
 
 def choice_text(every: bool) -> str:
@@ -54,7 +53,8 @@ def description(rows: list[Best], experiment_id: str, run_id: str, every: bool, 
 
 def _figure(name: str, path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,{data}"><figcaption>{html.escape(path.name)}</figcaption></figure>'
+    image = f'<img alt="{html.escape(name)}" src="data:image/png;base64,{data}">'
+    return f"<figure>{image}<figcaption>{html.escape(path.name)}</figcaption></figure>"
 
 
 STYLE = """body{font-family:sans-serif;margin:1em;color:#222;font-size:14px}h1{font-size:20px}
@@ -75,7 +75,8 @@ def html_report(rows: list[Best], figures: dict[str, Path], command: str, title:
             for h, c in zip(headers, tds)
         ) + "</tr>")  # fmt: skip
     return "\n".join([
-        f'<!doctype html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{STYLE}</style></head><body>',
+        f'<!doctype html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>',
+        f"<style>{STYLE}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         f"<p>{html.escape(choice_text(every))}</p>",
         f"<p>Made by <code>{html.escape(command)}</code></p>",

@@ -24,7 +24,7 @@ VIEW_TAG = f"mlflow.sharedViewState.{VIEW_KEY}"
 # the columns, in this order: test metrics (η in percent), size, and the val σ_MAD that picks the best run
 METRIC_COLUMNS = ("test_sigma_mad", "test_bias", "test_eta_pct", "n_trainable_params", "best_val_sigma_mad")
 RUN_NAME, CREATED, MODELS = "attributes.`Run Name`", "runDateAndNestInfo", "attributes.`Models`"
-NAME_WIDTH, METRIC_WIDTH = 240, 125  # px; MLflow's defaults (190, 100) cut names and metric headers
+NAME_WIDTH, METRIC_WIDTH = 240, 140  # px; MLflow's defaults (190, 100) cut names and metric headers
 
 
 def view_state() -> dict:
