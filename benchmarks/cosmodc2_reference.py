@@ -2,7 +2,7 @@
 cosmoDC2's own photometric noise (used by benchmarks/simulation_validation.py).
 
 The reference: the cosmoDC2 v1.1.4 validation catalogue that LSST DESC's RAIL ships (the training
-one calibrates simulator v5's population, so it is held out of every comparison here; the two are
+one calibrates the default population (simulator v5 and v6), so it is held out of every comparison here; the two are
 pz-rail-base's examples_data/testdata/test_dc2_training_9816.hdf5 and test_dc2_validation_9816.hdf5:
 30,674 galaxies of one healpix pixel, i < 25.3, ugrizy magnitudes with 10-year LSST errors; 99 =
 not detected). photoz's galaxies are compared catalogue-level (their true magnitudes, no stamps):
@@ -39,7 +39,7 @@ Z_EDGES = np.round(np.arange(0.0, 3.01, 0.1), 2)
 
 def load_cosmodc2(files: tuple[str, ...] = (VALIDATION,)) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Redshift, magnitudes and magnitude errors per band of RAIL's cosmoDC2 example files (by
-    default the validation file only: the training file calibrates simulator v5's population)."""
+    default the validation file only: the training file calibrates the default population, simulator v5 and v6)."""
     import h5py
 
     from photoz.data.simulate.templates import rail_sed_dir

@@ -7,13 +7,13 @@ against LSST DESC's cosmoDC2 sample that RAIL ships, and draw the figures of doc
 
 Prints the 5σ point-source depth measured on simulated stamps per band next to the published
 m5 (pass: within 0.3 mag), n(z) and magnitude summaries, and writes sim_nz_imag.png,
-sim_colours.png and sim_montage.png. Then compares v5 (data.sed_model=cosmos, the default
-sed_population=cosmodc2, calibrated on RAIL's cosmoDC2 *training* file), v4 (sed_population=physics)
-and v3 (realistic) with the held-out cosmoDC2 *validation* file catalogue-level (true magnitudes
+sim_colours.png and sim_montage.png. Then compares v6 (data.sed_model=cosmos, the default
+sed_population=cosmodc2: n(z | i) and SEDs calibrated on RAIL's cosmoDC2 *training* file), v5 (the
+same SEDs with the LSST Science Book's n(z | i)), v4 (sed_population=physics) and v3 (realistic) with the held-out cosmoDC2 *validation* file catalogue-level (true magnitudes
 with cosmoDC2's own noise, at cosmoDC2's i distribution; benchmarks/cosmodc2_reference.py says
 exactly how): median colours per Δz = 0.1 bin (pass: within 0.1 mag wherever both have >= 50
 galaxies, 0.2 < z < 2), blue fractions and a classifier two-sample test (pass: accuracy <= 0.60;
-also on (i, z) alone, and for the training file itself: the floor), plus v5's SEDs placed at the
+also on (i, z) alone, and for the training file itself: the floor), plus v6's SEDs placed at the
 training galaxies' own (z, i) (the SED model's share of the C2ST), and writes
 sim_vs_cosmodc2_tracks.png, sim_vs_cosmodc2_colour_colour.png, sim_vs_cosmodc2_blue_fraction.png.
 Needs the rail extra for the COSMOS templates and the cosmoDC2 files.
@@ -124,11 +124,11 @@ def plot_montage(ds, path: Path, rows: int = 4, cols: int = 8) -> None:
 
 
 def compare_with_cosmodc2(n: int, seed: int = 1) -> None:
-    """v4 and v3 populations beside cosmoDC2: median tracks, blue fraction, C2ST; figures."""
+    """v6, v5, v4 and v3 populations beside cosmoDC2: median tracks, blue fraction, C2ST; figures."""
     import cosmodc2_figures as figs
     import cosmodc2_reference as ref
 
-    z_ref, mag_ref, err_ref = ref.load_cosmodc2()  # the validation file: held out from v5's calibration
+    z_ref, mag_ref, err_ref = ref.load_cosmodc2()  # the validation file: held out from the calibration
     z_tr, mag_tr, _ = ref.load_cosmodc2((ref.TRAINING,))
     relations = ref.relations_of(mag_ref, err_ref)
     med_ref, err_med_ref, cnt_ref = ref.median_tracks(z_ref, ref.colours(mag_ref))
@@ -138,17 +138,21 @@ def compare_with_cosmodc2(n: int, seed: int = 1) -> None:
     rng = np.random.default_rng(seed)
     acc, acc_err = ref.c2st(rng, ref.features(mag_tr, z_tr), ref.features(mag_ref, z_ref))
     print(f"C2ST of cosmoDC2's training file against it (two samples of one sky): {acc:.3f} ± {acc_err:.3f}")
-    models = {"v5 (cosmos, cosmodc2)": {"sed_model": "cosmos", "sed_population": "cosmodc2"},
+    models = {"v6 (cosmos, cosmodc2)": {"sed_model": "cosmos", "sed_population": "cosmodc2"},
+              "v5 (v6 with the Science Book n(z | i))": "v5",
               "v4 (cosmos, physics)": {"sed_model": "cosmos", "sed_population": "physics"},
-              "v3 (realistic)": {"sed_model": "realistic"}}
-    models["v5 at the training galaxies' (z, i)"] = {}
+              "v3 (realistic)": {"sed_model": "realistic"},
+              "v6's SEDs at the training galaxies' (z, i)": "at training"}
     for name, over in models.items():
         rng = np.random.default_rng(seed)
-        if over:
+        if isinstance(over, dict):
             cfg = OmegaConf.merge(OmegaConf.structured(LsstSimData), {"n_galaxies": n, **over})
-            z, mag = ref.observed_sample(rng, make_truth(cfg, BANDS)[0], mag_ref["i"], relations)
-        else:  # the SED model alone: v5's SEDs at cosmoDC2's own (z, i), so only the colours can differ
-            z, mag = ref.observed_sample(rng, at_training_z_i(rng, z_tr, mag_tr["i"]), mag_ref["i"], relations)
+            truth = make_truth(cfg, BANDS)[0]
+        elif over == "v5":  # v5 exactly: the Science Book's z given i, then the calibrated SEDs
+            truth = v5_truth(n)
+        else:  # the SED model alone: v6's SEDs at cosmoDC2's own (z, i), so only the colours can differ
+            truth = at_training_z_i(rng, z_tr, mag_tr["i"])
+        z, mag = ref.observed_sample(rng, truth, mag_ref["i"], relations)
         samples[name] = (z, mag)
         med, err_med, cnt = ref.median_tracks(z, ref.colours(mag))
         used = (cnt >= 50) & (cnt_ref >= 50) & rows[:, None]
@@ -169,7 +173,7 @@ def compare_with_cosmodc2(n: int, seed: int = 1) -> None:
         acc_iz, acc_iz_err = ref.c2st(rng, ref.features(mag, z)[keep], ref.features(mag_ref, z_ref))
         print(f"  C2ST accuracy (colours + i + z): {acc:.3f} ± {acc_err:.3f} -> {'PASS' if acc <= 0.60 else 'FAIL'} (<= 0.60); "
               f"at matched (i, z): {acc_iz:.3f} ± {acc_iz_err:.3f} ({len(keep)} galaxies); on (i, z) alone: {acc_2d:.3f}")
-    samples.pop("v5 at the training galaxies' (z, i)")
+    samples.pop("v6's SEDs at the training galaxies' (z, i)")
     blue = {name: ref.blue_fraction(z, ref.colours(mag)) for name, (z, mag) in samples.items()}
     print("blue fraction per Δz = 0.2 from z = 0.2: " + "; ".join(f"{k} " + " ".join(f"{v:.2f}" for v in f) for k, f in blue.items()))
     figs.plot_tracks(samples, FIGURES / "sim_vs_cosmodc2_tracks.png")
@@ -179,13 +183,30 @@ def compare_with_cosmodc2(n: int, seed: int = 1) -> None:
 
 
 def at_training_z_i(rng: np.random.Generator, z: np.ndarray, i_mag: np.ndarray) -> Table:
-    """Truth of v5 galaxies placed at cosmoDC2's training galaxies' (z, i), twice each."""
-    from photoz.data.simulate.cosmos import cosmos_fluxes
+    """Truth of v6 galaxies (calibrated SEDs) placed at cosmoDC2's training galaxies' (z, i), twice each."""
     from photoz.data.simulate.population import draw_morphology
 
     z, i_mag = np.tile(z, 2), np.tile(i_mag, 2)
     truth = draw_morphology(rng, i_mag, z)
     truth["redshift"], truth["true_mag_i"] = z, i_mag
+    return calibrated_seds(rng, truth)
+
+
+def v5_truth(n: int, seed: int = 0) -> Table:
+    """Simulator version 5's galaxies, as make_truth drew them: i and the Science Book's z given i
+    (photoz.data.simulate.population's default), then the calibrated SEDs, one random stream."""
+    from photoz.data.simulate.population import draw_population
+    from photoz.data.simulate.truth import TAG_POPULATION
+
+    rng = np.random.default_rng([seed, TAG_POPULATION])
+    cfg = LsstSimData()
+    return calibrated_seds(rng, draw_population(rng, n, cfg.mag_min, cfg.mag_limit))
+
+
+def calibrated_seds(rng: np.random.Generator, truth: Table) -> Table:
+    """truth with true_mag_<band> of the calibrated SEDs (sed_population=cosmodc2) at its (z, i)."""
+    from photoz.data.simulate.cosmos import cosmos_fluxes
+
     bulge, disk = cosmos_fluxes(truth, rng, BANDS, 1.0, "cosmodc2")
     for j, band in enumerate(BANDS):
         truth[f"true_mag_{band}"] = NJY_ZP - 2.5 * np.log10(bulge[:, j] + disk[:, j])

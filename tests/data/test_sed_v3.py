@@ -71,4 +71,4 @@ def test_realistic_truth_is_deterministic_and_differs_from_cww(tmp_path) -> None
     np.testing.assert_array_equal(truth["redshift"], cww[0]["redshift"])  # same galaxies, other SEDs
     assert not np.allclose(disk, cww[2])
     assert build.output_path(cfg) != build.output_path(sim_cfg(tmp_path, n_galaxies=200, sed_model="cww"))
-    assert build.config_key(cfg)["sim_version"] == build.SIM_VERSION == 5
+    assert build.config_key(cfg)["sim_version"] == build.SIM_VERSION == 6

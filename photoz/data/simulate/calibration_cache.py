@@ -3,12 +3,16 @@ by a sha256 of everything it depends on, so that it is reused only for identical
 
 Where: $PHOTOZ_CACHE, else $XDG_CACHE_HOME/photoz (~/.cache/photoz): one cosmodc2-<key>.npz of
 ~3 MB, written atomically; an unwritable folder only costs the recomputation (~15 s) next time.
+Loading a file refreshes its modification time; writing a new one removes the cosmodc2-*.npz files
+of that folder not used for STALE_DAYS (those of older code or inputs), so stale ones do not pile up.
+Any of them may also be deleted by hand at any time: it is recomputed when needed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import time
 from dataclasses import fields
 from pathlib import Path
 
@@ -16,6 +20,8 @@ import numpy as np
 
 from photoz.data.simulate.calibration import Calibration, calibrate, training_path
 from photoz.data.simulate.templates import cosmos_library, rail_sed_dir
+
+STALE_DAYS = 30
 
 
 def cache_key(path: Path) -> str:
@@ -43,6 +49,18 @@ def _save(cal: Calibration, file: Path, key: str) -> None:
     with open(tmp, "wb") as fh:
         np.savez_compressed(fh, key=key, **{f.name: getattr(cal, f.name) for f in fields(cal)})
     tmp.replace(file)
+    prune(file.parent, keep=file)
+
+
+def prune(directory: Path, keep: Path) -> None:
+    """Remove the calibrations in `directory` (but `keep`) not loaded or written for STALE_DAYS."""
+    oldest = time.time() - STALE_DAYS * 86400.0
+    for old in directory.glob("cosmodc2-*.npz"):
+        try:
+            if old != keep and old.stat().st_mtime < oldest:
+                old.unlink()
+        except OSError:  # removed by another process, or not ours to remove
+            pass
 
 
 def _load(file: Path, key: str) -> Calibration | None:
@@ -51,9 +69,14 @@ def _load(file: Path, key: str) -> Calibration | None:
         with np.load(file) as data:
             if str(data["key"]) != key:
                 return None
-            return Calibration(**{f.name: (str(data[f.name]) if f.name == "sha256" else data[f.name]) for f in fields(Calibration)})
+            cal = Calibration(**{f.name: (str(data[f.name]) if f.name == "sha256" else data[f.name]) for f in fields(Calibration)})
     except (OSError, KeyError, ValueError):
         return None
+    try:
+        os.utime(file)  # in use: not stale
+    except OSError:
+        pass
+    return cal
 
 
 def cache_dir() -> Path:

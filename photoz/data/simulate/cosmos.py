@@ -167,6 +167,11 @@ def draw_calibrated_params(rng: np.random.Generator, truth: Table, line_ew_scale
             "lines": line_ew_scale * lines}
 
 
+def draw_calibrated_redshift(rng: np.random.Generator, i_mag: np.ndarray) -> np.ndarray:
+    """Simulator v6: redshifts given i from cosmoDC2's training sample (photoz.data.simulate.calibrated)."""
+    return calibrated.draw_redshift(rng, training_calibration(), i_mag)
+
+
 def cosmos_fluxes(truth: Table, rng: np.random.Generator, bands: list[str], line_ew_scale: float,
                   population: str = "physics") -> tuple[np.ndarray, np.ndarray]:
     """Bulge and disk fluxes (n, C) in nJy of the COSMOS-template model, its SED parameters drawn

@@ -2,7 +2,8 @@
 
 - i magnitudes follow the LSST Science Book counts, N(<i) ∝ 10^(0.31 i), between data.mag_min
   and data.mag_limit;
-- redshift given i from the Science Book n(z), p(z) ∝ z² exp(−z/z0) with z0(i) = 0.0417 i − 0.744
+- redshift given i (versions 2–5, and data.sed_population=physics; version 6's default draws it
+  from cosmoDC2's n(z | i) instead: photoz.data.simulate.calibrated) from the Science Book n(z), p(z) ∝ z² exp(−z/z0) with z0(i) = 0.0417 i − 0.744
   for the whole sample brighter than i. Counts rising as 10^(0.31 i) make such a sample dominated
   by galaxies 1/(0.31 ln 10) ≈ 1.4 mag brighter than its limit, so a galaxy of magnitude i draws
   z ~ Gamma(3, z0(i + 1.4)) (z0 floored at 0.03), and the sample to i < 25.3 gets z0 ≈ z0(25.3);
@@ -14,6 +15,8 @@
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 from astropy.table import Table
@@ -61,12 +64,22 @@ def draw_morphology(rng: np.random.Generator, i_mag: np.ndarray, z: np.ndarray) 
     )
 
 
-def draw_population(rng: np.random.Generator, n: int, mag_min: float, mag_limit: float) -> Table:
-    """n galaxies' truth: redshift, true_mag_i and the draw_morphology columns."""
-    i_mag = draw_i_mag(rng, n, mag_min, mag_limit)
+def science_book_redshift(rng: np.random.Generator, i_mag: np.ndarray) -> np.ndarray:
+    """Redshifts given i from the Science Book n(z) (module docstring), Z_MIN < z < Z_MAX."""
     z = rng.gamma(3.0, z0_of_i(i_mag + MAG_OFFSET))
     while (bad := (z < Z_MIN) | (z > Z_MAX)).any():  # redraw the rare tails, same law
         z[bad] = rng.gamma(3.0, z0_of_i(i_mag[bad] + MAG_OFFSET))
+    return z
+
+
+RedshiftDraw = Callable[[np.random.Generator, np.ndarray], np.ndarray]
+
+
+def draw_population(rng: np.random.Generator, n: int, mag_min: float, mag_limit: float,
+                    draw_z: RedshiftDraw = science_book_redshift) -> Table:
+    """n galaxies' truth: redshift (given i, by `draw_z`), true_mag_i and the draw_morphology columns."""
+    i_mag = draw_i_mag(rng, n, mag_min, mag_limit)
+    z = draw_z(rng, i_mag)
     truth = draw_morphology(rng, i_mag, z)
     truth.add_column(z, name="redshift", index=0)
     truth.add_column(i_mag, name="true_mag_i", index=1)

@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 
 from photoz.data.format import NJY_ZP
 from photoz.data.simulate.fluxes import bulge_disk_fluxes
-from photoz.data.simulate.population import draw_population
+from photoz.data.simulate.population import RedshiftDraw, draw_population, science_book_redshift
 
 TAG_POPULATION, TAG_BLEND = 1, 4  # rng stream tags (build.py owns 2 split, 3 noise, 5 PSF)
 
@@ -22,7 +22,7 @@ def make_truth(cfg: DictConfig, bands: list[str], tag: int = TAG_POPULATION, n: 
         from photoz.data.simulate.catalog import catalog_truth
 
         return catalog_truth(cfg, bands, rng)
-    truth = draw_population(rng, int(cfg.n_galaxies if n is None else n), cfg.mag_min, cfg.mag_limit)
+    truth = draw_population(rng, int(cfg.n_galaxies if n is None else n), cfg.mag_min, cfg.mag_limit, _redshift_law(cfg))
     if cfg.sed_model == "cosmos":
         from photoz.data.simulate.cosmos import cosmos_fluxes
 
@@ -36,6 +36,16 @@ def make_truth(cfg: DictConfig, bands: list[str], tag: int = TAG_POPULATION, n: 
     for j, band in enumerate(bands):
         truth[f"true_mag_{band}"] = NJY_ZP - 2.5 * np.log10(bulge[:, j] + disk[:, j])
     return truth, bulge, disk
+
+
+def _redshift_law(cfg: DictConfig) -> RedshiftDraw:
+    """n(z | i): cosmoDC2's, calibrated on its training sample (sed_population=cosmodc2, simulator
+    version 6), else the LSST Science Book's."""
+    if cfg.sed_model == "cosmos" and cfg.sed_population == "cosmodc2":
+        from photoz.data.simulate.cosmos import draw_calibrated_redshift
+
+        return draw_calibrated_redshift
+    return science_book_redshift
 
 
 def _realistic(cfg: DictConfig, truth: Table, bands: list[str], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
