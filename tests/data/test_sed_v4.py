@@ -77,7 +77,7 @@ def test_main_sequence_is_speagle_above_the_break_and_flat_below() -> None:
 
 @pytest.mark.parametrize("population", ["physics", "cosmodc2"])
 def test_cosmos_truth_is_deterministic_and_physical(tmp_path, population: str) -> None:
-    """Both populations of the COSMOS model (v4: physics, v5: calibrated on cosmoDC2, the default)."""
+    """Both populations of the COSMOS model (v4: physics, v6: calibrated on cosmoDC2, the default)."""
     cfg = sim_cfg(tmp_path, n_galaxies=300, sed_model="cosmos", sed_population=population)
     truth, bulge, disk = build.make_truth(cfg, list(BANDS))
     again = build.make_truth(cfg, list(BANDS))
@@ -87,7 +87,9 @@ def test_cosmos_truth_is_deterministic_and_physical(tmp_path, population: str) -
     other = build.make_truth(sim_cfg(tmp_path, n_galaxies=300, sed_model="cosmos", sed_population=population, seed=1), list(BANDS))
     assert not np.array_equal(disk, other[2])
     realistic = build.make_truth(sim_cfg(tmp_path, n_galaxies=300, sed_model="realistic"), list(BANDS))
-    np.testing.assert_array_equal(truth["redshift"], realistic[0]["redshift"])  # same (i, z), other SEDs
+    np.testing.assert_array_equal(truth["true_mag_i"], realistic[0]["true_mag_i"])  # same i, other SEDs
+    same_z = np.array_equal(truth["redshift"], realistic[0]["redshift"])
+    assert same_z == (population == "physics")  # v6 (cosmodc2) draws z from cosmoDC2's n(z | i)
     cls = np.asarray(truth["true_class"])
     assert set(np.unique(cls)) <= {0, 1, 2} and (cls == 1).any()
     assert np.all(np.asarray(truth["true_bt"])[cls == 2] == 0)
