@@ -14,7 +14,7 @@ shared redshift grid.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Iterator
 from typing import ClassVar
 
 import numpy as np
@@ -69,6 +69,16 @@ class Estimator(ABC):
     @abstractmethod
     def predict(self, data: Dataset, index: np.ndarray) -> Predictions:
         """Predict rows `index` of `data`."""
+
+    def prepare_predict(self, data: Dataset, index: np.ndarray) -> None:
+        """Start-up work before predict_batches over rows `index` of `data` (photoz.predict times it
+        apart from its loop): a CNN builds its fast inference path there."""
+
+    def predict_batches(self, data: Dataset, batches: Iterable[np.ndarray]) -> Iterator[Predictions]:
+        """predict(data, index) for each index array of `batches`, in order; an estimator may
+        overlap the batches' work (a CNN reads, runs its network and summarises in parallel)."""
+        for index in batches:
+            yield self.predict(data, index)
 
     @abstractmethod
     def n_trainable_params(self) -> int:
