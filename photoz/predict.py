@@ -19,7 +19,6 @@ import time
 _STARTED = time.perf_counter()  # start-up is timed from here: imports, Hydra, the model load
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
@@ -161,21 +160,6 @@ def _rows(pred: Predictions, dtype: np.dtype) -> np.ndarray:
     return rows
 
 
-@dataclass(frozen=True)
-class LoopTiming:
-    """How long predict_dataset took: the estimator's start-up work (prepare_predict: a CNN's
-    fast path, ONNX export, backend and batch size) and the prediction loop over `n` galaxies."""
-
-    n: int
-    prepare_s: float
-    loop_s: float
-
-    @property
-    def rate(self) -> float:
-        """Galaxies/s of the loop (reading, predicting, summarising, writing)."""
-        return self.n / self.loop_s
-
-
 def _open_stream(pred: Predictions, output: Path, n: int, with_pdf: bool, header: dict[str, object], fmt: str):
     if with_pdf and pred.pdf is None:
         raise ConfigError("pdf=true but this estimator gives no PDF; drop pdf=true")
@@ -186,10 +170,11 @@ def _open_stream(pred: Predictions, output: Path, n: int, with_pdf: bool, header
 
 
 def predict_dataset(estimator: Estimator, data, output: Path, batch_size: int, with_pdf: bool,
-                    header: dict[str, object], fmt: str = "fits", rows: range | None = None) -> LoopTiming:
+                    header: dict[str, object], fmt: str = "fits", rows: range | None = None) -> tuple[float, float]:
     """Predict `rows` of `data` (default all) in batches into `output` (a FITS table, or with
     fmt="qp" a qp HDF5 file, photoz.predictions.qpio). The estimator overlaps the batches' reading,
-    predicting and summarising (Estimator.predict_batches); this loop writes each batch."""
+    predicting and summarising (Estimator.predict_batches); this loop writes each batch. Returns
+    (galaxies/s of the loop, seconds of the estimator's start-up work before it: prepare_predict)."""
     if batch_size < 1:
         raise ConfigError(f"batch_size={batch_size}; need a positive number of galaxies per batch")
     rows = range(len(data)) if rows is None else rows
@@ -208,7 +193,18 @@ def predict_dataset(estimator: Estimator, data, output: Path, batch_size: int, w
         if stream is not None:
             stream.abort()
         raise
-    return LoopTiming(n, start - t0, time.perf_counter() - start)
+    return n / (time.perf_counter() - start), start - t0
+
+
+def calibration_set(cfg: DictConfig, model_uri: str, data):
+    """precision=int8's calibration stamps come from the train split of the run's own data set, or
+    of `data` (input=) where that is not on this machine or model_uri= names a model folder."""
+    from photoz.data.format import read_dataset
+
+    try:
+        return data if cfg.run is None else read_dataset(run_dataset(cfg, model_uri))
+    except PhotozError:  # moved, or on another machine
+        return data
 
 
 def predict(cfg: DictConfig) -> Path:
@@ -229,12 +225,15 @@ def predict(cfg: DictConfig) -> Path:
     output, rows = shard_path(output, shard), shard_rows(len(data), shard)
     check_output(output, bool(cfg.overwrite))  # replaces only a file photoz wrote, unless overwrite=true
     output.parent.mkdir(parents=True, exist_ok=True)
+    if cfg.precision == "int8":
+        estimator.use_int8(calibration_set(cfg, model_uri, data))
     prepared = time.perf_counter()
-    header = {"MODEL": label, "MODELURI": model_uri, "DATASET": str(data.path), **dataset_identity(data)}
+    header = {"MODEL": label, "MODELURI": model_uri, "DATASET": str(data.path), "PRECISIO": str(cfg.precision),
+              **dataset_identity(data)}
     header.update({"SHARD": f"{shard[0]}/{shard[1]}", "ROW0": rows.start} if shard else {})
-    timing = predict_dataset(estimator, data, output, int(cfg.batch_size), bool(cfg.pdf), header, str(cfg.format), rows)
-    print(f"photoz: wrote {len(rows)} galaxies to {output} ({timing.rate:.0f} galaxies/s in the prediction loop, model {label}; "
-          f"start-up {loaded - _STARTED:.1f} s to the loaded model, {prepared - loaded + timing.prepare_s:.1f} s preparing it)")
+    rate, prepare_s = predict_dataset(estimator, data, output, int(cfg.batch_size), bool(cfg.pdf), header, str(cfg.format), rows)
+    print(f"photoz: wrote {len(rows)} galaxies to {output} ({rate:.0f} galaxies/s in the prediction loop, model {label}; "
+          f"start-up {loaded - _STARTED:.1f} s to the loaded model, {prepared - loaded + prepare_s:.1f} s preparing it)")
     return output
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from photoz.config import PhotozConfig
 from photoz.data.format import Dataset
+from photoz.errors import ConfigError
 from photoz.predictions.table import Predictions
 from photoz.training.hooks import EpochHook
 
@@ -73,6 +74,11 @@ class Estimator(ABC):
     def prepare_predict(self, data: Dataset, index: np.ndarray) -> None:
         """Start-up work before predict_batches over rows `index` of `data` (photoz.predict times it
         apart from its loop): a CNN builds its fast inference path there."""
+
+    def use_int8(self, calibration: Dataset) -> object:
+        """Predict with an int8-quantised copy from now on, calibrated on `calibration`'s train
+        split (photoz.predict precision=int8); the CNNs can, other estimators refuse in one line."""
+        raise ConfigError(f"precision=int8 applies to the CNNs; {type(self).__name__} is not one: drop precision=int8")
 
     def predict_batches(self, data: Dataset, batches: Iterable[np.ndarray]) -> Iterator[Predictions]:
         """predict(data, index) for each index array of `batches`, in order; an estimator may

@@ -21,6 +21,7 @@ from photoz.config import TrainerConfig
 from photoz.data.format import Dataset
 from photoz.errors import DataError
 from photoz.inference.fast import BATCH_CANDIDATES, Batched, FastPredictor
+from photoz.inference.quantize import BACKEND, Int8Model, calibration_rows, quantize
 from photoz.inference.stream import read_rows, stream_predictions
 from photoz.models.build import head_predict
 from photoz.predictions.table import Predictions, z_grid
@@ -40,6 +41,7 @@ class CNNPrediction:
     trainer: TrainerConfig
     _fast: Batched | None = None  # the fast path, built for `_fast_for` (a net) on first use
     _fast_for: nn.Module | None = None
+    int8: Int8Model | None = None  # a quantised copy of the net, made by use_int8
 
     def runtime(self) -> Runtime:
         raise NotImplementedError
@@ -57,6 +59,8 @@ class CNNPrediction:
         return Predictions(ids, np.asarray(data.catalog["redshift"], float)[index], z_phot, z_err, pdf, grid)
 
     def _check_compatible(self, data: Dataset) -> None:
+        if self.int8 is not None and self._fast is not None and self._fast.backend == BACKEND:
+            self.int8.check(data.bands, tuple(data.images.shape[2:]), str(data.path))
         if data.bands != self.net.bands:
             raise DataError(f"{data.path} has bands {data.bands} but the model was trained on {self.net.bands}")
         if tuple(data.images.shape[2:]) != self.net.stamp:
@@ -69,6 +73,17 @@ class CNNPrediction:
             self._fast, self._fast_for = FastPredictor(self.net, rt, example), self.net
             log.info("predicting with %s", self._fast.backend)
         return self._fast
+
+    def use_int8(self, calibration: Dataset) -> Int8Model:
+        """Predict with the int8 model from now on (photoz.inference.quantize): the net quantised
+        (once), calibrated on train-split stamps of `calibration`."""
+        if self.int8 is None:
+            self._check_compatible(calibration)
+            stamps = read_rows(calibration.images, calibration_rows(calibration.split_index("train")))
+            self.int8 = quantize(self.net, stamps, {"data": str(calibration.path), "split": "train"})
+            log.info("quantised to int8 on %d train stamps of %s", len(stamps), calibration.path)
+        self._fast, self._fast_for = self.int8.predictor(), self.net
+        return self.int8
 
     def predict(self, data: Dataset, index: np.ndarray) -> Predictions:
         (pred,) = self.predict_batches(data, [index])
