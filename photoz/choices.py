@@ -161,7 +161,9 @@ class Pruner(Choice):
 
 
 class CompareRuns(Choice):
-    """runs= of python -m photoz.compare: the best run per model | every finished run (a study's trials)."""
+    """runs= of python -m photoz.compare: the best run per model | every finished run (a study's
+    trials) | one row per model over runs that differ only in seed (mean ± std)."""
 
     best = "best"
     all = "all"
+    seeds = "seeds"

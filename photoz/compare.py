@@ -23,11 +23,12 @@ from photoz.errors import PhotozError, exit_on_user_error
 from photoz.tool_schemas import register_schemas
 
 register_schemas()  # conf/compare.yaml composes against photoz/tool_schemas.py
+WHICH = {"best": "best run per model", "all": "every finished run",
+         "seeds": "one row per model over runs that differ only in seed (its best run's values and intervals; mean ± std)"}
 
 
 def _prediction_tables(rows, artifact: str, tmp: Path) -> dict:
-    """model → its run's test prediction table (one row per model); models whose run logged none
-    are skipped."""
+    """run id → its test prediction table; runs that logged none are skipped."""
     import mlflow
     from astropy.table import Table
     from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
@@ -39,10 +40,41 @@ def _prediction_tables(rows, artifact: str, tmp: Path) -> dict:
         try:
             path = mlflow.artifacts.download_artifacts(run_id=r.run_id, artifact_path=artifact, dst_path=str(tmp / r.run_id))
         except Exception:  # missing artifact: MLflow raises store-specific errors
-            print(f"photoz: note: run {r.run_id} ({r.model}) has no {artifact}; left out of the plots")
+            print(f"photoz: note: run {r.run_id} ({r.model}) has no {artifact}; left out of the plots and intervals")
             continue
-        tables[r.model] = Table.read(path)
+        tables[r.run_id] = Table.read(path)
     return tables
+
+
+def _attach_intervals(rows, tables: dict) -> str:
+    """Each row's bootstrap intervals over its test galaxies, and its paired difference from the
+    first (best) row where both predicted the same galaxies (photoz.comparison.intervals); returns
+    the line that says how they were made."""
+    import time
+
+    from photoz.comparison.intervals import LEVEL, N_RESAMPLES, SEED, TestSample, row_intervals
+
+    samples = {r.run_id: TestSample.from_table(tables[r.run_id]) for r in rows if r.run_id in tables}
+    if not samples:
+        return "no run logged test predictions: no intervals"
+    start = time.perf_counter()
+    stats = row_intervals(samples, rows[0].run_id if rows[0].run_id in samples else None)
+    for r in rows:
+        r.stats = stats.get(r.run_id)
+    n = len(next(iter(samples.values())).ids)
+    return (f"[low, high]: {LEVEL:.0%} percentile bootstrap intervals over the {n:,} test galaxies ({N_RESAMPLES} "
+            f"resamples, seed {SEED}; {time.perf_counter() - start:.1f} s); differences from the best (first) row are paired")
+
+
+def _rows(cfg: DictConfig, client, experiment) -> list:
+    """The table's rows: the best run per model, every run (runs=all) or one row per model over
+    its seeds (runs=seeds, photoz.comparison.seeds)."""
+    from photoz.comparison.seeds import seed_rows
+    from photoz.comparison.table import best_runs
+
+    if cfg.runs == "seeds":
+        return seed_rows(client, experiment, cfg.parent_run)
+    return best_runs(client, experiment, cfg.parent_run, every=cfg.runs == "all")
 
 
 def _command() -> str:
@@ -52,14 +84,13 @@ def _command() -> str:
     return " ".join(["python -m photoz.compare", *(shlex.quote(o) for o in HydraConfig.get().overrides.task)])
 
 
-def _figures(rows, best, cfg: DictConfig, out: Path) -> dict[str, Path]:
-    """sigma_vs_cost.png and, from the best runs' test predictions, zphot_vs_zspec.png and metrics_per_z.png."""
+def _figures(rows, tables: dict, out: Path) -> dict[str, Path]:
+    """sigma_vs_cost.png and, from the best runs' test predictions (`tables`: model → table),
+    zphot_vs_zspec.png and metrics_per_z.png."""
     import matplotlib.pyplot as plt
 
     from photoz.comparison.figures import metrics_per_z, sigma_vs_cost, zphot_panels
 
-    with tempfile.TemporaryDirectory() as tmp:
-        tables = _prediction_tables(best, cfg.predictions_artifact, Path(tmp))
     figures = {"sigma_vs_cost": sigma_vs_cost(rows)}
     if tables:
         figures.update(zphot_vs_zspec=zphot_panels(tables), metrics_per_z=metrics_per_z(tables))
@@ -97,7 +128,7 @@ def compare(cfg: DictConfig) -> Path:
     """Build, print, save and log the comparison; returns the output folder."""
     check_known_keys(cfg)  # a key forced in with + is refused, as photoz.train does
     from photoz.comparison.report import write_report
-    from photoz.comparison.table import best_runs, find_experiment, first_per_model, write_tables
+    from photoz.comparison.table import find_experiment, first_per_model, write_tables
     from photoz.tracking.tracker import Tracker, read_only_uri
 
     tracking = as_schema(TrackingConfig, cfg.tracking)
@@ -107,16 +138,19 @@ def compare(cfg: DictConfig) -> Path:
     tracker = Tracker(tracking, parent_run_id=cfg.parent_run)  # the comparison run: a child of parent_run
     experiment = find_experiment(tracker.client, tracking.experiment, cfg.parent_run, uri)
     every = cfg.runs == "all"
-    rows = best_runs(tracker.client, experiment, cfg.parent_run, every=every)
+    rows = _rows(cfg, tracker.client, experiment)
     best = first_per_model(rows)  # runs=all: each model's best run for the per-model plots and metrics
     out = Path(hydra.utils.to_absolute_path(cfg.output)) if cfg.output else Path(HydraConfig.get().runtime.output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        by_run = _prediction_tables(rows, cfg.predictions_artifact, Path(tmp))
+    how = _attach_intervals(rows, by_run)
     files = list(write_tables(rows, out).values())
-    which = "every finished run" if every else "best run per model"
-    print(f"Experiment {experiment.name!r}: {which} by val σ_MAD; test-split metrics\n")
+    print(f"Experiment {experiment.name!r}: {WHICH[str(cfg.runs)]} by val σ_MAD; test-split metrics\n")
     print(files[0].read_text())
-    figures, command = _figures(rows, best, cfg, out), _command()
-    title = f"photoz comparison: experiment {experiment.name}, {which}"
+    print(how + "\n")
+    figures = _figures(rows, {r.model: by_run[r.run_id] for r in best if r.run_id in by_run}, out)
+    command, title = _command(), f"photoz comparison: experiment {experiment.name}, {WHICH[str(cfg.runs)]}"
     files += [*figures.values(), write_report(rows, figures, command, title, every, out)]
     print(f"tables, plots and {files[-1].name} in {out}")
     if cfg.log_run:

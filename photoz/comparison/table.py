@@ -8,32 +8,41 @@ per model is the one with the lowest validation σ_MAD of its final model (metri
 model (`resnet+catalog`).
 The table reports that run's test-split metrics: a column per point metric registered with
 `table=True` in photoz.predictions.metrics.METRICS (read from its MLflow metric `test_<name>`,
-`logged_name`), then what the run cost.
+`logged_name`) and PIT KS, then what the run cost. photoz.compare adds to each row its bootstrap
+intervals (photoz.comparison.intervals); with runs=seeds a row stands for the runs of a model
+that differ only in their seed (photoz.comparison.seeds) and also shows their mean ± std.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from astropy.table import Table
 from mlflow.entities import Experiment, Run
 from mlflow.tracking import MlflowClient
 
+from photoz.comparison.columns import DIFF_HEADERS, difference_cells, metric_cell, raw_statistics, runs_cell
+from photoz.comparison.intervals import RowIntervals
 from photoz.errors import PhotozError
 from photoz.predictions.metrics import METRICS, logged_name
 
 VAL_KEYS = (logged_name("best_val", "sigma_mad"), logged_name("val", "sigma_mad"))
 # (column, MLflow metric, markdown/LaTeX header, format): the registered metrics, then the cost
 COLUMNS = [(m.name, logged_name("test", m.name), m.header, m.format) for m in METRICS if m.table] + [
+    ("pit_ks", "test_pit_ks", "PIT KS", "{:.3f}"),  # PDF calibration (photoz.predictions.pdf); n/a without a PDF
     ("n_params", "n_trainable_params", "trainable params", "{:,.0f}"),
     ("flops", "flops_per_galaxy", "FLOPs/galaxy", "{:.3g}"),
     ("train_seconds", "train_seconds", "train s", "{:.1f}"),
     ("galaxies_per_s", "test_galaxies_per_s", "galaxies/s", "{:,.0f}"),
     ("val_sigma_mad", None, "val σ_MAD", "{:.4f}"),
 ]
-LATEX_HEADERS = {**{m.header: m.latex for m in METRICS if m.table and m.latex}, "val σ_MAD": r"val $\sigma_\mathrm{MAD}$"}
+LATEX_HEADERS = {**{m.header: m.latex for m in METRICS if m.table and m.latex}, "val σ_MAD": r"val $\sigma_\mathrm{MAD}$",
+                 "Δσ_MAD vs best [95 %]": r"$\Delta\sigma_\mathrm{MAD}$ vs best [95 \%]"}
+
+
+METRIC_COLUMNS = [c for c, *_ in COLUMNS[: len(COLUMNS) - 5]]  # with intervals; the rest is cost and val σ_MAD
 
 
 @dataclass
@@ -44,6 +53,10 @@ class Best:
     run_id: str
     values: dict[str, float]
     run_name: str = ""  # the run's name in MLflow (seq d4 lr2e-3, t3 d5 lr1.3e-3): which run stands for the model
+    runs: int = 1  # runs=seeds: how many runs (seeds) the row stands for; `values` are its best run's
+    spread: dict[str, tuple[float, float]] = field(default_factory=dict)  # column -> (mean, std) over those runs
+    members: int = 0  # an ensemble's member count (its tag ensemble_members; photoz.ensemble)
+    stats: RowIntervals | None = None  # bootstrap intervals over the test galaxies (photoz.comparison.intervals)
 
 
 def val_sigma(run: Run) -> float:
@@ -81,9 +94,9 @@ def find_experiment(client: MlflowClient, name: str | None, parent_run: str | No
     return used[0]
 
 
-def best_runs(client: MlflowClient, experiment: Experiment, parent_run: str | None, every: bool = False) -> list[Best]:
-    """The best finished run per model (lowest val σ_MAD), or with `every` each finished run,
-    sorted by val σ_MAD (so a model's first row is its best run)."""
+def finished_runs(client: MlflowClient, experiment: Experiment, parent_run: str | None) -> list[Run]:
+    """Every run photoz.train (or photoz.ensemble) finished in `experiment` (children of
+    `parent_run` only, if given)."""
     query = "attributes.status = 'FINISHED' and tags.model != ''"
     if parent_run:
         query += f" and tags.mlflow.parentRunId = '{parent_run}'"
@@ -93,7 +106,21 @@ def best_runs(client: MlflowClient, experiment: Experiment, parent_run: str | No
         runs.extend(page)
         token = page.token
         if not token:
-            break
+            return runs
+
+
+def row_of(run: Run) -> Best:
+    """The table row of one run: its test metrics and cost, val σ_MAD, an ensemble's member count."""
+    values = {col: run.data.metrics.get(metric, math.nan) for col, metric, *_ in COLUMNS if metric}
+    values["val_sigma_mad"] = val_sigma(run)
+    return Best(model_label(run), run.info.run_id, values, run.info.run_name or "",
+                members=int(run.data.tags.get("ensemble_members", 0)))
+
+
+def best_runs(client: MlflowClient, experiment: Experiment, parent_run: str | None, every: bool = False) -> list[Best]:
+    """The best finished run per model (lowest val σ_MAD), or with `every` each finished run,
+    sorted by val σ_MAD (so a model's first row is its best run)."""
+    runs = finished_runs(client, experiment, parent_run)
     best: dict[str, Run] = {}
     for run in runs:
         model, score = model_label(run), val_sigma(run)
@@ -103,12 +130,7 @@ def best_runs(client: MlflowClient, experiment: Experiment, parent_run: str | No
     if not best:
         where = f"children of run {parent_run}" if parent_run else f"experiment {experiment.name!r}"
         raise PhotozError(f"no finished photoz runs with a validation σ_MAD among the {where}; train some first")
-    rows = []
-    for run in best.values():
-        values = {col: run.data.metrics.get(metric, math.nan) for col, metric, *_ in COLUMNS if metric}
-        values["val_sigma_mad"] = val_sigma(run)
-        rows.append(Best(model_label(run), run.info.run_id, values, run.info.run_name or ""))
-    return sorted(rows, key=lambda b: b.values["val_sigma_mad"])
+    return sorted((row_of(run) for run in best.values()), key=lambda b: b.values["val_sigma_mad"])
 
 
 def first_per_model(rows: list[Best]) -> list[Best]:
@@ -123,11 +145,23 @@ def _cell(value: float, fmt: str) -> str:
     return "n/a" if value is None or math.isnan(value) else fmt.format(value)
 
 
+def _cells(r: Best, is_best: bool) -> list[str]:
+    """One row's cells: model, runs, the metrics with their intervals (and mean ± std over seeds),
+    the paired difference from the best row, the cost, val σ_MAD and the run id."""
+    metrics = [metric_cell(r.values.get(c, math.nan), f, r.stats.values.get(c) if r.stats else None, r.spread.get(c))
+               for c, _, _, f in COLUMNS if c in METRIC_COLUMNS]  # fmt: skip
+    cost = [_cell(r.values.get(c, math.nan), f) for c, _, _, f in COLUMNS if c not in METRIC_COLUMNS]
+    headers = {c: h for c, _, h, _ in COLUMNS}
+    return [r.model, runs_cell(r.runs, r.members), *metrics, *difference_cells(r.stats, is_best, headers), *cost, r.run_id]
+
+
 def table_cells(rows: list[Best]) -> tuple[list[str], list[list[str]]]:
     """The table as people read it, headers and formatted cells (markdown and LaTeX tables, the
-    comparison run's description and comparison.html): model, each column, run id."""
-    headers = ["model"] + [h for *_, h, _ in COLUMNS] + ["run id"]
-    return headers, [[r.model] + [_cell(r.values[c], f) for c, _, _, f in COLUMNS] + [r.run_id] for r in rows]
+    comparison run's description and comparison.html). The first row is the best (lowest val
+    σ_MAD): the others' paired differences are from it."""
+    metric_headers = [h for c, _, h, _ in COLUMNS if c in METRIC_COLUMNS]
+    headers = ["model", "runs", *metric_headers, *DIFF_HEADERS, *(h for c, _, h, _ in COLUMNS if c not in METRIC_COLUMNS), "run id"]
+    return headers, [_cells(r, i == 0) for i, r in enumerate(rows)]
 
 
 def write_tables(rows: list[Best], out_dir: Path) -> dict[str, Path]:
@@ -137,9 +171,9 @@ def write_tables(rows: list[Best], out_dir: Path) -> dict[str, Path]:
     md += ["| " + " | ".join(row) + " |" for row in cells]
     paths = {"md": out_dir / "comparison.md", "csv": out_dir / "comparison.csv", "tex": out_dir / "comparison.tex"}
     paths["md"].write_text("\n".join(md) + "\n")
-    raw = Table(rows=[[r.model] + [r.values[c] for c, *_ in COLUMNS] + [r.run_id] for r in rows],
-                names=["model"] + [c for c, *_ in COLUMNS] + ["run_id"])
-    raw.write(paths["csv"], format="ascii.csv", overwrite=True)
+    raw = [{"model": r.model, "runs": r.runs, "members": r.members, **{c: r.values.get(c, math.nan) for c, *_ in COLUMNS},
+            **raw_statistics(METRIC_COLUMNS, r.stats, r.spread), "run_id": r.run_id} for r in rows]  # fmt: skip
+    Table(rows=[list(d.values()) for d in raw], names=list(raw[0])).write(paths["csv"], format="ascii.csv", overwrite=True)
     latex = [[c.replace("%", r"\%").replace("_", r"\_") for c in row] for row in cells]
     tex = Table(rows=latex, names=[LATEX_HEADERS.get(h, h) for h in headers])
     tex.write(paths["tex"], format="ascii.latex", overwrite=True)

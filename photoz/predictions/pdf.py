@@ -96,11 +96,16 @@ def pdf_bias(pdf: np.ndarray, grid: np.ndarray, z_point: np.ndarray) -> float:
     return float(np.mean(per_galaxy))
 
 
-def pit_ks(pdf: np.ndarray, grid: np.ndarray, z_spec: np.ndarray) -> float:
-    """Kolmogorov–Smirnov distance between the PIT values and U(0, 1)."""
+def ks_uniform(values: np.ndarray) -> float:
+    """Kolmogorov–Smirnov distance between values in [0, 1] (PIT values) and U(0, 1)."""
     from scipy.stats import kstest  # scipy ships with scikit-learn
 
-    return float(kstest(pit(pdf, grid, z_spec), "uniform").statistic)
+    return float(kstest(values, "uniform").statistic)
+
+
+def pit_ks(pdf: np.ndarray, grid: np.ndarray, z_spec: np.ndarray) -> float:
+    """Kolmogorov–Smirnov distance between the PIT values and U(0, 1)."""
+    return ks_uniform(pit(pdf, grid, z_spec))
 
 
 def pdf_metrics(pdf: np.ndarray, grid: np.ndarray, z_spec: np.ndarray) -> dict[str, float]:

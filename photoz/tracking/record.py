@@ -85,7 +85,7 @@ def log_config(cfg: PhotozConfig, skip: tuple[str, ...] = ()) -> None:
 
 def log_predictions(pred: Predictions, split: str) -> None:
     """`split` metrics (prefixed), the prediction table (FITS and CSV, and qp HDF5 where qp is
-    installed) and the plots of the active run."""
+    installed; with a PDF it carries each galaxy's PIT value) and the plots of the active run."""
     import matplotlib.pyplot as plt
     import mlflow
 
@@ -94,13 +94,14 @@ def log_predictions(pred: Predictions, split: str) -> None:
 
     metrics = {logged_name(split, k): v for k, v in pred.metrics().items()}  # test_sigma_mad, ...
     mlflow.log_metrics({**metrics, **percent_copies(metrics)})  # ... and test_eta_pct, test_outlier_rate_pct
+    table = pred.to_table()
     if pred.pdf is not None:  # bias of every point estimate, the PDF-predicted biases, PIT KS
-        from photoz.predictions.pdf import pdf_metrics
+        from photoz.predictions.pdf import pdf_metrics, pit
 
         pdf = pred.pdf.astype(float)
         mlflow.log_metrics({logged_name(split, k): v for k, v in pdf_metrics(pdf, pred.z_grid, pred.z_spec).items()})
+        table["pit"] = pit(pdf, pred.z_grid, pred.z_spec)  # per galaxy: photoz.compare's PIT KS intervals
     with tempfile.TemporaryDirectory() as tmp:
-        table = pred.to_table()
         for fmt in ("fits", "csv"):  # CSV beside FITS: MLflow's artifact viewer previews CSV
             path = Path(tmp) / f"{split}_predictions.{fmt}"
             table.write(path, format=fmt if fmt == "fits" else "ascii.csv")
