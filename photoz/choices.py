@@ -167,3 +167,11 @@ class CompareRuns(Choice):
     best = "best"
     all = "all"
     seeds = "seeds"
+
+
+class Calibration(Choice):
+    """model.calibration of model=ensemble (photoz.ensemble): no recalibration | a PIT recalibration
+    fitted on the val split (Bordoloi et al. 2010; photoz.predictions.calibration)."""
+
+    none = "none"
+    pit = "pit"

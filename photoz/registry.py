@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from hydra.core.config_store import ConfigStore
 
 from photoz.estimators.schema import (
+    EnsembleSchema,
     KNNSchema,
     RailBPZSchema,
     RailCMNNSchema,
@@ -62,6 +63,7 @@ REGISTRY: dict[str, Registered] = {
     "rail_bpz": Registered(RailBPZSchema, "photoz.estimators.rail_algos:BPZEstimator"),
     "rail_knn": Registered(RailKNNSchema, "photoz.estimators.rail_algos:KNNEstimator"),
     "rail_cmnn": Registered(RailCMNNSchema, "photoz.estimators.rail_algos:CMNNEstimator"),
+    "ensemble": Registered(EnsembleSchema, "photoz.estimators.ensemble:EnsembleEstimator"),  # python -m photoz.ensemble
 }
 
 # conf/model options that are a registered estimator with other defaults (their own schema, so that

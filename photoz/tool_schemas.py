@@ -1,16 +1,18 @@
-"""Typed schemas of `conf/predict.yaml` and `conf/compare.yaml`, so Hydra refuses a misspelt key
-or a bad value (`format=csv`) of `python -m photoz.predict` / `python -m photoz.compare` at
-composition. Each default is also written in its YAML (tests/test_schema_defaults.py)."""
+"""Typed schemas of `conf/predict.yaml`, `conf/compare.yaml` and `conf/ensemble.yaml`, so Hydra
+refuses a misspelt key or a bad value (`format=csv`) of `python -m photoz.predict` /
+`python -m photoz.compare` / `python -m photoz.ensemble` at composition. Each default is also
+written in its YAML (tests/test_schema_defaults.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import List, Optional
 
 from hydra.core.config_store import ConfigStore
 
 from photoz.choices import CompareRuns, PredictFormat, PredictPrecision
 from photoz.config import TrackingConfig
+from photoz.estimators.schema import EnsembleSchema
 
 
 @dataclass
@@ -45,8 +47,16 @@ class CompareConfig:
     predictions_artifact: str = "predictions/test_predictions.fits"
 
 
+@dataclass
+class EnsembleToolConfig:
+    runs: List[str] = field(default_factory=list)  # the member runs' ids (or model.runs)
+    model: EnsembleSchema = field(default_factory=EnsembleSchema)  # weights, calibration, grid, point estimate
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+
+
 def register_schemas() -> None:
-    """Store predict_schema and compare_schema in Hydra's ConfigStore (idempotent)."""
+    """Store predict_schema, compare_schema and ensemble_tool_schema in Hydra's ConfigStore (idempotent)."""
     cs = ConfigStore.instance()
     cs.store(name="predict_schema", node=PredictConfig)
     cs.store(name="compare_schema", node=CompareConfig)
+    cs.store(name="ensemble_tool_schema", node=EnsembleToolConfig)

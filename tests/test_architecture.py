@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("tracking", ("photoz.tracking",)),
     ("comparison", ("photoz.comparison",)),
     ("job", ("photoz.job",)),
-    ("entry points", ("photoz.train", "photoz.simulate", "photoz.ingest", "photoz.predict", "photoz.compare",
+    ("entry points", ("photoz.train", "photoz.simulate", "photoz.ingest", "photoz.predict", "photoz.compare", "photoz.ensemble",
                       "photoz.merge", "photoz.cli", "photoz.tool_schemas", "hydra_plugins")),
 ]  # fmt: skip
 MAX_MODULE_LINES, MAX_FUNCTION_LINES, MAX_PARAMS = 250, 60, 8

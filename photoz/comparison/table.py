@@ -26,6 +26,7 @@ from mlflow.tracking import MlflowClient
 from photoz.comparison.columns import DIFF_HEADERS, difference_cells, metric_cell, raw_statistics, runs_cell
 from photoz.comparison.intervals import RowIntervals
 from photoz.errors import PhotozError
+from photoz.estimators.logged import row_label
 from photoz.predictions.metrics import METRICS, logged_name
 
 VAL_KEYS = (logged_name("best_val", "sigma_mad"), logged_name("val", "sigma_mad"))
@@ -65,10 +66,8 @@ def val_sigma(run: Run) -> float:
 
 
 def model_label(run: Run) -> str:
-    """The run's model config, `+catalog` when it also read catalogue features (model.catalog_features),
-    so images-only and images + photometry runs of one network get a row each."""
-    tags, features = run.data.tags, run.data.params.get("model.catalog_features", "[]")
-    return tags.get("model_config", tags["model"]) + ("" if features in ("[]", "") else "+catalog")
+    """The run's row: its model config, `+catalog` with catalogue features (photoz.estimators.logged)."""
+    return row_label(run.data.tags, run.data.params)
 
 
 def find_experiment(client: MlflowClient, name: str | None, parent_run: str | None, uri: str) -> Experiment:

@@ -49,6 +49,10 @@ class Estimator(ABC):
     def use_checkpoint_dir(self, path: str) -> None:
         """Keep fit's checkpoints in `path` (the job resolves it, for resuming); one-shot estimators keep none."""
 
+    def tags(self) -> dict[str, str]:
+        """Run tags it sets or overrides after the job's own (an ensemble: its row, model_config)."""
+        return {}
+
     def run_name_parts(self, searched: Collection[str] | None) -> list[str]:
         """What the MLflow run name shows after the model config; `searched`: the keys a sweep
         searches (None outside a sweep)."""

@@ -10,9 +10,9 @@ composition time, before any work starts. Each schema's defaults are its YAML's 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict
+from typing import Any, Dict, List
 
-from photoz.choices import NeighbourWeights, PointEstimate, Prior
+from photoz.choices import Calibration, NeighbourWeights, PointEstimate, Prior
 
 CWW_TEMPLATES = ["CWW_E_ext", "CWW_Sbc_ext", "CWW_Scd_ext", "CWW_Im_ext"]
 
@@ -129,3 +129,14 @@ class RailKNNSchema(RailSchema):
         "ngrid_sigma": 10, "only_colors": False,
     })  # fmt: skip
 
+
+
+@dataclass
+class EnsembleSchema(GridSchema):
+    """Logged runs' PDFs averaged on this grid, optionally recalibrated (photoz.estimators.ensemble)."""
+
+    name: str = "ensemble"
+    runs: List[str] = field(default_factory=list)  # the members' MLflow run ids (python -m photoz.ensemble runs=[...])
+    weights: List[float] = field(default_factory=list)  # one per member; [] = equal weights
+    calibration: Calibration = Calibration.none  # none | pit: a PIT recalibration fitted on the val split
+    calibration_bins: int = 20  # PIT histogram bins of model.calibration=pit

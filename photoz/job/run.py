@@ -159,7 +159,7 @@ def run(cfg: PhotozConfig) -> float:
     estimator.use_checkpoint_dir(ckpt_dir)
     hook = EpochLogger(estimator.max_epochs, cfg.trial)
     name = run_name(cfg, estimator, hook.reporter.trial if hook.reporter else None)
-    with tracker.run(name, run_tags(cfg, data, key, ckpt_dir), resume_id) as run_id:
+    with tracker.run(name, run_tags(cfg, data, key, ckpt_dir) | estimator.tags(), resume_id) as run_id:
         log.info("MLflow run %s in experiment %s (%s)", run_id, tracker.experiment_id, tracker.uri)
         if hook.reporter is not None:  # link the run to its trial now: a job killed before its first
             hook.reporter.record_run()  # report still has a run the sweeper can find and end

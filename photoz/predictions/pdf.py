@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from photoz.choices import PointEstimate
-from photoz.errors import ConfigError
+from photoz.errors import ConfigError, DataError
 from photoz.predictions.metrics import bias, bias_error, delta_z
 
 POINT_ESTIMATES = tuple(PointEstimate.__members__)  # zstar, mean, median, mode
@@ -33,12 +33,38 @@ def check_point_estimate(name: str) -> str:
     return name
 
 
+def bin_edges(grid: np.ndarray) -> np.ndarray:
+    """The (n_bins + 1) edges of equal bins centred on `grid`."""
+    width = grid[1] - grid[0]
+    return np.concatenate([[grid[0] - width / 2], grid + width / 2])
+
+
 def cdf_edges(pdf: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(N, n_bins + 1) CDF at the bin edges and the (n_bins + 1) edges, for bins centred on `grid`."""
-    width = grid[1] - grid[0]
-    edges = np.concatenate([[grid[0] - width / 2], grid + width / 2])
     cdf = np.concatenate([np.zeros((len(pdf), 1)), np.cumsum(pdf, axis=1)], axis=1)
-    return cdf, edges
+    return cdf, bin_edges(grid)
+
+
+def regrid(pdf: np.ndarray, grid: np.ndarray, new_grid: np.ndarray) -> np.ndarray:
+    """(N, len(new_grid)) normalised probabilities on equal bins centred on `new_grid`, from (N,
+    n_bins) probabilities on `grid`: each CDF (linear within its bins, as everywhere here) read at
+    the new edges, so probability is moved, not resampled. Probability outside the new grid's range
+    is dropped before normalising; a PDF with none inside is a DataError."""
+    pdf = np.asarray(pdf, dtype=float)
+    if len(grid) == len(new_grid) and np.allclose(grid, new_grid, rtol=0, atol=1e-12):
+        return pdf / pdf.sum(axis=1, keepdims=True)
+    cdf, edges = cdf_edges(pdf / pdf.sum(axis=1, keepdims=True), grid)
+    pos = np.clip((bin_edges(new_grid) - edges[0]) / (grid[1] - grid[0]), 0, len(grid))
+    lo = np.minimum(pos.astype(int), len(grid) - 1)
+    new_cdf = cdf[:, lo] + (pos - lo) * (cdf[:, lo + 1] - cdf[:, lo])
+    out = np.diff(new_cdf, axis=1)
+    total = out.sum(axis=1, keepdims=True)
+    if np.any(total <= 0):
+        raise DataError(
+            f"{int(np.sum(total <= 0))} PDFs on z in [{edges[0]:g}, {edges[-1]:g}] have no probability on the grid "
+            f"[{bin_edges(new_grid)[0]:g}, {bin_edges(new_grid)[-1]:g}]; widen it (model.z_max)"
+        )
+    return out / total
 
 
 def pit(pdf: np.ndarray, z_grid: np.ndarray, z_spec: np.ndarray) -> np.ndarray:

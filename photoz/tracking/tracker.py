@@ -22,6 +22,7 @@ from hydra.utils import to_absolute_path
 from photoz import interrupt
 from photoz.config import TrackingConfig
 from photoz.errors import ConfigError, PhotozError, first_line, storage_failure
+from photoz.estimators.logged import run_model_uri  # noqa: F401  (photoz.predict and the tests read it from here)
 from photoz.tracking.liveness import Heartbeat, owner_tags
 from photoz.tracking.store import SpaceReserve, check_writable, open_store, quiet_db_errors, store_lock
 from photoz.tracking.remote import check_server, is_server, server_keeps_artifacts
@@ -234,17 +235,3 @@ def _outcome(err: BaseException, tags: dict[str, str]) -> tuple[str, dict[str, s
             err.advice = advice
         return "KILLED", {"error": f"interrupted ({type(err).__name__})" + (f"; {advice}" if advice else "")}
     return "FAILED", {"error": f"{type(err).__name__}: {err}"[:MAX_PARAM_CHARS]}
-
-
-def run_model_uri(client: MlflowClient, run_id: str) -> str:
-    """runs:/<id>/<name> of the latest model a run logged (photoz.train names it after the run;
-    runs:/<id>/model, the name older runs used, when the run logged none or cannot be read)."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        experiment = client.get_run(run_id).info.experiment_id
-        models = client.search_logged_models([experiment], filter_string=f"source_run_id = '{run_id}'")
-    except MlflowException:  # no such run: photoz.predict reports it when loading
-        models = []
-    latest = max(models, key=lambda m: m.creation_timestamp, default=None)
-    return f"runs:/{run_id}/{latest.name if latest else 'model'}"

@@ -1,0 +1,35 @@
+"""What photoz reads back about a finished run: where its model is and which comparison row it is.
+
+Shared by photoz.predict and the tests (through photoz.tracking.tracker), photoz.compare
+(photoz.comparison.table.model_label) and the ensembles (photoz.estimators.ensemble_members), so
+that a run's model and label are found one way. mlflow is imported where it is used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+
+def run_model_uri(client: MlflowClient, run_id: str) -> str:
+    """runs:/<id>/<name> of the latest model a run logged (photoz.train names it after the run;
+    runs:/<id>/model, the name older runs used, when the run logged none or cannot be read)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        experiment = client.get_run(run_id).info.experiment_id
+        models = client.search_logged_models([experiment], filter_string=f"source_run_id = '{run_id}'")
+    except MlflowException:  # no such run: photoz.predict reports it when loading
+        models = []
+    latest = max(models, key=lambda m: m.creation_timestamp, default=None)
+    return f"runs:/{run_id}/{latest.name if latest else 'model'}"
+
+
+def row_label(tags: dict[str, str], params: dict[str, str]) -> str:
+    """The run's model config (tag model_config, else the estimator, tag model), `+catalog` when it
+    also read catalogue features (model.catalog_features), so images-only and images + photometry
+    runs of one network get a row each."""
+    features = params.get("model.catalog_features", "[]")
+    return tags.get("model_config", tags["model"]) + ("" if features in ("[]", "") else "+catalog")
