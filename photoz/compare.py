@@ -52,9 +52,9 @@ def _attach_intervals(rows, tables: dict) -> str:
     the line that says how they were made."""
     import time
 
-    from photoz.comparison.intervals import LEVEL, N_RESAMPLES, SEED, TestSample, row_intervals
+    from photoz.comparison.intervals import LEVEL, N_RESAMPLES, SEED, GalaxySample, row_intervals
 
-    samples = {r.run_id: TestSample.from_table(tables[r.run_id]) for r in rows if r.run_id in tables}
+    samples = {r.run_id: GalaxySample.from_table(tables[r.run_id]) for r in rows if r.run_id in tables}
     if not samples:
         return "no run logged test predictions: no intervals"
     start = time.perf_counter()

@@ -111,6 +111,8 @@ def sigma_iqr(d: Drawn) -> np.ndarray:
 
 
 def bias_error(d: Drawn) -> np.ndarray:
+    if d.n < 2:
+        return np.full(len(d.rows), np.nan)  # as metrics.bias_error
     mean = d.mean()
     var = (d.weighted_sum(d.v**2) - d.n * mean**2) / (d.n - 1)
     return np.sqrt(np.maximum(var, 0.0) / d.n)
