@@ -183,3 +183,32 @@ def test_errors_are_one_line(store, tmp_path) -> None:
     MlflowClient(empty).search_experiments()  # creates an empty store
     with pytest.raises(PhotozError, match="no photoz runs"):
         compare(_cfg(**{"tracking.uri": empty, "output": tmp_path}))
+
+
+def test_runs_seeds_refuses_runs_that_differ_in_more_than_the_seed(tmp_path) -> None:
+    """Two knn runs with another model.n_neighbors are not seeds of one config: one line naming the
+    key, both values and both runs. Runs that differ only in seed and in where they ran
+    (trainer.checkpoint_dir) form one row, with mean ± std over them."""
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    exp = client.create_experiment("seeds", artifact_location=(tmp_path / "artifacts").as_uri())
+
+    def run(seed: int, neighbours: int, val: float, folder: str) -> str:
+        r = client.create_run(exp, tags={"model": "knn", "data_checksum": "abc"})
+        for key, value in {"seed": seed, "model.n_neighbors": neighbours, "trainer.checkpoint_dir": folder}.items():
+            client.log_param(r.info.run_id, key, value)
+        for key, value in {"best_val_sigma_mad": val, "test_sigma_mad": val + 0.01, "test_eta": 0.1}.items():
+            client.log_metric(r.info.run_id, key, value)
+        client.set_terminated(r.info.run_id, "FINISHED")
+        return r.info.run_id
+
+    a, b = run(0, 30, 0.04, "/tmp/a"), run(1, 30, 0.05, "/tmp/b")
+    out = compare(_cfg(**{"tracking.uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "runs": "seeds", "output": tmp_path / "ok",
+                          "log_run": "false"}))  # fmt: skip
+    (row,) = Table.read(out / "comparison.csv", format="ascii.csv")
+    assert row["runs"] == 2 and row["run_id"] == a and row["sigma_mad"] == pytest.approx(0.05)
+    assert row["sigma_mad_mean"] == pytest.approx(0.055) and row["sigma_mad_std"] == pytest.approx(np.std([0.05, 0.06], ddof=1))
+    c = run(2, 50, 0.045, "/tmp/c")
+    with pytest.raises(PhotozError, match=r"runs=seeds: the runs of knn differ in model.n_neighbors \((30|50) in run \w+, "
+                                          r"(30|50) in run \w+\), not only in seed; compare them with runs=best") as err:
+        compare(_cfg(**{"tracking.uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "runs": "seeds", "output": tmp_path / "no"}))
+    assert f"50 in run {c}" in str(err.value)
