@@ -138,10 +138,13 @@ def _ensemble_cfg(store, *overrides: str):
         return compose("ensemble", overrides=[f"tracking.uri={store['uri']}", *overrides])
 
 
-def _fake_run(store, tags: dict, with_predictions: bool) -> str:
-    """A FINISHED knn-tagged run (no model), with or without a logged test prediction table."""
+def _fake_run(store, tags: dict, with_predictions: bool, pdf: bool = False) -> str:
+    """A FINISHED knn-tagged run (no model), with or without a logged test prediction table and
+    the PIT KS a run with PDFs logs."""
     client = store["client"]
     run = client.create_run(client.get_experiment_by_name(EXPERIMENT).experiment_id, tags={"model": "knn", **tags})
+    if pdf:
+        client.log_metric(run.info.run_id, "test_pit_ks", 0.1)
     if with_predictions:
         folder = store["tmp"] / run.info.run_id
         folder.mkdir()
@@ -158,23 +161,22 @@ def test_one_member_is_one_line_and_exit_status_2(store, tmp_path) -> None:
     assert "at least two member runs" in line and "model.calibration=pit" in line
 
 
-def test_members_that_cannot_make_an_ensemble_are_refused_before_any_run(store, ensembles) -> None:
+def test_members_that_cannot_make_an_ensemble_are_refused_before_any_run(store) -> None:
     data, seq = store["data"], store["cnn"][0].info.run_id
     same_data = {"data": str(data.path), "data_checksum": data.meta["checksum"]}
     no_predictions = _fake_run(store, same_data, with_predictions=False)
-    other_data = _fake_run(store, {"data": "/elsewhere/set", "data_checksum": "0123abcd"}, with_predictions=True)
+    no_pdf = _fake_run(store, same_data, with_predictions=True)  # logged no test_pit_ks: no PDF
+    other_data = _fake_run(store, {"data": "/elsewhere/set", "data_checksum": "0123abcd"}, with_predictions=True, pdf=True)
     client, exp = store["client"], store["client"].get_experiment_by_name(EXPERIMENT).experiment_id
     before = len(client.search_runs([exp]))
     cases = {
         f"runs=[{seq},nosuchrun]": "run nosuchrun: no such run in the MLflow store",
         f"runs=[nosuchrun,{seq}]": "run nosuchrun: no such run in",
         f"runs=[{seq},{no_predictions}]": f"run {no_predictions} has no test predictions",
+        f"runs=[{seq},{no_pdf}]": f"run {no_pdf} \\(knn\\) predicts no PDF .*leave it out",
         f"runs=[{seq},{other_data}]": f"run {other_data} was trained on /elsewhere/set .*must share the data set",
-        f"runs=[{seq},{ensembles['mixed'].info.run_id}]": None,  # an ensemble can be a member: accepted up to here
     }
     for override, message in cases.items():
-        if message is None:
-            continue
         with pytest.raises(PhotozError, match=message):
             make_ensemble(_ensemble_cfg(store, override))
     assert len(client.search_runs([exp])) == before  # nothing was started

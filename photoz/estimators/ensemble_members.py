@@ -70,6 +70,9 @@ def find_member(client: Any, run_id: str, weight: float, data: Dataset) -> Membe
     if TEST_PREDICTIONS not in {f.path for f in client.list_artifacts(run_id, "predictions")}:
         raise PhotozError(f"run {run_id} has no test predictions ({TEST_PREDICTIONS}); members must be runs that "
                           "finished training and predicting their test split")  # fmt: skip
+    if "test_pit_ks" not in metrics:  # logged with every test prediction that has a PDF
+        raise PhotozError(f"run {run_id} ({tags.get('model_config', tags['model'])}) predicts no PDF (a regression "
+                          "head?); ensembles average PDFs: leave it out")  # fmt: skip
     ours, theirs = str(data.meta.get("checksum", "")), tags.get("data_checksum", "")
     same = ours == theirs if ours and theirs else str(Path(tags.get("data", "")).resolve()) == str(Path(data.path).resolve())
     if not same:
