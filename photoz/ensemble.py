@@ -14,7 +14,6 @@ exit status 2.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
@@ -47,7 +46,7 @@ def ensemble_config(cfg: DictConfig) -> PhotozConfig:
     """The photoz.train config of the ensemble run: model=ensemble with the members, on their data
     set and in their experiment (unless tracking.experiment is set)."""
     from photoz.estimators.ensemble_members import check_runs
-    from photoz.tracking.tracker import resolve_uri
+    from photoz.tracking.tracker import read_only_uri, resolve_uri
 
     check_known_keys(cfg)
     model = as_schema(EnsembleSchema, cfg.model)
@@ -56,9 +55,9 @@ def ensemble_config(cfg: DictConfig) -> PhotozConfig:
     model = dataclasses.replace(model, runs=list(cfg.runs) or list(model.runs))
     check_runs(model)
     tracking = as_schema(TrackingConfig, cfg.tracking)
-    uri = resolve_uri(tracking.uri)
-    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():
+    if not read_only_uri(tracking.uri)[1]:  # checked before resolve_uri, which creates the store's folder
         raise PhotozError(f"no MLflow store at {tracking.uri}; set tracking.uri to the store of the member runs")
+    uri = resolve_uri(tracking.uri)  # the ensemble run is written there: it must be writable
     data, experiment = members_place(uri, model.runs[0])
     tracking = dataclasses.replace(tracking, uri=uri, experiment=tracking.experiment or experiment)
     return PhotozConfig(data=DirectoryData(path=data), model=model, optimizer=AdamWConfig(), seed=0,

@@ -1,6 +1,8 @@
 """Seeds, ensembles, recalibration and the comparison's intervals as a user runs them: real
-`python -m photoz.train -m sweep=seeds`, `python -m photoz.ensemble`, `python -m photoz.predict`
-and `python -m photoz.compare runs=seeds` on a tiny data set and a real MLflow SQLite store."""
+`python -m photoz.train -m sweep=seeds` and `python -m photoz.ensemble` processes, then
+photoz.predict, photoz.compare runs=seeds and a mixed ensemble called in process (their
+command lines are tested in test_predict.py, test_compare.py and here for the one-member error),
+on a tiny data set and a real MLflow SQLite store."""
 
 from __future__ import annotations
 
@@ -13,13 +15,18 @@ import mlflow
 import numpy as np
 import pytest
 from astropy.table import Table
-from hydra import compose, initialize_config_dir
+from hydra import compose as compose_tool
+from hydra import initialize_config_dir
 from mlflow.tracking import MlflowClient
 
 from tinydata import SMALL_CNN, make_tiny_dataset
+from photoz.compare import compare
+from photoz.config import compose, to_typed
 from photoz.ensemble import make_ensemble
 from photoz.errors import PhotozError
 from photoz.estimators.build import estimator_class
+from photoz.job.run import run
+from photoz.predict import predict
 from photoz.predictions.pdf import regrid
 from photoz.predictions.table import Predictions, z_grid
 from photoz.tracking.tracker import run_model_uri
@@ -37,16 +44,17 @@ def _run(tmp: Path, module: str, *overrides: str) -> subprocess.CompletedProcess
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> dict:
-    """2 seeds of the smallest CNN (sweep=seeds) and a kNN on another PDF grid, in one experiment."""
+    """2 seeds of the smallest CNN (`python -m photoz.train -m sweep=seeds`) and a kNN on another
+    PDF grid (photoz.train's run(), in process: the CLI around it is tested elsewhere), in one experiment."""
     tmp = tmp_path_factory.mktemp("ens")
     data = make_tiny_dataset(tmp / "tiny", n=120)
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
     common = [f"data.path={data.path}", "data=directory", f"tracking.uri={uri}", f"tracking.artifact_root={tmp / 'art'}",
               f"tracking.experiment={EXPERIMENT}", "trainer.progress=false"]  # fmt: skip
-    for overrides in (["-m", "sweep=seeds", "seed=0,1", *SMALL_CNN],
-                      ["model=knn", "model.n_neighbors=5", "model.n_jobs=1", "model.n_bins=90", "model.z_max=3.0"]):  # fmt: skip
-        res = _run(tmp, "photoz.train", *overrides, *common)
-        assert res.returncode == 0, res.stderr[-3000:]
+    res = _run(tmp, "photoz.train", "-m", "sweep=seeds", "seed=0,1", *SMALL_CNN, *common)
+    assert res.returncode == 0, res.stderr[-3000:]
+    run(to_typed(compose(*common, f"trainer.checkpoint_dir={tmp / 'ckpt'}", "model=knn", "model.n_neighbors=5",
+                         "model.n_jobs=1", "model.n_bins=90", "model.z_max=3.0")))  # fmt: skip
     client = MlflowClient(uri)
     runs = client.search_runs([client.get_experiment_by_name(EXPERIMENT).experiment_id])
     by_seed = {int(r.data.params["seed"]): r for r in runs if r.data.tags["model"] == "sequential"}
@@ -54,17 +62,22 @@ def store(tmp_path_factory) -> dict:
     return {"tmp": tmp, "data": data, "uri": uri, "client": client, "cnn": by_seed, "knn": knn}
 
 
+def _latest_ensemble(store):
+    exp = store["client"].get_experiment_by_name(EXPERIMENT).experiment_id
+    return store["client"].search_runs([exp], "tags.model = 'ensemble'", order_by=["attributes.start_time DESC"])[0]
+
+
 @pytest.fixture(scope="module")
 def ensembles(store) -> dict:
-    """An ensemble of seed 0's CNN and the kNN, and seed 1's CNN recalibrated, by the entry point."""
-    made = {}
-    for name, overrides in {"mixed": [f"runs=[{store['cnn'][0].info.run_id},{store['knn'].info.run_id}]"],
-                            "calibrated": [f"runs=[{store['cnn'][1].info.run_id}]", "model.calibration=pit"]}.items():  # fmt: skip
-        (store["tmp"] / name).mkdir()
-        res = _run(store["tmp"] / name, "photoz.ensemble", *overrides, f"tracking.uri={store['uri']}")
-        assert res.returncode == 0, res.stderr[-3000:]
-        exp = store["client"].get_experiment_by_name(EXPERIMENT).experiment_id
-        made[name] = store["client"].search_runs([exp], "tags.model = 'ensemble'", order_by=["attributes.start_time DESC"])[0]
+    """Seed 1's CNN recalibrated by the entry point (`python -m photoz.ensemble`), and an ensemble
+    of seed 0's CNN and the kNN by make_ensemble in process (the kNN's loader is imported once)."""
+    (store["tmp"] / "calibrated").mkdir()
+    res = _run(store["tmp"] / "calibrated", "photoz.ensemble", f"runs=[{store['cnn'][1].info.run_id}]",
+               "model.calibration=pit", f"tracking.uri={store['uri']}")  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    made = {"calibrated": _latest_ensemble(store)}
+    make_ensemble(_ensemble_cfg(store, f"runs=[{store['cnn'][0].info.run_id},{store['knn'].info.run_id}]"))
+    made["mixed"] = _latest_ensemble(store)
     return made
 
 
@@ -93,10 +106,10 @@ def test_an_ensemble_run_is_the_mean_of_its_members_and_predict_runs_it(store, e
     assert {"test_pit_ks", "best_val_sigma_mad", "n_trainable_params"} <= set(metrics)
     assert metrics["train_seconds"] == pytest.approx(store["cnn"][0].data.metrics["train_seconds"] + store["knn"].data.metrics["train_seconds"])
     assert any(f.path.startswith("plots/") for f in store["client"].list_artifacts(run.info.run_id, "plots"))
-    res = _run(tmp_path, "photoz.predict", f"run={run.info.run_id}", f"tracking.uri={store['uri']}", "pdf=true",
-               f"output={tmp_path / 'z.fits'}")  # fmt: skip
-    assert res.returncode == 0, res.stderr[-3000:]
-    out = Table.read(tmp_path / "z.fits")
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):  # photoz.predict's CLI: tests/test_predict.py
+        cfg = compose_tool("predict", overrides=[f"run={run.info.run_id}", f"tracking.uri={store['uri']}", "pdf=true",
+                                                 f"output={tmp_path / 'z.fits'}"])  # fmt: skip
+    out = Table.read(predict(cfg))
     np.testing.assert_allclose(out["pdf"][test], want.pdf, rtol=1e-4, atol=1e-7)
 
 
@@ -113,9 +126,11 @@ def test_a_recalibrated_run_logs_its_pit_before_and_after(store, ensembles, tmp_
     assert spec["calibration"]["method"] == "pit" and len(spec["calibration"]["knots"]) == 21
 
 
-def test_compare_runs_seeds_gives_a_model_one_row_with_mean_std_count_and_intervals(store, ensembles, tmp_path) -> None:
-    res = _run(tmp_path, "photoz.compare", f"tracking.uri={store['uri']}", "runs=seeds", f"output={tmp_path}", "log_run=false")
-    assert res.returncode == 0, res.stderr[-3000:]
+def test_compare_runs_seeds_gives_a_model_one_row_with_mean_std_count_and_intervals(store, ensembles, tmp_path, capsys) -> None:
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):  # photoz.compare's CLI: tests/test_compare.py
+        cfg = compose_tool("compare", overrides=[f"tracking.uri={store['uri']}", "runs=seeds", f"output={tmp_path}", "log_run=false"])
+    compare(cfg)
+    stdout = capsys.readouterr().out
     table = Table.read(tmp_path / "comparison.csv", format="ascii.csv")
     rows = {r["model"]: r for r in table}
     assert set(rows) == {"sequential", "knn", "ensemble-knn-sequential", "sequential-calibrated"}
@@ -130,12 +145,12 @@ def test_compare_runs_seeds_gives_a_model_one_row_with_mean_std_count_and_interv
         assert r["sigma_mad_low"] <= r["sigma_mad_high"] and np.isfinite(r["pit_ks_low"])
     first = table[0]["model"]
     assert all(np.isfinite(r["sigma_mad_diff_low"]) for r in table if r["model"] != first)  # same test galaxies: paired
-    assert "| sequential | 2 seeds |" in res.stdout and "2 members" in res.stdout and "percentile bootstrap" in res.stdout
+    assert "| sequential | 2 seeds |" in stdout and "2 members" in stdout and "percentile bootstrap" in stdout
 
 
 def _ensemble_cfg(store, *overrides: str):
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-        return compose("ensemble", overrides=[f"tracking.uri={store['uri']}", *overrides])
+        return compose_tool("ensemble", overrides=[f"tracking.uri={store['uri']}", *overrides])
 
 
 def _fake_run(store, tags: dict, with_predictions: bool, pdf: bool = False) -> str:
@@ -180,3 +195,7 @@ def test_members_that_cannot_make_an_ensemble_are_refused_before_any_run(store) 
         with pytest.raises(PhotozError, match=message):
             make_ensemble(_ensemble_cfg(store, override))
     assert len(client.search_runs([exp])) == before  # nothing was started
+    nowhere = store["tmp"] / "nowhere" / "mlflow.db"
+    with pytest.raises(PhotozError, match="no MLflow store at .*set tracking.uri to the store of the member runs"):
+        make_ensemble(_ensemble_cfg(store, f"runs=[{seq},{no_pdf}]", f"tracking.uri=sqlite:///{nowhere}"))
+    assert not nowhere.parent.exists()  # a mistyped store is not created
