@@ -17,7 +17,6 @@ from markdown_tables import links, tables
 from mlflow.tracking import MlflowClient
 
 from photoz.compare import compare
-from photoz.comparison.table import best_runs, table_cells
 from photoz.errors import PhotozError
 from photoz.predictions.table import Predictions
 from photoz.tracking.links import run_href, run_url
@@ -97,8 +96,10 @@ def test_entry_point_picks_best_runs_and_logs_comparison(store) -> None:
     assert proc.stdout.strip().splitlines()[-1].split()[-1] == run_url(store["uri"], exp_id, comparison.info.run_id)
     note = comparison.data.tags["mlflow.note.content"]
     (rows,) = tables(note)
-    headers, cells = table_cells(best_runs(client, client.get_experiment(exp_id), None))
+    (written,) = tables((out / "comparison.md").read_text())  # the printed table, with its intervals
+    headers, cells = written[0], written[1:]
     assert rows[0] == headers[:-1] and [r[1:] for r in rows[1:]] == [c[1:-1] for c in cells]  # no run ids: links
+    assert rows[1][2].startswith(f"{table['sigma_mad'][0]:.4f} [")  # σ_MAD [95 % interval]
     names = {r.info.run_id: r.info.run_name for r in client.search_runs([exp_id])}
     assert [r[0] for r in rows[1:]] == [f"{m} ({names[i]})" for m, i in zip(table["model"], table["run_id"])]
     linked = dict(links(note))
