@@ -97,7 +97,7 @@ def test_an_ensemble_run_is_the_mean_of_its_members_and_predict_runs_it(store, e
     run = ensembles["mixed"]
     tags, metrics = run.data.tags, run.data.metrics
     assert tags["model_config"] == "ensemble-knn-sequential" and tags["ensemble_members"] == "2"
-    assert tags["data_checksum"] == store["data"].meta["checksum"] and run.info.run_name == "ensemble-knn-sequential"
+    assert tags["data_checksum"] == store["data"].meta["checksum"] and run.info.run_name == "ensemble knn seq"
     test = store["data"].split_index("test")
     want = _members_mean(store, [store["cnn"][0], store["knn"]], [1.0, 1.0], test)
     logged = Table.read(store["client"].download_artifacts(run.info.run_id, "predictions/test_predictions.fits", str(tmp_path)))
@@ -116,6 +116,7 @@ def test_an_ensemble_run_is_the_mean_of_its_members_and_predict_runs_it(store, e
 def test_a_recalibrated_run_logs_its_pit_before_and_after(store, ensembles, tmp_path) -> None:
     run = ensembles["calibrated"]
     assert run.data.tags["model_config"] == "sequential-calibrated" and run.data.tags["ensemble_members"] == "1"
+    assert run.info.run_name == "ensemble seq calibrated"
     m = run.data.metrics
     assert {"val_pit_ks", "val_pit_ks_uncalibrated", "test_pit_ks_uncalibrated", "test_bias_uncalibrated",
             "val_bias_uncalibrated"} <= set(m)  # fmt: skip

@@ -29,7 +29,8 @@ from photoz.config import PhotozConfig, as_schema, plain
 from photoz.data.format import Dataset
 from photoz.errors import DataError, PhotozError
 from photoz.estimators.base import Estimator
-from photoz.estimators.ensemble_members import FILE, FORMAT, Member, find_members, label, read_spec, write_spec
+from photoz.estimators.ensemble_members import FILE, FORMAT, Member, find_members, label, member_names, read_spec, write_spec
+from photoz.estimators.naming import SHORT
 from photoz.estimators.schema import EnsembleSchema
 from photoz.predictions.calibration import PitCalibration
 from photoz.predictions.metrics import bias, delta_z
@@ -67,7 +68,8 @@ class EnsembleEstimator(Estimator):
                 "ensemble_runs": ",".join(m.run_id for m in self.members)}  # fmt: skip
 
     def run_name_parts(self, searched: Collection[str] | None) -> list[str]:
-        return [self.label().removeprefix("ensemble-")]
+        """After `ensemble`: the members, short (`knn seq`, `5xseq`), and `calibrated` if it is."""
+        return member_names(self.members, SHORT) + (["calibrated"] if self.model_cfg.calibration != "none" else [])
 
     def mixed_pdf(self, data: Dataset, index: np.ndarray) -> tuple[Predictions, np.ndarray]:
         """The first member's predictions (ids, z_spec) and the members' weighted mean PDF on the grid."""

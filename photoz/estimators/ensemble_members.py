@@ -95,11 +95,16 @@ def find_members(store: str, cfg: EnsembleSchema, data: Dataset) -> list[Member]
     return [find_member(client, run_id, float(w), data) for run_id, w in zip(cfg.runs, weights)]
 
 
+def member_names(members: list[Member], short: dict[str, str] | None = None) -> list[str]:
+    """The members' rows, each once, counted: [knn, sequential], [5xsequential]; `short` renames rows."""
+    counts = Counter((short or {}).get(m.label, m.label) for m in members)
+    return [name if n == 1 else f"{n}x{name}" for name, n in sorted(counts.items())]
+
+
 def label(members: list[Member], calibrated: bool) -> str:
     """The ensemble's comparison row: ensemble-5xsequential, ensemble-rail_flexzboost-sequential,
     sequential-calibrated (one member, recalibrated)."""
-    counts = Counter(m.label for m in members)
-    parts = [name if n == 1 else f"{n}x{name}" for name, n in sorted(counts.items())]
+    parts = member_names(members)
     name = "-".join(parts) if len(members) == 1 else "ensemble-" + "-".join(parts)
     return name + ("-calibrated" if calibrated else "")
 
