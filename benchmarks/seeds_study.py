@@ -175,7 +175,8 @@ def bias_rows(study: Study) -> list[str]:
             b, se = m.get("test_bias_of_zstar", float("nan")), m.get("test_bias_err_of_zstar", float("nan"))
             before = (f"{m['test_pit_ks_uncalibrated']:.3f}, {m['test_bias_uncalibrated']:+.4f}"
                       if "test_pit_ks_uncalibrated" in m else "")  # fmt: skip
-            lines.append(f"| {label} | {r.data.params.get('seed', '')} | {b:+.4f} ± {se:.4f} | {abs(b) / se:.1f} | "
+            seed = "" if "ensemble_members" in r.data.tags else r.data.params.get("seed", "")  # an ensemble's is its members'
+            lines.append(f"| {label} | {seed} | {b:+.4f} ± {se:.4f} | {abs(b) / se:.1f} | "
                          f"{m.get('test_pit_ks', float('nan')):.3f} | {before} |")  # fmt: skip
     return lines
 

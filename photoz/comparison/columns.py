@@ -21,9 +21,9 @@ def _fmt(value: float, fmt: str) -> str:
 
 
 def runs_cell(runs: int, members: int) -> str:
-    """What a row stands for: "5 members" (an ensemble), "3 seeds" (runs=seeds) or "1"."""
+    """What a row stands for: "5 members" (an ensemble; "1 member" recalibrated), "3 seeds" (runs=seeds) or "1"."""
     if members:
-        return f"{members} members"
+        return f"{members} member{'s' if members > 1 else ''}"
     return f"{runs} seeds" if runs > 1 else "1"
 
 
