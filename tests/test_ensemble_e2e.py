@@ -6,6 +6,7 @@ on a tiny data set and a real MLflow SQLite store."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -76,7 +77,8 @@ def ensembles(store) -> dict:
                "model.calibration=pit", f"tracking.uri={store['uri']}")  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     made = {"calibrated": _latest_ensemble(store)}
-    make_ensemble(_ensemble_cfg(store, f"runs=[{store['cnn'][0].info.run_id},{store['knn'].info.run_id}]"))
+    with contextlib.chdir(store["tmp"]):  # outside Hydra a run's state.json goes to ./checkpoints
+        make_ensemble(_ensemble_cfg(store, f"runs=[{store['cnn'][0].info.run_id},{store['knn'].info.run_id}]"))
     made["mixed"] = _latest_ensemble(store)
     return made
 
