@@ -3,21 +3,22 @@ validation report, and the MLflow model metadata that `load` rebuilds them from.
 
 Each baseline logs an MLflow model named "model" whose MLmodel metadata holds
 {"photoz": {"model": <model config>, "seed": …, "bands": […], "state": {…}}}; `load(model_uri)`
-reads that back (`from_saved`: the model config as its registered schema), so a run's
-model is self-describing without the run's params.
+reads that back from the checked folder (`from_mlmodel`, `from_saved`: the model config as its
+registered schema), so a run's model is self-describing without the run's params.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import mlflow
 import numpy as np
+from omegaconf.errors import OmegaConfBaseException
 
 from photoz.config import as_schema, plain
 from photoz.data.format import Dataset
-from photoz.errors import DataError, PhotozError
+from photoz.errors import DataError, PhotozError, first_line
 from photoz.estimators.base import Estimator
+from photoz.estimators.formats import photoz_metadata
 from photoz.estimators.schema import GridSchema
 from photoz.predictions.table import Predictions, z_grid
 from photoz.registry import REGISTRY
@@ -75,16 +76,14 @@ class CatalogEstimator(Estimator):
         return est
 
     @classmethod
-    def from_metadata(cls, model_uri: str) -> tuple[CatalogEstimator, dict[str, Any]]:
-        """A fresh instance configured from a logged model's metadata, and its saved state."""
+    def from_mlmodel(cls, mlmodel: dict[str, Any], where: str) -> tuple[CatalogEstimator, dict[str, Any]]:
+        """A fresh instance configured from a checked model's MLmodel metadata, and its saved state;
+        one line if the metadata is not a photoz baseline's."""
+        meta = photoz_metadata(mlmodel, where, METADATA_KEY)
         try:
-            info = mlflow.models.get_model_info(model_uri)
-        except Exception as err:  # MLflow raises several types for a missing model
-            raise PhotozError(f"cannot open MLflow model {model_uri} ({err}); check the run id or model URI")
-        meta = (info.metadata or {}).get(METADATA_KEY)
-        if meta is None:
-            raise PhotozError(f"{model_uri} was not logged by photoz (no '{METADATA_KEY}' metadata)")
-        return cls.from_saved(meta), meta["state"]
+            return cls.from_saved(meta), dict(meta["state"])
+        except (KeyError, TypeError, ValueError, OmegaConfBaseException) as err:
+            raise PhotozError(f"{where}: its photoz metadata is not a {cls.__name__}'s ({first_line(err)}); retrain it") from None
 
 
 def pip_requirements() -> list[str]:

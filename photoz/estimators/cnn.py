@@ -68,6 +68,7 @@ class CNNEstimator(CNNPrediction, Estimator):
     """model=sequential | googlenet | resnet | efficientnet | timm, trained by photoz.training.loop."""
 
     ignores = ()  # it reads trainer.* and optimizer.*: a run logs them
+    model_format = "cnn"
 
     def __init__(
         self, model_cfg: HeadConfig, seed: int = 0, trainer: TrainerConfig | None = None,
@@ -202,10 +203,6 @@ class CNNEstimator(CNNPrediction, Estimator):
         return cls(net.model_cfg, net=net.eval())
 
     @classmethod
-    def load(cls, model_uri: str) -> CNNEstimator:
-        """The estimator a run logged (runs:/<id>/model); predicts on CPU or trainer defaults."""
-        import mlflow
-
-        with tempfile.TemporaryDirectory() as tmp:
-            local = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=tmp)
-            return cls.from_folder(Path(local) / "artifacts", model_uri)
+    def from_model_folder(cls, folder: Path, mlmodel: dict, where: str) -> CNNEstimator:
+        """The estimator a run logged, from its checked folder; predicts on CPU or trainer defaults."""
+        return cls.from_folder(folder / "artifacts", where)
