@@ -51,8 +51,8 @@ FORMATS: dict[str, ModelFormat] = {
     "cnn": ModelFormat({"python_function": {"loader_module": CODE_MODEL}},
                        ("artifacts/weights.safetensors", "artifacts/photoz_model.json", "pyfunc.py"), 2),
     # random_forest, knn: skops, read by skops.io.load with the class's own trusted types
-    "sklearn": ModelFormat({"python_function": {"loader_module": "mlflow.sklearn", "model_path": "model.skops"},
-                            "sklearn": {"serialization_format": "skops", "pickled_model": "model.skops"}},
+    "sklearn": ModelFormat({"sklearn": {"serialization_format": "skops", "pickled_model": "model.skops"},
+                            "python_function": {"loader_module": "mlflow.sklearn", "model_path": "model.skops"}},
                            ("model.skops",), 1),
     # template_fit: nothing learned; its config (MLmodel metadata, and a JSON copy for `mlflow models serve`)
     "template_fit": ModelFormat({"python_function": {"loader_module": CODE_MODEL}},

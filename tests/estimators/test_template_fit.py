@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import galsim
 import numpy as np
 import pytest
@@ -92,7 +94,9 @@ def test_logged_model_loads_back(tmp_path, mlflow_store) -> None:
     assert loaded.model_cfg.n_interp == 3 and loaded.bands == list("ugrizy")
     idx = np.arange(len(data))
     np.testing.assert_allclose(loaded.predict(data, idx).z_phot, est.predict(data, idx).z_phot)
-    served = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    folder = Path(mlflow.artifacts.download_artifacts(f"runs:/{run.info.run_id}/model", dst_path=str(tmp_path / "m")))
+    assert not [p for p in folder.rglob("*.pkl")] and (folder / "template_pyfunc.py").is_file()  # no pickle
+    served = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")  # serving runs the code file
     import pandas as pd
 
     flux, err = data.fluxes(idx)
