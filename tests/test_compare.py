@@ -183,3 +183,39 @@ def test_errors_are_one_line(store, tmp_path) -> None:
     MlflowClient(empty).search_experiments()  # creates an empty store
     with pytest.raises(PhotozError, match="no photoz runs"):
         compare(_cfg(**{"tracking.uri": empty, "output": tmp_path}))
+
+
+def test_every_row_name_is_a_metric_key_and_a_bad_predictions_file_is_one_note(tmp_path) -> None:
+    """Images + photometry rows (`sequential+catalog`) log valid MLflow keys; a garbage or a
+    column-less test_predictions.fits is named in one note and left out of the plots."""
+    from mlflow.utils.validation import _validate_metric_name
+
+    from photoz.comparison.table import metric_key
+    from photoz.registry import REGISTRY, VARIANTS
+
+    for option in [*REGISTRY, *VARIANTS]:  # every row name a store can hold
+        for row in (option, f"{option}+catalog"):
+            _validate_metric_name(metric_key(row, "sigma_mad"))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    exp = mlflow.create_experiment("rows", artifact_location=(tmp_path / "artifacts").as_uri())
+    with_catalog = _log_run(exp, "sequential", 0.02, tmp_path)
+    MlflowClient().log_param(with_catalog, "model.catalog_features", "[g]")
+    for model, content in (("knn", b"not a fits file"), ("random_forest", None)):
+        run_id = _log_run(exp, model, 0.03 if model == "knn" else 0.04, tmp_path)
+        path = tmp_path / run_id / "test_predictions.fits"
+        if content is None:
+            Table({"id": [1, 2]}).write(path, overwrite=True)
+        else:
+            path.write_bytes(content)
+        MlflowClient().log_artifact(run_id, str(path), "predictions")
+    cmd = [sys.executable, "-m", "photoz.compare", f"tracking.uri={uri}", f"output={tmp_path / 'out'}",
+           f"hydra.run.dir={tmp_path / 'hydra'}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    notes = [ln for ln in proc.stdout.splitlines() if ln.startswith("photoz: note:")]
+    assert len(notes) == 2 and "(knn)" in notes[0] and "not a readable table" in notes[0], notes
+    assert "(random_forest)" in notes[1] and "has no column z_spec, z_phot" in notes[1], notes
+    client = MlflowClient(uri)
+    (run,) = client.search_runs([exp], "tags.photoz_kind = 'comparison'")
+    assert run.data.metrics["sequential_catalog/sigma_mad"] > 0

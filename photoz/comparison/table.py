@@ -5,7 +5,7 @@ the run was composed with (tag `model_config`, e.g. googlenet_pasquet; runs logg
 fall back to `model`, the estimator name), so every conf/model option has its own row. The best
 per model is the one with the lowest validation σ_MAD of its final model (metric
 `best_val_sigma_mad`, else the last `val_sigma_mad`); a CNN with model.catalog_features is its own
-model (`resnet+catalog`).
+model (`resnet+catalog`; its comparison-run metrics: `resnet_catalog/<metric>`, metric_key).
 The table reports that run's test-split metrics: a column per point metric registered with
 `table=True` in photoz.predictions.metrics.METRICS (read from its MLflow metric `test_<name>`,
 `logged_name`), then what the run cost.
@@ -14,6 +14,7 @@ The table reports that run's test-split metrics: a column per point metric regis
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,13 @@ def model_label(run: Run) -> str:
     so images-only and images + photometry runs of one network get a row each."""
     tags, features = run.data.tags, run.data.params.get("model.catalog_features", "[]")
     return tags.get("model_config", tags["model"]) + ("" if features in ("[]", "") else "+catalog")
+
+
+def metric_key(label: str, metric: str) -> str:
+    """The comparison run's MLflow metric for a row's `metric`: the row name with every character
+    MLflow refuses in a key (anything but letters, digits, _ - . space /) as `_`, so the row
+    `sequential+catalog` logs `sequential_catalog/sigma_mad`."""
+    return re.sub(r"[^\w.\- /]", "_", label) + "/" + metric
 
 
 def find_experiment(client: MlflowClient, name: str | None, parent_run: str | None, uri: str) -> Experiment:
