@@ -83,3 +83,12 @@ def test_a_net_with_catalog_features_refuses_images_alone(tiny: Dataset) -> None
     net: PhotozNet = est.build_net(tiny, tiny.split_index("train"))
     with pytest.raises(ValueError, match=r"also takes the catalogue columns \['ebv'\]"):
         net(torch.zeros(1, 6, 16, 16))
+
+
+def test_a_text_column_is_one_data_error_line(tiny: Dataset) -> None:
+    """model.catalog_features=[split] (the audit's case: a string column) was a ValueError traceback."""
+    assert tiny.catalog["split"].dtype.kind in "US"
+    model = cfg_for(tiny, "sequential", "model.catalog_features=[split]").model
+    with pytest.raises(DataError, match=r"column split \(.*\) is not a number per galaxy.*drop split") as err:
+        check_inputs(model, tiny)
+    assert "\n" not in str(err.value)
