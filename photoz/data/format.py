@@ -47,6 +47,12 @@ class Dataset:
     def bands(self) -> list[str]:
         return list(self.meta["bands"])
 
+    @property
+    def photometric_system(self) -> str | None:
+        """meta.json `filters` (lsst, sdss, ...; None: unknown); unrecorded: lsst unless photoz.ingest wrote it."""
+        imported = self.meta.get("generator", {}).get("name") == "photoz.ingest"
+        return self.meta["filters"] if "filters" in self.meta else (None if imported else "lsst")
+
     def __len__(self) -> int:
         return len(self.catalog)
 

@@ -9,7 +9,7 @@ registered schema), so a run's model is self-describing without the run's params
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from omegaconf.errors import OmegaConfBaseException
@@ -30,6 +30,9 @@ METADATA_KEY = "photoz"
 class CatalogEstimator(Estimator):
     """An estimator that reads only the catalogue photometry (flux_<b>, flux_err_<b>)."""
 
+    # photometric systems whose filter curves it models (Dataset.photometric_system); () = any
+    filter_systems: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, model_cfg: GridSchema, seed: int = 0) -> None:
         self.model_cfg = model_cfg
         self.seed = seed
@@ -37,8 +40,26 @@ class CatalogEstimator(Estimator):
         self.point = model_cfg.point_estimate
         self.bands: list[str] | None = None  # set by fit (or load); predict checks data against it
 
+    def check(self, data: Dataset) -> None:
+        """Before a run starts: the data set's filters are ones it models."""
+        self.check_filters(data)
+
+    def check_filters(self, data: Dataset) -> None:
+        """DataError (one line) if it fits filter curves and the data set's are not among them."""
+        system = data.photometric_system
+        if not self.filter_systems or system in self.filter_systems:
+            return
+        name, models = self.model_cfg.name, ", ".join(self.filter_systems)
+        if system is None:
+            raise DataError(f"{data.path}: records no photometric system (meta.json 'filters') and {name} fits {models} "
+                            f"filter curves; if its bands are {models}'s, re-import it with filters={self.filter_systems[0]}")
+        raise DataError(f"{data.path}: its bands are {system}'s filters but {name} fits {models} filter curves only; "
+                        "use model=random_forest or model=knn, which learn from the data set's own photometry")
+
     def check_bands(self, data: Dataset) -> None:
-        """DataError if the data set's bands differ from the ones the model was fitted on."""
+        """DataError if the data set's bands differ from the ones the model was fitted on, or its
+        filters are not ones it models."""
+        self.check_filters(data)
         if self.bands is not None and data.bands != self.bands:
             raise DataError(
                 f"{data.path}: bands {data.bands} differ from the model's {self.bands}; "

@@ -146,6 +146,7 @@ class TemplateFitEstimator(CatalogEstimator):
 
     model_cfg: TemplateFitSchema
     model_format = "template_fit"
+    filter_systems = ("lsst",)  # GalSim's LSST_<b>.dat curves (photoz.physics.sed)
 
     def _models(self, bands: list[str]) -> np.ndarray:
         mc = self.model_cfg

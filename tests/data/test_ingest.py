@@ -188,6 +188,9 @@ def test_numpy_npy_labels_without_ids(tmp_path: Path) -> None:
     lib("format=numpy", "images=images.npy", "catalog=z.npy", "bands=[g,r,i]", "output=out", "seed=3")
     ds = read_dataset(tmp_path / "out")
     assert ds.images.tobytes() == cube.tobytes() and np.array_equal(ds.catalog["id"], np.arange(N))
+    assert ds.photometric_system is None  # imported without filters=: unknown, never assumed LSST
+    lib("format=numpy", "images=images.npy", "catalog=z.npy", "bands=[g,r,i]", "output=sdss", "filters=sdss")
+    assert read_dataset(tmp_path / "sdss").meta["filters"] == "sdss"
 
 
 def test_fill_nan_replaces_non_finite_pixels(tmp_path: Path) -> None:

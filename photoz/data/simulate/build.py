@@ -208,6 +208,7 @@ def _meta(cfg: DictConfig, bands: list[str]) -> dict[str, Any]:
         "depth": cfg.depth,
         "m5": {b: target_m5(b, cfg.depth) for b in bands},
         "aperture_radius_arcsec": cfg.aperture_radius,
+        "filters": "lsst",  # GalSim's LSST bandpasses (photoz.physics.sed)
         "generator": {"name": "photoz.simulate", "version": SIM_VERSION, "config": config_key(cfg)},
     }
 
