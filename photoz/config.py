@@ -179,7 +179,13 @@ def typed_data(node: DictConfig) -> Any:
     (data.path, data.catalog_path) keeps OmegaConf's "???", so that photoz.data, which opens the set
     after the store is checked, names it in its own words."""
     schema = OmegaConf.get_type(node)
-    return schema(**OmegaConf.to_container(node, resolve=True)) if dataclasses.is_dataclass(schema) else node
+    if not dataclasses.is_dataclass(schema):
+        return node
+    values = OmegaConf.to_container(node, resolve=True)
+    for key, value in values.items():  # a block of its own (data.labels): its dataclass too
+        if isinstance(value, dict) and dataclasses.is_dataclass(OmegaConf.get_type(node, key)):
+            values[key] = OmegaConf.to_object(node[key])
+    return schema(**values)
 
 
 def plain(node: Any) -> dict[str, Any]:
