@@ -1,0 +1,158 @@
+"""`python -m photoz.pretrain` and `python -m photoz.train model.init=<run>` as a user runs them
+(subprocesses, real Hydra, real MLflow SQLite store): pretrain -> init -> fine-tune (whole and
+head only) on few labels, a killed pretraining resumed in the same run, pretraining that reads
+no redshift, and every bad model.init or data.labels as one clear line with nothing started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+from tinydata import make_tiny_dataset
+
+from photoz.data import Dataset, write_dataset
+
+SMALL = ["model.depth=2", "model.width=8", "trainer.batch_size=8", "trainer.num_threads=1", "trainer.progress=false"]
+PRETRAIN = [*SMALL, "trainer.max_epochs=1", "pretrain.queue=32"]
+FINETUNE = [*SMALL, "model=sequential", "trainer.max_epochs=1", "data.labels.n=16"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Dataset:
+    return make_tiny_dataset(tmp_path_factory.mktemp("data") / "tiny", n=64)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("mlflow")
+
+
+def command(entry: str, workdir: Path, store: Path, data: Path, *overrides: str) -> list[str]:
+    return [sys.executable, "-m", f"photoz.{entry}", f"hydra.run.dir={workdir}", f"tracking.uri=sqlite:///{store}/mlflow.db",
+            f"tracking.artifact_root={store / 'artifacts'}", "data=directory", f"data.path={data}", *overrides]  # fmt: skip
+
+
+def run(entry: str, workdir: Path, store: Path, data: Path, *overrides: str) -> subprocess.CompletedProcess:
+    workdir.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(command(entry, workdir, store, data, *overrides), cwd=workdir, capture_output=True, text=True, timeout=600)
+
+
+def runs_of(store: Path, experiment: str) -> list:
+    client = MlflowClient(f"sqlite:///{store}/mlflow.db")
+    exp = client.get_experiment_by_name(experiment)
+    return [] if exp is None else client.search_runs([exp.experiment_id], order_by=["attributes.start_time ASC"])
+
+
+def one_error_line(res: subprocess.CompletedProcess, fragment: str) -> None:
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-3000:]
+    errors = [line for line in res.stderr.splitlines() if line.startswith("photoz: error:")]
+    assert len(errors) == 1 and fragment in errors[0], res.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def pretrained(tiny: Dataset, store: Path, tmp_path_factory) -> str:
+    res = run("pretrain", tmp_path_factory.mktemp("pre"), store, tiny.path, *PRETRAIN, "tracking.experiment=e2e")
+    assert res.returncode == 0, res.stderr[-3000:]
+    (pre,) = runs_of(store, "e2e")
+    assert f"model.init={pre.info.run_id}" in res.stdout  # it says how to fine-tune
+    return pre.info.run_id
+
+
+def test_pretrain_logs_an_encoder_that_a_cnn_fine_tunes_from(tiny: Dataset, store: Path, pretrained: str, tmp_path: Path) -> None:
+    client = MlflowClient(f"sqlite:///{store}/mlflow.db")
+    pre = client.get_run(pretrained)
+    assert pre.info.status == "FINISHED" and pre.data.tags["run_type"] == "pretrain" and "model" not in pre.data.tags
+    assert {"pretrain_loss", "pretrain_accuracy", "lr", "epoch_images_per_s"} <= pre.data.metrics.keys()
+    assert sorted(a.path for a in client.list_artifacts(pretrained, "encoder")) == ["encoder/photoz_model.json", "encoder/weights.safetensors"]
+
+    res = run("train", tmp_path / "whole", store, tiny.path, *FINETUNE, f"model.init={pretrained}", "tracking.experiment=e2e")
+    assert res.returncode == 0, res.stderr[-3000:]
+    res = run("train", tmp_path / "head", store, tiny.path, *FINETUNE, f"model.init={pretrained}", "model.freeze_encoder=true",
+              "tracking.experiment=e2e")  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    _, whole, head = runs_of(store, "e2e")
+    for r in (whole, head):
+        assert r.info.status == "FINISHED" and r.data.params["model.init"] == pretrained
+        assert r.data.tags["uses_unlabelled"] == "true" and r.data.metrics["n_labelled"] == 16
+    # head only: the dense head's weights (16 features -> 256 -> 180 bins) are all that trained
+    assert head.data.metrics["n_trainable_params"] == 16 * 256 + 256 + 256 * 180 + 180 < whole.data.metrics["n_trainable_params"]
+
+
+def test_a_bad_model_init_is_one_line_and_starts_nothing(tiny: Dataset, store: Path, pretrained: str, tmp_path: Path) -> None:
+    client = MlflowClient(f"sqlite:///{store}/mlflow.db")
+    exp = client.create_experiment("bad", artifact_location=(store / "artifacts" / "bad").as_uri())
+    trained = client.create_run(exp, tags={"model": "random_forest"}).info.run_id  # a training run's tags
+    client.set_terminated(trained)
+    not_pretraining = run("train", tmp_path / "a", store, tiny.path, *FINETUNE, f"model.init={trained}", "tracking.experiment=bad")
+    one_error_line(not_pretraining, f"model.init={trained} is a random_forest training run")
+    gri = make_tiny_dataset(tmp_path / "gri", n=48, bands=list("gri"))
+    bands = run("train", tmp_path / "b", store, gri.path, *FINETUNE, f"model.init={pretrained}", "tracking.experiment=bad")
+    one_error_line(bands, "its encoder was pretrained on bands ['u', 'g', 'r', 'i', 'z', 'y'], this data set has ['g', 'r', 'i']")
+    assert len(runs_of(store, "bad")) == 1  # nothing started
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        (["data.labels.n=0"], "data.labels.n=0: give a positive number"),
+        (["data.labels.selection=deep3"], "data.labels.selection=deep3 is not a valid choice; choose one of: random, magnitude, zcosmos"),
+    ],
+)
+def test_bad_labels_are_one_line_and_start_nothing(tiny: Dataset, store: Path, tmp_path: Path, overrides: list[str], fragment: str) -> None:
+    res = run("train", tmp_path, store, tiny.path, "model=random_forest", "tracking.experiment=bad_labels", *overrides)
+    one_error_line(res, fragment)
+    assert runs_of(store, "bad_labels") == []
+
+
+def test_a_killed_pretraining_resumes_in_the_same_run(tiny: Dataset, store: Path, tmp_path: Path) -> None:
+    common = [*SMALL, "pretrain.queue=32", f"trainer.checkpoint_dir={tmp_path / 'ckpt'}", "tracking.experiment=resume"]
+    proc = subprocess.Popen(command("pretrain", tmp_path / "a", store, tiny.path, *common, "trainer.max_epochs=100000"),
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while not (tmp_path / "ckpt" / "last.pt").exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        time.sleep(0.5)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)  # kill -9: nothing ends the MLflow run, it stays RUNNING
+        proc.wait()
+    done = torch.load(tmp_path / "ckpt" / "last.pt", weights_only=True)["state"]["epoch"]
+    assert done >= 1
+    res = run("pretrain", tmp_path / "b", store, tiny.path, *common, f"trainer.max_epochs={done + 2}", "trainer.resume=true")
+    assert res.returncode == 0, res.stderr[-3000:]
+    (again,) = runs_of(store, "resume")
+    assert again.info.status == "FINISHED"
+    history = MlflowClient(f"sqlite:///{store}/mlflow.db").get_metric_history(again.info.run_id, "pretrain_loss")
+    assert sorted(m.step for m in history) == list(range(1, done + 3))  # every epoch once: none lost, none twice
+
+
+def test_pretraining_reads_no_redshift(tiny: Dataset, tmp_path: Path) -> None:
+    """The images of two data sets whose every redshift differs give the same encoder."""
+    from photoz.config import compose, to_typed_pretrain
+    from photoz.job.pretrain import images_source, prepare
+    from photoz.training.checkpoint import Checkpoints
+    from photoz.training.loop import FitContext
+    from photoz.training.pretrain_loop import pretrain
+    from photoz.training.runtime import choose_runtime
+
+    catalog = tiny.catalog.copy()
+    catalog["redshift"] = 1.55 - np.asarray(catalog["redshift"])
+    other = write_dataset(tmp_path / "other", np.asarray(tiny.images), catalog, tiny.meta)
+    states = []
+    for path in (tiny.path, other.path):
+        cfg = to_typed_pretrain(compose("data=directory", f"data.path={path}", *PRETRAIN, "trainer.max_epochs=2", config_name="pretrain"))
+        data, rows, moco, views = prepare(cfg)
+        rt = choose_runtime(cfg.trainer)
+        ctx = FitContext(rt, Checkpoints(tmp_path / path.name), lambda epoch, metrics: None, cfg.seed)
+        pretrain(moco, images_source(data, rows, rt.device, 1.0), views, cfg.trainer, cfg.optimizer, ctx)
+        states.append(moco.state_dict())
+    for key, value in states[0].items():
+        torch.testing.assert_close(value, states[1][key], msg=key)
