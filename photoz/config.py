@@ -112,7 +112,7 @@ class PhotozConfig:
 class PretrainTrainerConfig(TrainerConfig):
     """trainer.* of python -m photoz.pretrain (conf/pretrain.yaml): its own epochs and batches."""
 
-    max_epochs: int = 60  # about an hour on 2 CPU cores for the default set (docs/labels.md: measured)
+    max_epochs: int = 100  # about an hour for the default set on 2 CPU cores (docs/labels.md: measured)
     batch_size: int = 256
 
 
