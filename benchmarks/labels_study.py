@@ -10,8 +10,9 @@ It pretrains one encoder (python -m photoz.pretrain on every train image: pretra
 redshift, so one encoder serves every budget), then for each selection (--selections: random and
 one survey's spectroscopic selection, docs/labels.md) and each budget n (--n) trains each
 estimator (--estimators: the supervised CNN, the CNN fine-tuned from the encoder, FlexZBoost, a
-random forest) with `data.labels.n=n data.labels.selection=<s>`: one python -m photoz.train
-process each, into one MLflow store under --workdir, recorded in <workdir>/runs.json (a study
+random forest) with `data.labels.n=n data.labels.selection=<s>` (the CNNs with trainer.max_epochs set so that
+every budget takes about --cnn-steps optimizer steps: a small budget is not also a short
+training): one python -m photoz.train process each, into one MLflow store under --workdir, recorded in <workdir>/runs.json (a study
 that stops continues where it stopped). A selection that accepts fewer train galaxies than n
 trains once at n=null (every galaxy it accepts) instead. The report, <workdir>/labels_study.md
 and .csv and sigma_vs_labels.png: per run σ_MAD (± bootstrap standard error over test galaxies),
@@ -40,6 +41,7 @@ ESTIMATORS = {  # name -> photoz.train overrides ({init}: the pretraining run id
     "flexzboost": ["model=rail_flexzboost"],
     "random_forest": ["model=random_forest"],
 }
+CNNS = ("cnn", "pretrained_cnn", "pretrained_cnn_frozen")
 MAG_BINS = (17.0, 22.0, 23.0, 24.0, 24.5, 25.3)
 BOOTSTRAP = 200  # resamples of the test galaxies for σ_MAD's standard error
 
@@ -75,6 +77,15 @@ def accepted(args: argparse.Namespace, selection: str) -> int:
     return len(open_dataset(cfg.data).split_index("train"))
 
 
+def cnn_epochs(args: argparse.Namespace, n_labelled: int | None) -> list[str]:
+    """trainer.max_epochs for a CNN on n_labelled galaxies so that it takes about --cnn-steps
+    optimizer steps whatever its budget (none when --train sets trainer.max_epochs or --cnn-steps is 0)."""
+    if args.cnn_steps <= 0 or n_labelled is None or any(o.startswith("trainer.max_epochs=") for o in args.train.split()):
+        return []
+    batch = next((int(o.split("=")[1]) for o in args.train.split() if o.startswith("trainer.batch_size=")), 128)
+    return [f"trainer.max_epochs={max(1, -(-args.cnn_steps // max(1, n_labelled // batch)))}"]
+
+
 def plan(args: argparse.Namespace, init: str) -> list[tuple[str, str, str, list[str]]]:
     """(estimator, selection, n, overrides) of every training run of the study."""
     out = []
@@ -86,7 +97,10 @@ def plan(args: argparse.Namespace, init: str) -> list[tuple[str, str, str, list[
         for n in budgets:
             for est in args.estimators.split(","):
                 labels = [f"data.labels.n={n}", f"data.labels.selection={selection}"]
-                out.append((est, selection, n, [o.format(init=init) for o in ESTIMATORS[est]] + labels + args.train.split()))
+                overrides = [o.format(init=init) for o in ESTIMATORS[est]] + labels + args.train.split()
+                if est in CNNS:
+                    overrides += cnn_epochs(args, limit if n == "null" else int(n))
+                out.append((est, selection, n, overrides))
     return out
 
 
@@ -202,6 +216,9 @@ def main() -> None:
     parser.add_argument("--estimators", default="cnn,pretrained_cnn,flexzboost,random_forest", help=", ".join(ESTIMATORS))
     parser.add_argument("--data", default="", help="data overrides for every run, e.g. 'data.n_galaxies=2000'")
     parser.add_argument("--train", default="", help="extra photoz.train overrides")
+    parser.add_argument("--cnn-steps", type=int, default=3000,
+                        help="optimizer steps of every CNN run whatever its budget (the default run: 24 epochs x 125 "
+                             "steps on 16,000 labels); 0: trainer.max_epochs as configured")  # fmt: skip
     parser.add_argument("--pretrain", default="", help="extra photoz.pretrain overrides")
     parser.add_argument("--workdir", default=str(ROOT / "benchmarks" / "out" / "labels_study"))
     parser.add_argument("--dry-run", action="store_true", help="print the commands only")
