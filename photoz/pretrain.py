@@ -6,14 +6,12 @@ galaxy images (MoCo v2; docs/labels.md), recorded in MLflow.
     python -m photoz.pretrain trainer.resume=true             # continue an interrupted pretraining
     python -m photoz.train model.init=<run id>                # fine-tune a CNN from the encoder it logged
 
-A user mistake is one stderr line and exit status 2; Ctrl-C or SIGTERM ends the MLflow run KILLED
-with last.pt on disk, to be continued with trainer.resume=true.
+A user mistake is one stderr line and exit status 2; Ctrl-C or SIGTERM (raised at the next batch,
+photoz.interrupt) ends the MLflow run KILLED with last.pt on disk and the command with one line
+saying to continue with trainer.resume=true, exit 130 / 143 (photoz.cli.run_main).
 """
 
 from __future__ import annotations
-
-import signal
-import sys
 
 import hydra
 from omegaconf import DictConfig
@@ -24,15 +22,6 @@ from photoz.errors import exit_on_user_error
 register_schemas()
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (kill, a scheduler's time limit): handled like Ctrl-C."""
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise Terminated("SIGTERM")
-
-
-@exit_on_user_error
 def pretrain(cfg: DictConfig) -> str:
     """Check the config (before torch and mlflow are imported), then pretrain."""
     typed = to_typed_pretrain(cfg)
@@ -43,16 +32,10 @@ def pretrain(cfg: DictConfig) -> str:
 
 @hydra.main(config_path="../conf", config_name="pretrain", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        pretrain(cfg)
-    except KeyboardInterrupt as err:  # the MLflow run is already marked KILLED and last.pt is on disk
-        what = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
-        print(f"photoz: {what}; continue with the same command plus trainer.resume=true", file=sys.stderr)
-        sys.exit(143 if isinstance(err, Terminated) else 130)
+    exit_on_user_error(pretrain)(cfg)
 
 
 if __name__ == "__main__":
     from photoz.cli import run_main
 
-    run_main(main)
+    run_main(main, signals=True)
