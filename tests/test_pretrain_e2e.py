@@ -99,6 +99,27 @@ def test_a_bad_model_init_is_one_line_and_starts_nothing(tiny: Dataset, store: P
     assert len(runs_of(store, "bad")) == 1  # nothing started
 
 
+def test_a_missing_or_unfinished_pretraining_is_one_line(store: Path, pretrained: str) -> None:
+    """What CNNEstimator.check raises before a run starts (in-process: no training process needed)."""
+    from photoz.errors import ConfigError
+    from photoz.estimators.pretrained import pretrained_for
+    from photoz.models.schema import CNNConfig
+
+    uri, bands = f"sqlite:///{store}/mlflow.db", list("ugrizy")
+    client = MlflowClient(uri)
+    exp = client.create_experiment("unfinished", artifact_location=(store / "artifacts" / "unfinished").as_uri())
+    running = client.create_run(exp, tags={"run_type": "pretrain"}).info.run_id  # a pretraining still running
+    cases = [(CNNConfig(freeze_encoder=True), "model.freeze_encoder=true needs model.init"),
+             (CNNConfig(init="0" * 32), f"model.init={'0' * 32}: no such run in {uri}"),
+             (CNNConfig(init=running), f"model.init={running}: that pretraining is RUNNING, not finished"),
+             (CNNConfig(depth=2, width=8, init=pretrained), "pretrained on (16, 16) stamps, this data set has (24, 24)")]  # fmt: skip
+    for model, fragment in cases:
+        with pytest.raises(ConfigError) as err:
+            pretrained_for(model, uri, bands, (24, 24))
+        assert fragment in str(err.value) and "\n" not in str(err.value)
+    assert pretrained_for(CNNConfig(depth=2, width=8, init=pretrained), uri, bands, (16, 16)).where == pretrained
+
+
 @pytest.mark.parametrize(
     ("overrides", "fragment"),
     [
@@ -124,7 +145,7 @@ def test_a_killed_pretraining_resumes_in_the_same_run(tiny: Dataset, store: Path
     finally:
         os.kill(proc.pid, signal.SIGKILL)  # kill -9: nothing ends the MLflow run, it stays RUNNING
         proc.wait()
-    done = torch.load(tmp_path / "ckpt" / "last.pt", weights_only=True)["state"]["epoch"]
+    done = torch.load(tmp_path / "ckpt" / "last.pt", weights_only=True)["fit_state"]["epoch"]
     assert done >= 1
     res = run("pretrain", tmp_path / "b", store, tiny.path, *common, f"trainer.max_epochs={done + 2}", "trainer.resume=true")
     assert res.returncode == 0, res.stderr[-3000:]
@@ -132,6 +153,29 @@ def test_a_killed_pretraining_resumes_in_the_same_run(tiny: Dataset, store: Path
     assert again.info.status == "FINISHED"
     history = MlflowClient(f"sqlite:///{store}/mlflow.db").get_metric_history(again.info.run_id, "pretrain_loss")
     assert sorted(m.step for m in history) == list(range(1, done + 3))  # every epoch once: none lost, none twice
+
+
+def test_a_resumed_pretraining_logs_each_epoch_once(store: Path) -> None:
+    """The epoch last.pt was saved after is re-reported on resume: logged if the kill came before
+    its metrics reached MLflow, skipped if they did."""
+    import mlflow
+
+    from photoz.job.pretrain import _epoch_logger
+
+    uri, before = f"sqlite:///{store}/mlflow.db", mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        mlflow.set_experiment("once")
+        with mlflow.start_run() as run:
+            _epoch_logger(None)(1, {"pretrain_loss": 1.0})  # epoch 2's last.pt written, then killed
+        with mlflow.start_run(run_id=run.info.run_id):
+            resumed = _epoch_logger(run.info.run_id)
+            for epoch in (1, 2, 3):  # epoch 1 was logged, epoch 2 is the lost one
+                resumed(epoch, {"pretrain_loss": float(epoch)})
+    finally:
+        mlflow.set_tracking_uri(before)
+    history = MlflowClient(uri).get_metric_history(run.info.run_id, "pretrain_loss")
+    assert sorted((m.step, m.value) for m in history) == [(1, 1.0), (2, 2.0), (3, 3.0)]
 
 
 def test_pretraining_reads_no_redshift(tiny: Dataset, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -113,7 +114,7 @@ def pretrain_run(cfg: PretrainConfig) -> str:
         write_state(ckpt_dir, {"run_id": run_id, "config_hash": key, "model": model, "bands": data.bands})
         if resume_id is None:
             log_config(dataclasses.replace(cfg, trainer=dataclasses.replace(cfg.trainer, checkpoint_dir=ckpt_dir)))
-        ctx = FitContext(rt, Checkpoints(ckpt_dir), lambda epoch, metrics: log_metrics(metrics, step=epoch), cfg.seed)
+        ctx = FitContext(rt, Checkpoints(ckpt_dir), _epoch_logger(run_id if resume_id else None), cfg.seed)
         pretrain(moco, source, views, cfg.trainer, cfg.optimizer, ctx)
         info = {"run": run_id, "method": METHOD, "splits": list(cfg.pretrain.splits), "n_images": len(rows),
                 "data": str(data.path), "data_checksum": str(data.meta.get("checksum", "")), "epochs": cfg.trainer.max_epochs}  # fmt: skip
@@ -121,6 +122,20 @@ def pretrain_run(cfg: PretrainConfig) -> str:
     print(f"pretrained encoder: run {run_id} ({len(rows)} images, {cfg.trainer.max_epochs} epochs); fine-tune it with\n"
           f"  python -m photoz.train model={model_config(cfg)} model.init={run_id} [model.freeze_encoder=true]")  # fmt: skip
     return run_id
+
+
+def _epoch_logger(resumed: str | None) -> Callable[[int, dict[str, float]], None]:
+    """Log each epoch's metrics to the active run once: of a resumed run, the epochs its history
+    already holds are skipped (the loop re-reports the epoch last.pt was saved after)."""
+    import mlflow
+
+    logged = {m.step for m in mlflow.MlflowClient().get_metric_history(resumed, "pretrain_loss")} if resumed else set()
+
+    def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
+        if epoch not in logged:
+            log_metrics(metrics, step=epoch)
+
+    return on_epoch
 
 
 def _log_encoder(moco: MoCo, info: dict) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import torch
 from tqdm.auto import tqdm
@@ -34,6 +34,7 @@ class PretrainState:
     """Where pretraining stands; saved in last.pt."""
 
     epoch: int = 0  # epochs completed
+    metrics: dict[str, float] = field(default_factory=dict)  # the last epoch's, re-reported on resume
 
 
 def _epoch(moco: MoCo, source: BatchSource, views: Views, step: Stepper, ctx: FitContext, t: TrainerConfig, bar: tqdm) -> dict[str, float]:
@@ -64,7 +65,7 @@ def _epoch(moco: MoCo, source: BatchSource, views: Views, step: Stepper, ctx: Fi
 def _save(moco: MoCo, step: Stepper, state: PretrainState, ctx: FitContext) -> None:
     ctx.checkpoints.save_last({
         "model": moco.state_dict(), "optimizer": step.optimizer.state_dict(), "scheduler": step.scheduler.state_dict(),
-        "generator": step.generator.get_state(), "torch_rng": torch.get_rng_state(), "state": asdict(state),
+        "generator": step.generator.get_state(), "torch_rng": torch.get_rng_state(), "fit_state": asdict(state),
     })  # fmt: skip
 
 
@@ -80,8 +81,10 @@ def _start(moco: MoCo, source: BatchSource, t: TrainerConfig, opt: OptimizerConf
     scheduler.load_state_dict(last["scheduler"])
     step.generator.set_state(last["generator"])
     torch.set_rng_state(last["torch_rng"])
-    state = PretrainState(**last["state"])
+    state = PretrainState(**last["fit_state"])
     log.info("resuming pretraining from %s after epoch %d", ctx.checkpoints.dir, state.epoch)
+    if state.epoch and state.metrics:  # a kill between last.pt and the log loses none: on_epoch skips what it has
+        ctx.on_epoch(state.epoch, state.metrics)
     return step, state
 
 
@@ -99,7 +102,7 @@ def pretrain(moco: MoCo, source: BatchSource, views: Views, t: TrainerConfig, op
             metrics = _epoch(moco, source, views, step, ctx, t, bar)
         seconds = time.perf_counter() - start
         metrics.update(lr=step.scheduler.get_last_lr()[0], epoch_images_per_s=steps * t.batch_size / seconds, epoch_seconds=seconds)
-        state.epoch = epoch
+        state.epoch, state.metrics = epoch, metrics
         _save(moco, step, state, ctx)
         left = (t.max_epochs - epoch) * seconds
         log.info("pretraining epoch %d/%d: loss %.4f  accuracy %.1f %%  (%.0f img/s, %.0f s; about %.0f min left)",

@@ -126,27 +126,35 @@ def _source(x: torch.Tensor) -> BatchSource:
     return BatchSource(x.numpy(), np.arange(len(x)), np.zeros(len(x)), torch.device("cpu"), 1.0)
 
 
-def _pretrain(moco: MoCo, x: torch.Tensor, ckpt: Path, epochs: int, resume: bool = False, stop_after: int = 0) -> None:
+def _pretrain(moco: MoCo, x: torch.Tensor, ckpt: Path, epochs: int, resume: bool = False, stop_after: int = 0) -> dict[int, dict]:
+    """Pretrain on x; the metrics on_epoch was given, by epoch."""
     trainer = PretrainTrainerConfig(max_epochs=epochs, batch_size=8, resume=resume, progress=False)
+    reported: dict[int, dict] = {}
 
     def on_epoch(epoch: int, metrics: dict) -> None:
         assert {"pretrain_loss", "pretrain_accuracy", "lr", "epoch_images_per_s"} <= metrics.keys()
+        reported[epoch] = metrics
         if epoch == stop_after:
             raise KeyboardInterrupt  # killed after last.pt of this epoch was written
 
     rt = Runtime(torch.device("cpu"), bf16=False, channels_last=False)
     pretrain(moco, _source(x), _views(noise=0.3, reddening=0.02), trainer, AdamWConfig(lr=1e-3), FitContext(rt, Checkpoints(ckpt), on_epoch, 0))
+    return reported
 
 
 def test_a_killed_pretraining_resumes_exactly_where_it_stopped(tmp_path: Path) -> None:
     x = _galaxies()
     straight = _moco()
-    _pretrain(straight, x, tmp_path / "a", epochs=3)
+    logged = _pretrain(straight, x, tmp_path / "a", epochs=3)
     interrupted = _moco()
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt):  # killed after last.pt of epoch 2, before its metrics were logged
         _pretrain(interrupted, x, tmp_path / "b", epochs=3, stop_after=2)
     resumed = _moco()  # a new process: fresh weights, everything else from last.pt
-    _pretrain(resumed, x, tmp_path / "b", epochs=3, resume=True)
+    again = _pretrain(resumed, x, tmp_path / "b", epochs=3, resume=True)
+    assert sorted(again) == [2, 3]  # epoch 2 is reported again (the job logs it if its history lacks it)
+    for epoch in (2, 3):
+        for key in ("pretrain_loss", "pretrain_accuracy", "lr"):
+            assert again[epoch][key] == pytest.approx(logged[epoch][key], rel=1e-6), (epoch, key)
     for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b, msg=name)
 
