@@ -101,7 +101,7 @@ def pretrained(tiny: Dataset, store: Path, tmp_path_factory) -> str:
     return run_id
 
 
-def test_pretrain_logs_an_encoder_that_a_cnn_fine_tunes_from(tiny: Dataset, store: Path, pretrained: str, tmp_path: Path) -> None:
+def pretrain_logs_an_encoder_that_a_cnn_fine_tunes_from(tiny: Dataset, store: Path, pretrained: str, tmp_path: Path) -> None:
     client = MlflowClient(f"sqlite:///{store}/mlflow.db")
     pre = client.get_run(pretrained)
     assert pre.info.status == "FINISHED" and pre.data.tags["run_type"] == "pretrain" and "model" not in pre.data.tags
@@ -119,7 +119,7 @@ def test_pretrain_logs_an_encoder_that_a_cnn_fine_tunes_from(tiny: Dataset, stor
     assert head.data.metrics["n_trainable_params"] == 16 * 256 + 256 + 256 * 180 + 180 < whole.data.metrics["n_trainable_params"]
 
 
-def test_a_bad_model_init_is_one_line_and_starts_nothing(tiny: Dataset, store: Path, pretrained: str, tmp_path: Path) -> None:
+def a_bad_model_init_is_one_line_and_starts_nothing(tiny: Dataset, store: Path, pretrained: str, tmp_path: Path) -> None:
     client = MlflowClient(f"sqlite:///{store}/mlflow.db")
     exp = client.create_experiment("bad", artifact_location=(store / "artifacts" / "bad").as_uri())
     trained = client.create_run(exp, tags={"model": "random_forest"}).info.run_id  # a training run's tags
@@ -132,7 +132,7 @@ def test_a_bad_model_init_is_one_line_and_starts_nothing(tiny: Dataset, store: P
     assert len(runs_of(store, "bad")) == 1  # nothing started
 
 
-def test_a_missing_or_unfinished_pretraining_is_one_line(store: Path, pretrained: str) -> None:
+def a_missing_or_unfinished_pretraining_is_one_line(store: Path, pretrained: str) -> None:
     """What CNNEstimator.check raises before a run starts."""
     from photoz.estimators.pretrained import pretrained_for
     from photoz.models.schema import CNNConfig
@@ -150,6 +150,14 @@ def test_a_missing_or_unfinished_pretraining_is_one_line(store: Path, pretrained
             pretrained_for(model, uri, bands, (24, 24))
         assert fragment in str(err.value) and "\n" not in str(err.value)
     assert pretrained_for(CNNConfig(depth=2, width=8, init=pretrained), uri, bands, (16, 16)).where == pretrained
+
+
+def test_pretrain_init_and_fine_tune(tiny: Dataset, store: Path, pretrained: str, tmp_path: Path) -> None:
+    """Everything that needs the pretraining, in one test: pytest-xdist (`-n 2`, --dist load) runs
+    a module fixture once per worker that runs one of its tests, so two tests would pretrain twice."""
+    pretrain_logs_an_encoder_that_a_cnn_fine_tunes_from(tiny, store, pretrained, tmp_path)
+    a_bad_model_init_is_one_line_and_starts_nothing(tiny, store, pretrained, tmp_path)
+    a_missing_or_unfinished_pretraining_is_one_line(store, pretrained)
 
 
 def test_bad_labels_are_one_line_and_start_nothing(tiny: Dataset, store: Path, tmp_path: Path) -> None:
