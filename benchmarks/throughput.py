@@ -2,6 +2,7 @@
 
     python benchmarks/throughput.py                          # sequential and googlenet, 32x32x6 stamps
     python benchmarks/throughput.py --models sequential --steps 4 --rounds 3 --compile
+    python benchmarks/throughput.py --predict-only --threads 1   # predict loop vs network, fp32 vs int8
 
 Peers (fp32, NCHW, a DataLoader over a per-sample Dataset that normalises and flips in Python):
 naive (AdamW, `loss.item()` every step) and a Lightning `Trainer` (benchmarks/peers.py). photoz:
@@ -31,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from astropy.table import Table
+from predict_loop import predict_rates, threads_note  # benchmarks/predict_loop.py
 from peers import (  # benchmarks/peers.py
     LitPhotoz,
     StampDataset,
@@ -83,7 +85,8 @@ class Bench:
 
     def __init__(self, name: str, data: Dataset, args: argparse.Namespace) -> None:
         self.cfg = to_typed(compose(f"model={name}", "trainer.progress=false", f"trainer.batch_size={args.batch}",
-                                    f"trainer.device={args.device}"))
+                                    f"trainer.device={args.device}",
+                                    f"trainer.num_threads={args.threads}"))
         self.data, self.args = data, args
         self.train_idx = data.split_index("train")[: args.batch * args.steps]
         self.infer_idx = np.arange(min(len(data), args.infer))
@@ -176,9 +179,10 @@ class Bench:
         return train // len(x), infer // len(x)
 
 
-def predict_end_to_end(bench: Bench, workdir: Path) -> tuple[float, float]:
+def predict_end_to_end(bench: Bench, workdir: Path) -> tuple[float, float, str]:
     """Log the photoz net to a throwaway MLflow store, then time `python -m photoz.predict` on the
-    whole data set: (galaxies/s it reports for its loop, galaxies/s over the command's wall time)."""
+    whole data set: (galaxies/s it reports for its loop, galaxies/s over the command's wall time,
+    the start-up it reports)."""
     import mlflow
 
     uri = f"sqlite:///{workdir}/mlflow.db"
@@ -192,7 +196,26 @@ def predict_end_to_end(bench: Bench, workdir: Path) -> tuple[float, float]:
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
     wall = time.perf_counter() - start
     rate = float(re.search(r"\(([\d.]+) galaxies/s", res.stdout).group(1))
-    return rate, len(bench.data) / wall
+    startup = re.search(r"start-up .*", res.stdout)
+    return rate, len(bench.data) / wall, startup.group(0).rstrip(")") if startup else ""
+
+
+def print_end_to_end(bench: Bench, n: int) -> None:
+    """`python -m photoz.predict` on the whole data set: its loop's rate, the wall-time rate, its start-up."""
+    with tempfile.TemporaryDirectory() as work:
+        loop_rate, wall_rate, startup = predict_end_to_end(bench, Path(work))
+    print(f"  photoz.predict    {loop_rate:8.0f} galaxies/s in its loop, {wall_rate:.0f} galaxies/s "
+          f"over the command's wall time ({n} galaxies, incl. start-up and model load); {startup}")  # fmt: skip
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo; the platform's name elsewhere)."""
+    try:
+        return next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        import platform
+
+        return platform.processor() or "unknown"
 
 
 def main() -> None:
@@ -205,22 +228,34 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-predict", action="store_true", help="skip photoz.predict end to end")
     parser.add_argument("--compile", action="store_true", help="also train a torch.compile'd photoz net (minutes of compile)")
+    parser.add_argument("--predict-only", action="store_true", help="only predict's loop vs its network, fp32 and int8 (predict_loop.py)")
+    parser.add_argument("--threads", type=int, default=0, help="intra-op threads for every side (0: torch's default)")
     parser.add_argument("--device", default="auto", help="trainer.device for every side: auto (a GPU if visible), cpu, cuda")
     args = parser.parse_args()
     torch.manual_seed(0)
     np.random.seed(0)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     n = max(args.infer, int(args.batch * args.steps / 0.6) + 1)
     with tempfile.TemporaryDirectory() as tmp:
         data = make_data(Path(tmp) / "stamps", n, args.size)
-        device = choose_runtime(to_typed(compose(f"trainer.device={args.device}")).trainer).device
+        device = choose_runtime(to_typed(compose(f"trainer.device={args.device}",
+                                    f"trainer.num_threads={args.threads}")).trainer).device
         gpu = f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f} "
               f"on {os.cpu_count()} CPUs; device {device}{gpu}; {n} stamps {len(BANDS)}x{args.size}x{args.size}")  # fmt: skip
         peak32 = matmul_peak(torch.float32, 2048 if device.type == "cpu" else 8192, device)
         peak16 = matmul_peak(torch.bfloat16, 512 if device.type == "cpu" else 8192, device)
         print(f"matmul peak: fp32 {peak32 / 1e9:.1f} GFLOP/s, bf16 {peak16 / 1e9:.2f} GFLOP/s")
+        print(f"CPU {cpu_model()}")
         for name in args.models:
             bench = Bench(name, data, args)
+            if args.predict_only:
+                print(f"\n{name}: photoz runtime {bench.rt.describe()}, {threads_note()}")
+                predict_rates(bench.est, data, args.rounds)
+                if not args.no_predict:
+                    print_end_to_end(bench, len(data))
+                continue
             train_flops, infer_flops = bench.step_flops()
             peak_fn, conv_shape = bench.peak_side()
             print(f"\n{name}: photoz runtime {bench.rt.describe()}; {train_flops / 1e6:.1f} MFLOP/image per training "
@@ -244,10 +279,7 @@ def main() -> None:
                     print(f"    {side}: {ratios}; {achieved / 1e9:.2f} GFLOP/s = {achieved / peak32:.1%} of fp32 matmul peak, "
                           f"{achieved / peak16:.1%} of bf16 matmul peak{practical}")  # fmt: skip
             if not args.no_predict:
-                with tempfile.TemporaryDirectory() as work:
-                    loop_rate, wall_rate = predict_end_to_end(bench, Path(work))
-                print(f"  photoz.predict    {loop_rate:8.0f} galaxies/s in its loop, {wall_rate:.0f} galaxies/s "
-                      f"over the command's wall time ({len(data)} galaxies, incl. start-up and model load)")  # fmt: skip
+                print_end_to_end(bench, len(data))
             if device.type == "cuda":
                 print(f"  GPU memory: {torch.cuda.max_memory_allocated(device) / 2**30:.2f} GiB at most (all sides of {name})")
                 torch.cuda.reset_peak_memory_stats(device)

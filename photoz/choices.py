@@ -143,6 +143,13 @@ class PredictFormat(Choice):
     qp = "qp"
 
 
+class PredictPrecision(Choice):
+    """photoz.predict precision=: fp32 (the fast path) | int8 (ONNX Runtime static quantisation, CNNs)."""
+
+    fp32 = "fp32"
+    int8 = "int8"
+
+
 class Direction(Choice):
     """hydra.sweeper.direction."""
 

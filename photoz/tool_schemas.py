@@ -9,7 +9,7 @@ from typing import Optional
 
 from hydra.core.config_store import ConfigStore
 
-from photoz.choices import CompareRuns, PredictFormat
+from photoz.choices import CompareRuns, PredictFormat, PredictPrecision
 from photoz.config import TrackingConfig
 
 
@@ -30,6 +30,7 @@ class PredictConfig:
     format: PredictFormat = PredictFormat.fits
     pdf: bool = False
     batch_size: int = 4096
+    precision: PredictPrecision = PredictPrecision.fp32  # int8: quantised CNN (photoz.inference.quantize)
     shard: Optional[str] = None  # i/n
     tracking: StoreConfig = field(default_factory=StoreConfig)
 

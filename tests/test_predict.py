@@ -16,7 +16,7 @@ from tinydata import make_tiny_dataset
 from hydra import compose, initialize_config_dir
 from mlflow.tracking import MlflowClient
 
-from photoz.errors import DataError, PhotozError
+from photoz.errors import ConfigError, DataError, PhotozError
 from photoz.estimators.catalog_ml import KNNEstimator
 from photoz.predictions.metrics import point_metrics
 from photoz.predict import predict
@@ -92,6 +92,10 @@ def test_other_bands_and_bad_arguments(logged) -> None:
     assert not out.exists() and not list(out.parent.glob(".never.fits.tmp-*"))
     with pytest.raises(PhotozError, match="exactly one of"):
         predict(_cfg(input=other.path, output=out))
+    with pytest.raises(ConfigError, match="precision=int8 applies to the CNNs; .* drop precision=int8"):
+        predict(_cfg(run=logged["run"].info.run_id, input=logged["data"].path, output=out, precision="int8",
+                     **{"tracking.uri": logged["uri"]}))  # fmt: skip
+    assert not out.exists()
 
 
 def test_without_input_it_predicts_the_runs_own_data_set(logged) -> None:

@@ -119,6 +119,17 @@ def test_one_epoch_run_logs_a_complete_record(tiny: Dataset, store: Path, tmp_pa
     loaded = CNNEstimator.load(f"runs:/{run.info.run_id}/{model.name}").predict(read_dataset(tiny.path), test)
     np.testing.assert_allclose(loaded.z_phot, table["z_phot"], rtol=1e-5)
 
+    # precision=int8 through the entry point: quantised on the run's own train split, z_phot within
+    # the tolerance tests/inference/test_int8.py documents, the header saying which precision
+    out = tmp_path / "int8.fits"
+    cmd = [sys.executable, "-m", "photoz.predict", f"run={run.info.run_id}", f"tracking.uri={uri(store)}", "precision=int8",
+           f"output={out}", f"hydra.run.dir={tmp_path / 'predict'}"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "Warning" not in proc.stderr, proc.stderr[-3000:]
+    int8 = Table.read(out, hdu="PHOTOZ")
+    assert int8.meta["PRECISIO"] == "int8"
+    assert np.abs(np.asarray(int8["z_phot"])[test] - table["z_phot"]).max() <= 0.002
+
 
 def test_each_model_config_is_its_own_tag_compare_row_and_predict_label(tiny: Dataset, store: Path, tmp_path: Path) -> None:
     """googlenet and googlenet_pasquet are both the googlenet estimator (tag `model`, which predict

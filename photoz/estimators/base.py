@@ -19,13 +19,14 @@ from them as well says so with `uses_unlabelled` (a CNN started from a pretraine
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Iterator
 from typing import ClassVar
 
 import numpy as np
 
 from photoz.config import PhotozConfig
 from photoz.data.format import Dataset
+from photoz.errors import ConfigError
 from photoz.predictions.table import Predictions
 from photoz.training.hooks import EpochHook
 
@@ -75,6 +76,21 @@ class Estimator(ABC):
     @abstractmethod
     def predict(self, data: Dataset, index: np.ndarray) -> Predictions:
         """Predict rows `index` of `data`."""
+
+    def prepare_predict(self, data: Dataset, index: np.ndarray) -> None:
+        """Start-up work before predict_batches over rows `index` of `data` (photoz.predict times it
+        apart from its loop): a CNN builds its fast inference path there."""
+
+    def use_int8(self, calibration: Dataset) -> object:
+        """Predict with an int8-quantised copy from now on, calibrated on `calibration`'s train
+        split (photoz.predict precision=int8); the CNNs can, other estimators refuse in one line."""
+        raise ConfigError(f"precision=int8 applies to the CNNs; {type(self).__name__} is not one: drop precision=int8")
+
+    def predict_batches(self, data: Dataset, batches: Iterable[np.ndarray]) -> Iterator[Predictions]:
+        """predict(data, index) for each index array of `batches`, in order; an estimator may
+        overlap the batches' work (a CNN reads, runs its network and summarises in parallel)."""
+        for index in batches:
+            yield self.predict(data, index)
 
     @abstractmethod
     def n_trainable_params(self) -> int:

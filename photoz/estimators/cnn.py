@@ -25,21 +25,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from photoz.config import OptimizerConfig, PhotozConfig, TrainerConfig, plain
 from photoz.data.format import Dataset
-from photoz.errors import ConfigError, DataError
+from photoz.errors import ConfigError
 from photoz.estimators.base import Estimator
+from photoz.estimators.cnn_predict import CNNPrediction
 from photoz.estimators.naming import short_number
 from photoz.estimators.pretrained import pretrained_for
-from photoz.inference.fast import FastPredictor
-from photoz.models.build import build_model, check_redshift_range, head_loss, head_predict, n_trainable_params
+from photoz.models.build import build_model, check_redshift_range, head_loss, n_trainable_params
 from photoz.models.cost import flops_per_galaxy
 from photoz.models.schema import HeadConfig
-from photoz.predictions.table import Predictions, z_grid
 from photoz.training import distributed
-from photoz.training.batches import BatchSource
 from photoz.training.catalog_inputs import catalog_array
 from photoz.training.checkpoint import Checkpoints
 from photoz.training.encoder import Encoder, start_from
@@ -55,7 +52,7 @@ log = logging.getLogger(__name__)
 PYFUNC_CODE = Path(__file__).with_name("pyfunc.py")  # photoz.estimators.pyfunc, not imported here
 
 
-class CNNEstimator(Estimator):
+class CNNEstimator(CNNPrediction, Estimator):
     """model=sequential | googlenet | resnet | efficientnet | timm, trained by photoz.training.loop."""
 
     ignores = ()  # it reads trainer.* and optimizer.*: a run logs them
@@ -76,8 +73,6 @@ class CNNEstimator(Estimator):
         self.checkpoint_dir = checkpoint_dir
         self.net = net
         self.uses_unlabelled = bool(model_cfg.init)  # a pretrained encoder learnt from unlabelled images too
-        self._fast: FastPredictor | None = None  # built for self.net on the first predict
-        self._fast_for: nn.Module | None = None
 
     @classmethod
     def from_config(cls, cfg: PhotozConfig) -> CNNEstimator:
@@ -128,18 +123,6 @@ class CNNEstimator(Estimator):
         self.net.to(rt.device, memory_format=torch.channels_last if rt.channels_last else torch.contiguous_format)
         return rt
 
-    def _source(self, data: Dataset, index: np.ndarray, rt: Runtime) -> BatchSource:
-        z = np.asarray(data.catalog["redshift"], dtype=np.float32)[index]
-        catalog = catalog_array(self.net.model_cfg, data, index)
-        return BatchSource(data.images, index, z, rt.device, self.trainer.preload_max_gb, catalog)
-
-    def _predictions(self, logits: np.ndarray, data: Dataset, index: np.ndarray) -> Predictions:
-        model_cfg = self.net.model_cfg
-        z_phot, z_err, pdf = head_predict(torch.from_numpy(logits), model_cfg)
-        grid = z_grid(model_cfg.n_bins, model_cfg.z_max) if pdf is not None else None
-        ids = np.asarray(data.catalog["id"])[index]
-        return Predictions(ids, np.asarray(data.catalog["redshift"], float)[index], z_phot, z_err, pdf, grid)
-
     def build_net(self, data: Dataset, train_idx: np.ndarray) -> PhotozNet:
         """A fresh PhotozNet for `data`'s bands and stamps, normalised on the rows `train_idx`."""
         torch.manual_seed(self.seed)  # same seed, same initial weights, whoever calls fit
@@ -174,24 +157,6 @@ class CNNEstimator(Estimator):
 
         checkpoints = Checkpoints(self.checkpoint_dir or tempfile.mkdtemp(prefix="photoz-ckpt-"))
         fit(self.net, Task(train, validate, loss), self.trainer, self.optimizer, FitContext(rt, checkpoints, on_epoch, self.seed))
-
-    def _check_compatible(self, data: Dataset) -> None:
-        if data.bands != self.net.bands:
-            raise DataError(f"{data.path} has bands {data.bands} but the model was trained on {self.net.bands}")
-        if tuple(data.images.shape[2:]) != self.net.stamp:
-            raise DataError(f"{data.path} has {data.images.shape[2:]} stamps but the model was trained on {self.net.stamp}")
-
-    def predict(self, data: Dataset, index: np.ndarray) -> Predictions:
-        self._check_compatible(data)
-        rt = self.runtime()
-        source = self._source(data, index, rt)
-        if self.net.catalog is not None:  # images + catalogue: the eager network (the fast path takes images only)
-            return self._predictions(predict_outputs(self.net, source, rt, 2 * self.trainer.batch_size), data, index)
-        if self._fast is None or self._fast_for is not self.net:  # the fast path (photoz.inference.fast)
-            self._fast, self._fast_for = FastPredictor(self.net, rt, source.take(torch.arange(min(2, len(source))))[0]), self.net
-            log.info("predicting with %s", self._fast.backend)
-        out = self._fast.outputs(lambda pos: source.take(pos)[0], len(source))
-        return self._predictions(out, data, index)
 
     def n_trainable_params(self) -> int:
         return n_trainable_params(self.net)

@@ -58,20 +58,36 @@ def pit(pdf: np.ndarray, z_grid: np.ndarray, z_spec: np.ndarray) -> np.ndarray:
 
 
 def pdf_quantiles(pdf: np.ndarray, grid: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
-    """(N, len(qs)) quantiles of each normalised PDF, linear within bins."""
+    """(N, len(qs)) quantiles of each normalised PDF, linear within bins: per row what
+    np.interp(qs, cdf, edges) gives (the same arithmetic, so the same bits), for all rows at once."""
     cdf, edges = cdf_edges(pdf, grid)
-    return np.stack([np.interp(qs, c, edges) for c in cdf])
+    rows, last = np.arange(len(cdf)), len(edges) - 1
+    out = np.empty((len(cdf), len(qs)))
+    for k, q in enumerate(qs):
+        j = np.count_nonzero(cdf <= q, axis=1) - 1  # cdf[j] <= q < cdf[j + 1]: np.interp's bin
+        jc = np.clip(j, 0, last - 1)
+        lo, hi = cdf[rows, jc], cdf[rows, jc + 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inside = (edges[jc + 1] - edges[jc]) / (hi - lo) * (q - lo) + edges[jc]
+        exact = (j >= 0) & (lo == q)  # np.interp returns the edge itself there
+        out[:, k] = np.where(j < 0, edges[0], np.where(j >= last, edges[-1], np.where(exact, edges[jc], inside)))
+    return out
+
+
+def point_estimate(pdf: np.ndarray, grid: np.ndarray, name: str) -> np.ndarray:
+    """(N,) point estimate `name` (zstar, mean, median or mode) of (N, n_bins) normalised probabilities on `grid`."""
+    if name == "zstar":
+        return 1.0 / (pdf @ (1.0 / (1.0 + grid))) - 1.0
+    if name == "mean":
+        return pdf @ grid
+    if name == "median":
+        return pdf_quantiles(pdf, grid, (0.5,))[:, 0]
+    return grid[np.argmax(pdf, axis=1)]
 
 
 def point_estimates(pdf: np.ndarray, grid: np.ndarray) -> dict[str, np.ndarray]:
     """{zstar, mean, median, mode}: (N,) each, from (N, n_bins) normalised probabilities on `grid`."""
-    inv = pdf @ (1.0 / (1.0 + grid))
-    return {
-        "zstar": 1.0 / inv - 1.0,
-        "mean": pdf @ grid,
-        "median": pdf_quantiles(pdf, grid, (0.5,))[:, 0],
-        "mode": grid[np.argmax(pdf, axis=1)],
-    }
+    return {name: point_estimate(pdf, grid, name) for name in POINT_ESTIMATES}
 
 
 def pdf_bias(pdf: np.ndarray, grid: np.ndarray, z_point: np.ndarray) -> float:

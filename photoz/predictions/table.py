@@ -12,7 +12,7 @@ import numpy as np
 from astropy.table import Table
 
 from photoz.predictions.metrics import point_metrics
-from photoz.predictions.pdf import check_point_estimate, pdf_quantiles, point_estimates
+from photoz.predictions.pdf import check_point_estimate, pdf_quantiles, point_estimate, point_estimates
 
 
 def z_grid(n_bins: int, z_max: float) -> np.ndarray:
@@ -39,7 +39,7 @@ class Predictions:
         mean, median or mode); z_err = the PDF's standard deviation."""
         pdf = np.asarray(pdf, dtype=np.float64)
         pdf = pdf / pdf.sum(axis=1, keepdims=True)
-        z_phot = point_estimates(pdf, grid)[check_point_estimate(point)]
+        z_phot = point_estimate(pdf, grid, check_point_estimate(point))
         mean = pdf @ grid
         std = np.sqrt(np.maximum(pdf @ grid**2 - mean**2, 0.0))
         return cls(np.asarray(ids), np.asarray(z_spec, float), z_phot, std, pdf.astype(np.float32), grid)

@@ -11,12 +11,8 @@ from tinydata import make_tiny_dataset
 from torch import nn
 
 from photoz.config import compose, to_typed
-from photoz.inference.fast import (
-    BATCH_CANDIDATES,
-    FastPredictor,
-    fold_batch_norm,
-    inference_net,
-)
+from photoz.inference.fast import BATCH_CANDIDATES, FastPredictor
+from photoz.inference.rewrite import fold_batch_norm, inference_net
 from photoz.models.build import head_predict
 from photoz.training.batches import BatchSource
 from photoz.estimators.cnn import CNNEstimator
@@ -56,7 +52,7 @@ def test_fast_path_predicts_what_the_training_time_network_predicts(tmp_path: Pa
     reference = predict_outputs(est.net, source, rt, 16)  # the eval-mode network training validates with
     fast = FastPredictor(est.net, rt, source.take(torch.arange(2))[0], backend)
     assert fast.backend == backend
-    logits = fast.outputs(lambda pos: source.take(pos)[0], len(source))
+    logits = fast.outputs(lambda a, b: source.take(torch.arange(a, b))[0], len(source))
     cfg = est.net.model_cfg
     np.testing.assert_allclose(head_predict(torch.from_numpy(logits), cfg)[0], head_predict(torch.from_numpy(reference), cfg)[0], atol=1e-5)
     np.testing.assert_allclose(logits, reference, atol=1e-4)
@@ -78,7 +74,7 @@ def test_batch_size_is_the_fastest_measured_and_rows_stay_in_order() -> None:
     net = nn.Sequential(nn.Flatten(), nn.Linear(6, 3))
     fast = FastPredictor(net, Runtime(torch.device("cpu"), bf16=False, channels_last=False), torch.zeros(2, 6), "torch")
     x = torch.randn(sum(BATCH_CANDIDATES) + 10, 6, generator=torch.Generator().manual_seed(0))
-    out = fast.outputs(lambda pos: x[pos], len(x))
+    out = fast.outputs(lambda a, b: x[a:b], len(x))
     assert fast.batch_size in BATCH_CANDIDATES
     assert fast.batch_size == max(fast._rates, key=fast._rates.get) and set(fast._rates) == set(BATCH_CANDIDATES)
     with torch.no_grad():
@@ -94,7 +90,7 @@ def test_both_cpu_backends_give_the_same_logits_under_a_bf16_runtime(tmp_path: P
     rt = Runtime(torch.device("cpu"), bf16=True, channels_last=True)
     source = BatchSource(data.images, np.arange(40), np.zeros(40), rt.device, 1.0)
     example = source.take(torch.arange(2))[0]
-    outs = [FastPredictor(est.net, rt, example, b).outputs(lambda pos: source.take(pos)[0], 40) for b in ("onnxruntime", "torch")]
+    outs = [FastPredictor(est.net, rt, example, b).outputs(lambda a, b: source.take(torch.arange(a, b))[0], 40) for b in ("onnxruntime", "torch")]
     np.testing.assert_allclose(outs[0], outs[1], atol=1e-4)
 
 
@@ -105,6 +101,6 @@ def test_auto_keeps_the_backend_it_measured_faster(tmp_path: Path) -> None:
     rt = est.runtime()
     source = BatchSource(data.images, np.arange(40), np.zeros(40), rt.device, 1.0)
     fast = FastPredictor(est.net, rt, source.take(torch.arange(2))[0])
-    logits = fast.outputs(lambda pos: source.take(pos)[0], len(source))
+    logits = fast.outputs(lambda a, b: source.take(torch.arange(a, b))[0], len(source))
     assert fast.backend in ("onnxruntime", "torch") and not fast._undecided
     np.testing.assert_allclose(logits, predict_outputs(est.net, source, rt, 16), atol=1e-4)

@@ -25,7 +25,7 @@ def test_submitit_local_sweep_runs_two_jobs_at_once(tmp_path, mlflow_server) -> 
     workers = Workers(tmp_path, str(journal), mlflow_server.uri, "submitit")
     result = workers.run(
         f"hydra.searchpath=[file://{CONF}]", "hydra/launcher=local", "hydra.sweeper.n_jobs=2",
-        "hydra.sweeper.n_trials=4", "epochs=2", "sleep=1", "hydra.sweeper.sampler=random", timeout=300,
+        "hydra.sweeper.n_trials=4", "epochs=2", "meet=2", "hydra.sweeper.sampler=random", timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Submitit 'local' sweep output dir" in result.stdout + result.stderr
@@ -37,7 +37,7 @@ def test_submitit_local_sweep_runs_two_jobs_at_once(tmp_path, mlflow_server) -> 
     client = MlflowClient(mlflow_server.uri)
     runs = {r.info.run_id: r.info for r in client.search_runs([client.get_experiment_by_name("submitit").experiment_id])}
     info = [runs[t.user_attrs["mlflow_run_id"]] for t in sorted(trials, key=lambda t: t.number)]
-    for a, b in (info[0:2], info[2:4]):  # the two runs of one batch were live at the same time
+    for a, b in (info[0:2], info[2:4]):  # the two runs of one batch were live at the same time (meet=2 waits for it)
         assert a.start_time < b.end_time and b.start_time < a.end_time
     assert min(i.start_time for i in info[2:]) >= max(i.end_time for i in info[:2])  # batch 2 after batch 1
 

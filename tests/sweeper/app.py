@@ -18,6 +18,20 @@ from photoz.config import TrackingConfig, TrialConfig, as_schema
 from photoz.job.sweep import trial_reporter
 
 
+def meet(path: Path, number: int, size: int, timeout: float = 240.0) -> None:
+    """Wait until all `size` trials of this trial's batch (numbers size*k ... size*k + size - 1) have
+    started their run: a launcher that ran them one after another fails here, however loaded the
+    machine is (a test of overlap by timestamps fails when start-up outlasts the work)."""
+    batch = number // size
+    with open(path, "a") as log:
+        log.write(f"{number}\n")
+    deadline = time.monotonic() + timeout
+    while sum(int(n) // size == batch for n in path.read_text().split()) < size:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"trial {number}: the other trials of its batch never started")
+        time.sleep(0.1)
+
+
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float:
     from photoz.tracking.tracker import Tracker  # imports mlflow: not before a job runs
@@ -31,6 +45,8 @@ def main(cfg: DictConfig) -> float:
     with tracker.run(run_name=f"trial_{number}", tags={"trial_number": str(number)}):
         if reporter is not None:
             reporter.record_run()  # as photoz.train does at run start
+        if cfg.meet > 1:
+            meet(Path(to_absolute_path("meet.log")), number, cfg.meet)
         for epoch in range(cfg.epochs):
             if number == cfg.hang_at_trial:
                 Path(to_absolute_path("hang.marker")).write_text(str(number))
