@@ -5,7 +5,9 @@ the run was composed with (tag `model_config`, e.g. googlenet_pasquet; runs logg
 fall back to `model`, the estimator name), so every conf/model option has its own row. The best
 per model is the one with the lowest validation σ_MAD of its final model (metric
 `best_val_sigma_mad`, else the last `val_sigma_mad`); a CNN with model.catalog_features is its own
-model (`resnet+catalog`; its comparison-run metrics: `resnet_catalog/<metric>`, metric_key).
+model (`resnet+catalog`; its comparison-run metrics: `resnet_catalog/<metric>`, metric_key), and so is
+each label budget (data.labels: `sequential (500 vvds)`), with the labelled train galaxies
+(`n_labelled`) and the selection as columns.
 The table reports that run's test-split metrics: a column per point metric registered with
 `table=True` in photoz.predictions.metrics.METRICS (read from its MLflow metric `test_<name>`,
 `logged_name`), then what the run cost.
@@ -28,6 +30,7 @@ from photoz.predictions.metrics import METRICS, logged_name
 VAL_KEYS = (logged_name("best_val", "sigma_mad"), logged_name("val", "sigma_mad"))
 # (column, MLflow metric, markdown/LaTeX header, format): the registered metrics, then the cost
 COLUMNS = [(m.name, logged_name("test", m.name), m.header, m.format) for m in METRICS if m.table] + [
+    ("n_labelled", "n_labelled", "labels", "{:,.0f}"),  # labelled train galaxies (photoz.data.labels)
     ("n_params", "n_trainable_params", "trainable params", "{:,.0f}"),
     ("flops", "flops_per_galaxy", "FLOPs/galaxy", "{:.3g}"),
     ("train_seconds", "train_seconds", "train s", "{:.1f}"),
@@ -45,6 +48,7 @@ class Best:
     run_id: str
     values: dict[str, float]
     run_name: str = ""  # the run's name in MLflow (seq d4 lr2e-3, t3 d5 lr1.3e-3): which run stands for the model
+    selection: str = "random"  # data.labels.selection of the run
 
 
 def val_sigma(run: Run) -> float:
@@ -56,7 +60,14 @@ def model_label(run: Run) -> str:
     """The run's model config, `+catalog` when it also read catalogue features (model.catalog_features),
     so images-only and images + photometry runs of one network get a row each."""
     tags, features = run.data.tags, run.data.params.get("model.catalog_features", "[]")
-    return tags.get("model_config", tags["model"]) + ("" if features in ("[]", "") else "+catalog")
+    label = tags.get("model_config", tags["model"]) + ("" if features in ("[]", "") else "+catalog")
+    selection, n = selection_of(run), run.data.params.get("data.labels.n", "None")
+    return label if (selection, n) == ("random", "None") else f"{label} ({'all' if n == 'None' else n} {selection})"
+
+
+def selection_of(run: Run) -> str:
+    """data.labels.selection of the run (random for runs older than label budgets)."""
+    return run.data.params.get("data.labels.selection", "random")
 
 
 def metric_key(label: str, metric: str) -> str:
@@ -115,7 +126,7 @@ def best_runs(client: MlflowClient, experiment: Experiment, parent_run: str | No
     for run in best.values():
         values = {col: run.data.metrics.get(metric, math.nan) for col, metric, *_ in COLUMNS if metric}
         values["val_sigma_mad"] = val_sigma(run)
-        rows.append(Best(model_label(run), run.info.run_id, values, run.info.run_name or ""))
+        rows.append(Best(model_label(run), run.info.run_id, values, run.info.run_name or "", selection_of(run)))
     return sorted(rows, key=lambda b: b.values["val_sigma_mad"])
 
 
@@ -133,9 +144,10 @@ def _cell(value: float, fmt: str) -> str:
 
 def table_cells(rows: list[Best]) -> tuple[list[str], list[list[str]]]:
     """The table as people read it, headers and formatted cells (markdown and LaTeX tables, the
-    comparison run's description and comparison.html): model, each column, run id."""
-    headers = ["model"] + [h for *_, h, _ in COLUMNS] + ["run id"]
-    return headers, [[r.model] + [_cell(r.values[c], f) for c, _, _, f in COLUMNS] + [r.run_id] for r in rows]
+    comparison run's description and comparison.html): model, selection (data.labels), each column, run id."""
+    headers = ["model", "selection"] + [h for *_, h, _ in COLUMNS] + ["run id"]
+    cells = [[_cell(r.values.get(c, math.nan), f) for c, _, _, f in COLUMNS] for r in rows]
+    return headers, [[r.model, r.selection, *row, r.run_id] for r, row in zip(rows, cells)]
 
 
 def write_tables(rows: list[Best], out_dir: Path) -> dict[str, Path]:
@@ -145,8 +157,8 @@ def write_tables(rows: list[Best], out_dir: Path) -> dict[str, Path]:
     md += ["| " + " | ".join(row) + " |" for row in cells]
     paths = {"md": out_dir / "comparison.md", "csv": out_dir / "comparison.csv", "tex": out_dir / "comparison.tex"}
     paths["md"].write_text("\n".join(md) + "\n")
-    raw = Table(rows=[[r.model] + [r.values[c] for c, *_ in COLUMNS] + [r.run_id] for r in rows],
-                names=["model"] + [c for c, *_ in COLUMNS] + ["run_id"])
+    raw = Table(rows=[[r.model, r.selection] + [r.values.get(c, math.nan) for c, *_ in COLUMNS] + [r.run_id] for r in rows],
+                names=["model", "selection"] + [c for c, *_ in COLUMNS] + ["run_id"])
     raw.write(paths["csv"], format="ascii.csv", overwrite=True)
     latex = [[c.replace("%", r"\%").replace("_", r"\_") for c in row] for row in cells]
     tex = Table(rows=latex, names=[LATEX_HEADERS.get(h, h) for h in headers])

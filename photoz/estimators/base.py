@@ -9,6 +9,11 @@ name shows, how many epochs it reports, where it keeps checkpoints and what it c
 below are a one-shot estimator's (fit once, report val once, no checkpoints).
 Predictions carry the point estimate, an error and, where the estimator has one, the PDF on a
 shared redshift grid.
+
+Labels (photoz.data.labels): `fit` learns redshifts from the train split only; every estimator
+gets the same labelled galaxies there. The `unlabelled` galaxies of the data set it is given have
+images and photometry but no redshift (NaN in that data set's catalogue); an estimator that learns
+from them as well says so with `uses_unlabelled` (a CNN started from a pretrained encoder).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class Estimator(ABC):
     model_name: str = "model"  # the name log_model logs under; photoz.job.run sets the run's name
     checkpoint_dir: str | None = None  # where fit keeps checkpoints to resume from; None: it keeps none
     model_format: ClassVar[str]  # its line of photoz.estimators.formats.FORMATS: what log_model writes
+    uses_unlabelled: bool = False  # whether it learns from the images or photometry of unlabelled galaxies too
 
     @classmethod
     def from_config(cls, cfg: PhotozConfig) -> Estimator:

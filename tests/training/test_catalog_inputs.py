@@ -17,7 +17,8 @@ from photoz.errors import DataError
 from photoz.estimators.build import build_estimator
 from photoz.data.features import magnitude_colour_features, softening
 from photoz.training.catalog_inputs import catalog_array
-from photoz.estimators.cnn import CNNEstimator, check_inputs
+from photoz.estimators.cnn import CNNEstimator
+from photoz.training.inputs import check_inputs
 from photoz.training.net import PhotozNet
 
 
