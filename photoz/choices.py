@@ -114,6 +114,21 @@ class Depth(Choice):
     single_visit = "single_visit"
 
 
+class LabelSelection(Choice):
+    """data.labels.selection: which training galaxies keep their redshift (photoz.data.labels):
+    any (random) | brighter than data.labels.mag_limit (magnitude) | a spectroscopic survey's
+    selection and success rate, through LSST DESC RAIL's SpecSelection degraders (rail extra)."""
+
+    random = "random"
+    magnitude = "magnitude"
+    zcosmos = "zcosmos"  # RAIL SpecSelection_zCOSMOS: i < 22.5, success rate in (i, z) (Lilly et al. 2009)
+    vvds = "vvds"  # RAIL SpecSelection_VVDSf02: 17.5 < i < 24, success in i and z (Le Fèvre et al. 2005, 2013)
+    deep2 = "deep2"  # RAIL SpecSelection_DEEP2_LSST: R < 24.1 and colour cut, success in R (Newman et al. 2013)
+    hsc = "hsc"  # RAIL SpecSelection_HSC: the HSC spec-z training set's density in (i, g - z)
+    gama = "gama"  # RAIL SpecSelection_GAMA: r < 19.87
+    boss = "boss"  # RAIL SpecSelection_BOSS: the LOWZ and CMASS colour cuts
+
+
 class Layout(Choice):
     """fits_cube.layout= / numpy.layout= of python -m photoz.ingest: the axis order of the image arrays."""
 

@@ -19,7 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from photoz.config import TrackingConfig, as_schema, check_known_keys
-from photoz.errors import PhotozError, exit_on_user_error
+from photoz.errors import PhotozError, exit_on_user_error, first_line
 from photoz.tool_schemas import register_schemas
 
 register_schemas()  # conf/compare.yaml composes against photoz/tool_schemas.py
@@ -30,7 +30,6 @@ WHICH = {"best": "best run per model", "all": "every finished run",
 def _prediction_tables(rows, artifact: str, tmp: Path) -> dict:
     """run id → its test prediction table; runs that logged none are skipped."""
     import mlflow
-    from astropy.table import Table
     from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
     from tqdm import tqdm
 
@@ -42,7 +41,11 @@ def _prediction_tables(rows, artifact: str, tmp: Path) -> dict:
         except Exception:  # missing artifact: MLflow raises store-specific errors
             print(f"photoz: note: run {r.run_id} ({r.model}) has no {artifact}; left out of the plots and intervals")
             continue
-        tables[r.run_id] = Table.read(path)
+        table = _readable_table(path)
+        if isinstance(table, str):
+            print(f"photoz: note: run {r.run_id} ({r.model}): its {artifact} {table}; left out of the plots and intervals")
+        else:
+            tables[r.run_id] = table
     return tables
 
 
@@ -104,11 +107,11 @@ def _figures(rows, tables: dict, out: Path) -> dict[str, Path]:
 
 def _log_run(tracker, experiment, rows, files: list[Path], command: str, every: bool) -> None:
     """The `comparison` run: the files as artifacts, the table as its description, each best run's
-    values as metrics <model>/<column>; then its link."""
+    values as metrics <model>/<column> (photoz.comparison.table.metric_key); then its link."""
     import mlflow
 
     from photoz.comparison.report import description
-    from photoz.comparison.table import first_per_model
+    from photoz.comparison.table import first_per_model, metric_key
     from photoz.tracking.links import browse_lines, run_url
     from photoz.tracking.record import set_description
 
@@ -118,10 +121,29 @@ def _log_run(tracker, experiment, rows, files: list[Path], command: str, every: 
         for f in files:
             mlflow.log_artifact(str(f), "comparison")
         set_description(description(rows, experiment.experiment_id, run_id, every, command))
-        mlflow.log_metrics({f"{r.model}/{k}": v for r in first_per_model(rows) for k, v in r.values.items() if v == v})
+        mlflow.log_metrics({metric_key(r.model, k): v for r in first_per_model(rows) for k, v in r.values.items() if v == v})
     print(f"photoz: logged to MLflow run comparison ({run_id}) in experiment {experiment.name!r}")
     for line in browse_lines(tracker.uri, [("the comparison", run_url(tracker.uri, experiment.experiment_id, run_id))]):
         print(f"  {line}")
+
+
+def _readable_table(path: str):
+    """The prediction table at `path` with finite z_spec and z_phot columns, or why not (a phrase)."""
+    import numpy as np
+    from astropy.table import Table
+
+    try:
+        table = Table.read(path)
+    except Exception as err:  # astropy raises many types for a file that is not a table
+        return f"is not a readable table ({first_line(err, 120)})"
+    missing = [c for c in ("z_spec", "z_phot") if c not in table.colnames]
+    if missing:
+        return f"has no column {', '.join(missing)}"
+    try:
+        z = np.asarray(table["z_spec"], float), np.asarray(table["z_phot"], float)
+    except (TypeError, ValueError):
+        return "has non-numeric z_spec or z_phot"
+    return table if len(table) and all(np.isfinite(c).any() for c in z) else "holds no finite redshifts"
 
 
 def compare(cfg: DictConfig) -> Path:

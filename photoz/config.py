@@ -34,6 +34,7 @@ from photoz.data.schema import register_schemas as register_data
 from photoz.errors import ConfigError
 from photoz.registry import REGISTRY
 from photoz.registry import register_schemas as register_models
+from photoz.training.schema import PretrainSchema
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
@@ -107,24 +108,47 @@ class PhotozConfig:
     trial: TrialConfig = field(default_factory=TrialConfig)
 
 
+@dataclass
+class PretrainTrainerConfig(TrainerConfig):
+    """trainer.* of python -m photoz.pretrain (conf/pretrain.yaml): its own epochs and batches."""
+
+    max_epochs: int = 100  # about an hour for the default set on 2 CPU cores (docs/labels.md: measured)
+    batch_size: int = 256
+
+
+@dataclass
+class PretrainConfig:
+    """The config python -m photoz.pretrain composes (conf/pretrain.yaml)."""
+
+    data: Any = MISSING
+    model: Any = MISSING  # a CNN's schema: its network (less the head) is what pretraining trains
+    optimizer: Any = MISSING
+    seed: int = 0
+    trainer: PretrainTrainerConfig = field(default_factory=PretrainTrainerConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    pretrain: PretrainSchema = field(default_factory=PretrainSchema)
+
+
 def register_schemas() -> None:
     """Store every schema in Hydra's ConfigStore; call before Hydra composes (idempotent)."""
     cs = ConfigStore.instance()
     cs.store(name="photoz_schema", node=PhotozConfig)
+    cs.store(name="pretrain_schema", node=PretrainConfig)
     cs.store(name="adamw_schema", node=AdamWConfig)
     cs.store(name="sgd_schema", node=SGDConfig)
     register_data()
     register_models()
 
 
-def compose(*overrides: str) -> DictConfig:
-    """The config `python -m photoz.train <overrides>` would run with, for notebooks and tests."""
+def compose(*overrides: str, config_name: str = "config") -> DictConfig:
+    """The config `python -m photoz.train <overrides>` would run with (config_name="pretrain":
+    python -m photoz.pretrain's), for notebooks and tests."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
     register_schemas()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return hydra_compose(config_name="config", overrides=list(overrides))
+        return hydra_compose(config_name=config_name, overrides=list(overrides))
 
 
 def _check(ok: bool, key: str, value: Any, need: str) -> None:
@@ -174,12 +198,28 @@ def to_typed(cfg: DictConfig) -> PhotozConfig:
     )  # fmt: skip
 
 
+def to_typed_pretrain(cfg: DictConfig) -> PretrainConfig:
+    """conf/pretrain.yaml's composed config, validated like a training config, as dataclasses."""
+    validate(cfg)
+    return PretrainConfig(
+        data=typed_data(cfg.data), model=OmegaConf.to_object(cfg.model), optimizer=OmegaConf.to_object(cfg.optimizer),
+        seed=cfg.seed, trainer=OmegaConf.to_object(cfg.trainer), tracking=OmegaConf.to_object(cfg.tracking),
+        pretrain=OmegaConf.to_object(cfg.pretrain),
+    )  # fmt: skip
+
+
 def typed_data(node: DictConfig) -> Any:
     """The data group as its schema's dataclass (photoz.data.schema). A mandatory key left unset
     (data.path, data.catalog_path) keeps OmegaConf's "???", so that photoz.data, which opens the set
     after the store is checked, names it in its own words."""
     schema = OmegaConf.get_type(node)
-    return schema(**OmegaConf.to_container(node, resolve=True)) if dataclasses.is_dataclass(schema) else node
+    if not dataclasses.is_dataclass(schema):
+        return node
+    values = OmegaConf.to_container(node, resolve=True)
+    for key, value in values.items():  # a block of its own (data.labels): its dataclass too
+        if isinstance(value, dict) and dataclasses.is_dataclass(OmegaConf.get_type(node, key)):
+            values[key] = OmegaConf.to_object(node[key])
+    return schema(**values)
 
 
 def plain(node: Any) -> dict[str, Any]:

@@ -215,7 +215,7 @@ def predict(cfg: DictConfig) -> Path:
 
     shard = parse_shard(cfg.shard)
     name, label, model_uri = resolve_model(cfg)
-    estimator = estimator_class(name).load(model_uri)
+    estimator = estimator_class(name).load(model_uri, bool(cfg.trust_pickles))  # checked: formats.py
     loaded = time.perf_counter()
     data = read_dataset(hydra.utils.to_absolute_path(str(cfg.input)) if cfg.input else run_dataset(cfg, model_uri))
     if cfg.output:

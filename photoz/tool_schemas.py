@@ -29,6 +29,7 @@ class PredictConfig:
     input: Optional[str] = None  # data set directory; null = the run's own
     output: Optional[str] = None  # null = <hydra run dir>/predictions.fits (.hdf5 with format=qp)
     overwrite: bool = False  # also replace an output file photoz did not write
+    trust_pickles: bool = False  # allow loading a RAIL model (its files are pickles)
     format: PredictFormat = PredictFormat.fits
     pdf: bool = False
     batch_size: int = 4096

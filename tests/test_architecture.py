@@ -22,7 +22,8 @@ PACKAGES = ("photoz", "hydra_plugins")
 # so they import nothing but photoz.choices and each other.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("photoz", "photoz.errors", "photoz.choices", "photoz.processes", "photoz.interrupt")),
-    ("schemas", ("photoz.data.schema", "photoz.models.schema", "photoz.estimators.schema", "photoz.registry")),
+    ("schemas", ("photoz.data.schema", "photoz.models.schema", "photoz.estimators.schema", "photoz.training.schema",
+                 "photoz.registry")),
     ("config", ("photoz.config",)),
     ("physics", ("photoz.physics",)),
     ("data", ("photoz.data",)),
@@ -35,7 +36,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("comparison", ("photoz.comparison",)),
     ("job", ("photoz.job",)),
     ("entry points", ("photoz.train", "photoz.simulate", "photoz.ingest", "photoz.predict", "photoz.compare", "photoz.ensemble",
-                      "photoz.merge", "photoz.cli", "photoz.tool_schemas", "hydra_plugins")),
+                      "photoz.merge", "photoz.pretrain", "photoz.cli", "photoz.tool_schemas", "hydra_plugins")),
 ]  # fmt: skip
 MAX_MODULE_LINES, MAX_FUNCTION_LINES, MAX_PARAMS = 250, 60, 8
 

@@ -213,3 +213,36 @@ def test_runs_seeds_refuses_runs_that_differ_in_more_than_the_seed(tmp_path) -> 
                                           r"(30|50) in run \w+\), not only in seed; compare them with runs=best") as err:
         compare(_cfg(**{"tracking.uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "runs": "seeds", "output": tmp_path / "no"}))
     assert f"50 in run {c}" in str(err.value)
+
+
+def test_every_row_name_is_a_metric_key_and_a_bad_predictions_file_is_one_note(tmp_path, capsys) -> None:
+    """Images + photometry rows (`sequential+catalog`) log valid MLflow keys; a garbage or a
+    column-less test_predictions.fits is named in one note and left out of the plots."""
+    from mlflow.utils.validation import _validate_metric_name
+
+    from photoz.comparison.table import metric_key
+    from photoz.registry import REGISTRY, VARIANTS
+
+    for option in [*REGISTRY, *VARIANTS]:  # every row name a store can hold
+        for row in (option, f"{option}+catalog"):
+            _validate_metric_name(metric_key(row, "sigma_mad"))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    exp = mlflow.create_experiment("rows", artifact_location=(tmp_path / "artifacts").as_uri())
+    with_catalog = _log_run(exp, "sequential", 0.02, tmp_path)
+    MlflowClient().log_param(with_catalog, "model.catalog_features", "[g]")
+    for model, content in (("knn", b"not a fits file"), ("random_forest", None)):
+        run_id = _log_run(exp, model, 0.03 if model == "knn" else 0.04, tmp_path)
+        path = tmp_path / run_id / "test_predictions.fits"
+        if content is None:
+            Table({"id": [1, 2]}).write(path, overwrite=True)
+        else:
+            path.write_bytes(content)
+        MlflowClient().log_artifact(run_id, str(path), "predictions")
+    compare(_cfg(**{"tracking.uri": uri, "output": tmp_path / "out"}))  # logs the comparison run
+    notes = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("photoz: note:")]
+    assert len(notes) == 2 and "(knn)" in notes[0] and "not a readable table" in notes[0], notes
+    assert "(random_forest)" in notes[1] and "has no column z_spec, z_phot" in notes[1], notes
+    client = MlflowClient(uri)
+    (run,) = client.search_runs([exp], "tags.photoz_kind = 'comparison'")
+    assert run.data.metrics["sequential_catalog/sigma_mad"] > 0

@@ -200,3 +200,51 @@ def test_predict_into_a_read_only_folder_is_one_line(logged, tmp_path: Path) -> 
     with small_disk(tmp_path / "ro", "64k", read_only=True) as folder:
         with pytest.raises(PhotozError, match=r"ro is a read-only file system; choose an output= in a folder you can write"):
             _predict_to(logged, folder / "sub" / "z.fits")
+
+
+class Payload:
+    """Unpickling this creates `marker` (the audit's `touch` payload)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _plant_cloudpickle(folder: Path, marker: Path) -> None:
+    """The audit's attack: the MLmodel edited to name a cloudpickle, and the payload beside it."""
+    import pickle
+
+    mlmodel = folder / "MLmodel"
+    text = mlmodel.read_text().replace("serialization_format: skops", "serialization_format: cloudpickle")
+    mlmodel.write_text(text.replace("model.skops", "model.pkl"))
+    (folder / "model.pkl").write_bytes(pickle.dumps(Payload(marker)))
+
+
+def test_a_pickle_an_edited_mlmodel_names_never_runs(logged, tmp_path: Path) -> None:
+    """For run=<id> (the store's own model edited) and model_uri=<a folder someone sent>: one line,
+    nothing unpickled. The payload is live: MLflow's own sklearn loader runs it."""
+    import shutil
+
+    (skops,) = (logged["tmp"] / "artifacts").rglob("model.skops")
+    logged_folder, sent, marker = skops.parent, tmp_path / "sent", tmp_path / "pwned"
+    shutil.copytree(logged_folder, sent)
+    _plant_cloudpickle(sent, marker)
+    mlflow.sklearn.load_model(str(sent))  # what photoz.predict did before: it follows the MLmodel
+    assert marker.exists()
+    marker.unlink()
+    shutil.copytree(logged_folder, tmp_path / "backup")
+    _plant_cloudpickle(logged_folder, marker)
+    try:
+        for model in (f"run={logged['run'].info.run_id}", f"model_uri={sent}"):
+            cmd = [sys.executable, "-m", "photoz.predict", model, f"input={logged['data'].path}", f"output={tmp_path / 'z.fits'}",
+                   f"tracking.uri={logged['uri']}", f"hydra.run.dir={tmp_path / 'hydra'}"]
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+            assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+            (line,) = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+            assert "serialization_format: 'cloudpickle'" in line and "retrain it" in line, line
+            assert not marker.exists() and not (tmp_path / "z.fits").exists()
+    finally:
+        shutil.rmtree(logged_folder)
+        shutil.copytree(tmp_path / "backup", logged_folder)

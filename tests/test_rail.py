@@ -71,7 +71,7 @@ def test_each_rail_estimator_trains_predicts_and_logs(trained) -> None:
     assert params["rail_flexzboost"] > 2
     # the logged model predicts what the run logged (the path photoz.predict takes)
     for name in ("rail_flexzboost", "rail_knn"):
-        est = estimator_class(name).load(run_model_uri(client, runs[name].info.run_id))
+        est = estimator_class(name).load(run_model_uri(client, runs[name].info.run_id), trust_pickles=True)
         local = client.download_artifacts(runs[name].info.run_id, "predictions/test_predictions.fits", str(trained["tmp"]))
         np.testing.assert_allclose(est.predict(data, data.split_index("test")).z_phot, Table.read(local)["z_phot"], rtol=1e-6)
     # and its MLflow pyfunc face (mlflow models serve) takes fluxes
@@ -133,9 +133,13 @@ def test_qp_file_gives_rails_metrics_equal_to_photoz(trained) -> None:
 def test_predict_format_qp_through_the_entry_point(trained) -> None:
     tmp, r = trained["tmp"], trained["runs"]["rail_bpz"]
     out = tmp / "zphot.hdf5"
-    proc = subprocess.run([sys.executable, "-m", "photoz.predict", f"run={r.info.run_id}", f"input={trained['data'].path}",
-                           "format=qp", f"output={out}", "batch_size=25", f"tracking.uri=sqlite:///{tmp / 'mlflow.db'}",
-                           f"hydra.run.dir={tmp / 'hydra-predict'}"], capture_output=True, text=True, timeout=300)
+    cmd = [sys.executable, "-m", "photoz.predict", f"run={r.info.run_id}", f"input={trained['data'].path}",
+           "format=qp", f"output={out}", "batch_size=25", f"tracking.uri=sqlite:///{tmp / 'mlflow.db'}",
+           f"hydra.run.dir={tmp / 'hydra-predict'}"]
+    refused = subprocess.run(cmd, capture_output=True, text=True, timeout=300)  # RAIL's models are pickles
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr[-2000:]
+    assert "pickles" in refused.stderr and "trust_pickles=true" in refused.stderr and not out.exists()
+    proc = subprocess.run([*cmd, "trust_pickles=true"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     ens = qp.read(str(out))
     assert ens.npdf == N and list(ens.ancil["id"].ravel()) == list(trained["data"].catalog["id"])

@@ -1,5 +1,6 @@
 """One source for every default: each YAML of conf/model, conf/optimizer and conf/data (and
-config.yaml's trainer, tracking and trial blocks, and conf/ingest.yaml, predict.yaml, compare.yaml, ensemble.yaml) lists every key of its schema, with
+config.yaml's trainer, tracking and trial blocks, pretrain.yaml's trainer, tracking and pretrain blocks, and
+conf/ingest.yaml, predict.yaml, compare.yaml, ensemble.yaml) lists every key of its schema, with
 the schema's default as its value. A config that differs from the schema it builds on has a schema
 of its own (SGDConfig's lr, GoogLeNetPasquetConfig), so `OmegaConf.structured(<schema>)` is exactly
 the config a user gets.
@@ -26,7 +27,7 @@ register_ingest_schema()
 register_tool_schemas()
 GROUP_YAMLS = sorted(p for group in ("model", "optimizer", "data") for p in (CONF_DIR / group).glob("*.yaml"))
 TOP_LEVEL = {"config.yaml": ("seed", "trainer", "tracking", "trial"), "ingest.yaml": None, "predict.yaml": None,
-             "compare.yaml": None, "ensemble.yaml": None}  # None: every key
+             "compare.yaml": None, "ensemble.yaml": None, "pretrain.yaml": ("seed", "trainer", "tracking", "pretrain")}  # None: every key
 
 
 def _schema_name(yaml_cfg: DictConfig) -> str:

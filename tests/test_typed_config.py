@@ -59,3 +59,20 @@ def test_a_model_config_that_fits_no_schema_is_one_model_file_error(tmp_path: Pa
     write_model_files(tmp_path, {}, {"model": {"name": "sequential", "depht": 3}, "bands": ["g"], "stamp": [16, 16]})
     with pytest.raises(ModelFileError, match="its model config is not a photoz CNN's"):
         CNNEstimator.from_folder(tmp_path, "a tampered model")
+
+
+@pytest.mark.parametrize("edit, fragment", [
+    ({"stamp": "abc"}, "stamp abc is not [H, W]"), ({"bands": 5}, "bands 5 are not a list"),
+    ({"stamp": [10**9, 10**9]}, "is not [H, W]"), ({"model": {"width": 10**9}}, "a size 1000000000, more than"),
+    ({"model": {"n_bins": 10**9}}, "a size 1000000000"), ({"model": {"depth": 10**6}}, "a size 1000000, more than"),
+    ({"model": {"width": 5}}, "the weights do not fit"),  # in bounds but not the file's network: no allocation either
+])  # fmt: skip
+def test_a_tampered_model_json_is_one_line_before_anything_is_allocated(tmp_path: Path, edit: dict, fragment: str) -> None:
+    model = CNNConfig(name="sequential", depth=2, width=4, dense=[8], n_bins=10)
+    state = {f"backbone.{k}": v for k, v in build_model(model, 3, 16).state_dict().items()}
+    state["normalise.scale"] = torch.ones(1, 3, 1, 1)
+    config = {"model": plain(model), "bands": ["g", "r", "i"], "stamp": [16, 16]}
+    config = {**config, **edit, "model": {**config["model"], **edit.get("model", {})}}
+    write_model_files(tmp_path, state, config)
+    with pytest.raises(ModelFileError, match=f"a tampered model: .*{fragment.replace('[', '.').replace(']', '.')}"):
+        CNNEstimator.from_folder(tmp_path, "a tampered model")

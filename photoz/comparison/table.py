@@ -5,7 +5,9 @@ the run was composed with (tag `model_config`, e.g. googlenet_pasquet; runs logg
 fall back to `model`, the estimator name), so every conf/model option has its own row. The best
 per model is the one with the lowest validation σ_MAD of its final model (metric
 `best_val_sigma_mad`, else the last `val_sigma_mad`); a CNN with model.catalog_features is its own
-model (`resnet+catalog`).
+model (`resnet+catalog`; its comparison-run metrics: `resnet_catalog/<metric>`, metric_key), and so is
+each label budget (data.labels: `sequential (500 vvds)`), with the labelled train galaxies
+(`n_labelled`) and the selection as columns.
 The table reports that run's test-split metrics: a column per point metric registered with
 `table=True` in photoz.predictions.metrics.METRICS (read from its MLflow metric `test_<name>`,
 `logged_name`) and PIT KS, then what the run cost. photoz.compare adds to each row its bootstrap
@@ -16,6 +18,7 @@ that differ only in their seed (photoz.comparison.seeds) and also shows their me
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +36,7 @@ VAL_KEYS = (logged_name("best_val", "sigma_mad"), logged_name("val", "sigma_mad"
 # (column, MLflow metric, markdown/LaTeX header, format): the registered metrics, then the cost
 COLUMNS = [(m.name, logged_name("test", m.name), m.header, m.format) for m in METRICS if m.table] + [
     ("pit_ks", "test_pit_ks", "PIT KS", "{:.3f}"),  # PDF calibration (photoz.predictions.pdf); n/a without a PDF
+    ("n_labelled", "n_labelled", "labels", "{:,.0f}"),  # labelled train galaxies (photoz.data.labels)
     ("n_params", "n_trainable_params", "trainable params", "{:,.0f}"),
     ("flops", "flops_per_galaxy", "FLOPs/galaxy", "{:.3g}"),
     ("train_seconds", "train_seconds", "train s", "{:.1f}"),
@@ -43,7 +47,7 @@ LATEX_HEADERS = {**{m.header: m.latex for m in METRICS if m.table and m.latex}, 
                  "Δσ_MAD vs best [95 %]": r"$\Delta\sigma_\mathrm{MAD}$ vs best [95 \%]"}
 
 
-METRIC_COLUMNS = [c for c, *_ in COLUMNS[: len(COLUMNS) - 5]]  # with intervals; the rest is cost and val σ_MAD
+METRIC_COLUMNS = [m.name for m in METRICS if m.table] + ["pit_ks"]  # with intervals; the rest is labels, cost and val σ_MAD
 
 
 @dataclass
@@ -58,6 +62,7 @@ class Best:
     spread: dict[str, tuple[float, float]] = field(default_factory=dict)  # column -> (mean, std) over those runs
     members: int = 0  # an ensemble's member count (its tag ensemble_members; photoz.ensemble)
     stats: RowIntervals | None = None  # bootstrap intervals over the test galaxies (photoz.comparison.intervals)
+    selection: str = "random"  # data.labels.selection of the run
 
 
 def val_sigma(run: Run) -> float:
@@ -68,6 +73,18 @@ def val_sigma(run: Run) -> float:
 def model_label(run: Run) -> str:
     """The run's row: its model config, `+catalog` with catalogue features (photoz.estimators.logged)."""
     return row_label(run.data.tags, run.data.params)
+
+
+def selection_of(run: Run) -> str:
+    """data.labels.selection of the run (random for runs older than label budgets)."""
+    return run.data.params.get("data.labels.selection", "random")
+
+
+def metric_key(label: str, metric: str) -> str:
+    """The comparison run's MLflow metric for a row's `metric`: the row name with every character
+    MLflow refuses in a key (anything but letters, digits, _ - . space /) as `_`, so the row
+    `sequential+catalog` logs `sequential_catalog/sigma_mad`."""
+    return re.sub(r"[^\w.\- /]", "_", label) + "/" + metric
 
 
 def find_experiment(client: MlflowClient, name: str | None, parent_run: str | None, uri: str) -> Experiment:
@@ -112,7 +129,7 @@ def row_of(run: Run) -> Best:
     """The table row of one run: its test metrics and cost, val σ_MAD, an ensemble's member count."""
     values = {col: run.data.metrics.get(metric, math.nan) for col, metric, *_ in COLUMNS if metric}
     values["val_sigma_mad"] = val_sigma(run)
-    return Best(model_label(run), run.info.run_id, values, run.info.run_name or "",
+    return Best(model_label(run), run.info.run_id, values, run.info.run_name or "", selection=selection_of(run),
                 members=int(run.data.tags.get("ensemble_members", 0)))
 
 
@@ -151,15 +168,16 @@ def _cells(r: Best, is_best: bool) -> list[str]:
                for c, _, _, f in COLUMNS if c in METRIC_COLUMNS]  # fmt: skip
     cost = [_cell(r.values.get(c, math.nan), f) for c, _, _, f in COLUMNS if c not in METRIC_COLUMNS]
     headers = {c: h for c, _, h, _ in COLUMNS}
-    return [r.model, runs_cell(r.runs, r.members), *metrics, *difference_cells(r.stats, is_best, headers), *cost, r.run_id]
+    return [r.model, r.selection, runs_cell(r.runs, r.members), *metrics, *difference_cells(r.stats, is_best, headers), *cost, r.run_id]
 
 
 def table_cells(rows: list[Best]) -> tuple[list[str], list[list[str]]]:
     """The table as people read it, headers and formatted cells (markdown and LaTeX tables, the
-    comparison run's description and comparison.html). The first row is the best (lowest val
+    comparison run's description and comparison.html): model, selection (data.labels), runs, the metrics,
+    the paired differences, the cost, run id. The first row is the best (lowest val
     σ_MAD): the others' paired differences are from it."""
     metric_headers = [h for c, _, h, _ in COLUMNS if c in METRIC_COLUMNS]
-    headers = ["model", "runs", *metric_headers, *DIFF_HEADERS, *(h for c, _, h, _ in COLUMNS if c not in METRIC_COLUMNS), "run id"]
+    headers = ["model", "selection", "runs", *metric_headers, *DIFF_HEADERS, *(h for c, _, h, _ in COLUMNS if c not in METRIC_COLUMNS), "run id"]
     return headers, [_cells(r, i == 0) for i, r in enumerate(rows)]
 
 
@@ -170,7 +188,7 @@ def write_tables(rows: list[Best], out_dir: Path) -> dict[str, Path]:
     md += ["| " + " | ".join(row) + " |" for row in cells]
     paths = {"md": out_dir / "comparison.md", "csv": out_dir / "comparison.csv", "tex": out_dir / "comparison.tex"}
     paths["md"].write_text("\n".join(md) + "\n")
-    raw = [{"model": r.model, "runs": r.runs, "members": r.members, **{c: r.values.get(c, math.nan) for c, *_ in COLUMNS},
+    raw = [{"model": r.model, "selection": r.selection, "runs": r.runs, "members": r.members, **{c: r.values.get(c, math.nan) for c, *_ in COLUMNS},
             **raw_statistics(METRIC_COLUMNS, r.stats, r.spread), "run_id": r.run_id} for r in rows]  # fmt: skip
     Table(rows=[list(d.values()) for d in raw], names=list(raw[0])).write(paths["csv"], format="ascii.csv", overwrite=True)
     latex = [[c.replace("%", r"\%").replace("_", r"\_") for c in row] for row in cells]

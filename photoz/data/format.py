@@ -30,6 +30,7 @@ from photoz.errors import DataError
 FORMAT_VERSION = 1
 IMAGES, CATALOG, META = DATASET_FILES  # "images.npy", "catalog.fits", "meta.json"
 SPLITS = ("train", "val", "test")
+UNLABELLED = "unlabelled"  # a training galaxy without its redshift (photoz.data.labels; never on disk)
 NJY_ZP = 31.4  # AB magnitude of 1 nJy, the unit of every flux here: m_AB = NJY_ZP − 2.5 log10(f / nJy)
 _CHUNK = 4096  # images per chunk when scanning or hashing
 
@@ -47,13 +48,19 @@ class Dataset:
     def bands(self) -> list[str]:
         return list(self.meta["bands"])
 
+    @property
+    def photometric_system(self) -> str | None:
+        """meta.json `filters` (lsst, sdss, ...; None: unknown); unrecorded: lsst unless photoz.ingest wrote it."""
+        imported = self.meta.get("generator", {}).get("name") == "photoz.ingest"
+        return self.meta["filters"] if "filters" in self.meta else (None if imported else "lsst")
+
     def __len__(self) -> int:
         return len(self.catalog)
 
     def split_index(self, split: str) -> np.ndarray:
-        """Row indices (sorted) of one split: 'train', 'val' or 'test'."""
-        if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+        """Row indices (sorted) of one split: 'train', 'val', 'test' or (photoz.data.labels) 'unlabelled'."""
+        if split not in (*SPLITS, UNLABELLED):
+            raise ValueError(f"unknown split {split!r}; expected one of {(*SPLITS, UNLABELLED)}")
         return np.flatnonzero(np.asarray(self.catalog["split"]).astype(str) == split)
 
     def fluxes(self, index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

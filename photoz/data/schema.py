@@ -12,7 +12,19 @@ from typing import Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from photoz.choices import Depth, SedModel, SedPopulation
+from photoz.choices import Depth, LabelSelection, SedModel, SedPopulation
+
+
+@dataclass
+class LabelsConfig:
+    """data.labels: which training galaxies keep their redshift; the rest are `unlabelled`
+    (photoz.data.labels). The defaults label every train galaxy, as before labels existed."""
+
+    n: Optional[int] = None  # labelled train galaxies; null = every one the selection accepts
+    selection: LabelSelection = LabelSelection.random
+    band: str = "i"  # selection=magnitude: the band of the cut
+    mag_limit: float = 23.0  # selection=magnitude: keep galaxies brighter than this
+    seed: int = 0  # which galaxies the selection draws
 
 
 @dataclass
@@ -40,6 +52,7 @@ class LsstSimData:
     split: Dict[str, float] = field(default_factory=lambda: {"train": 0.5, "val": 0.0625, "test": 0.4375})
     workers: int = 2
     chunk_size: int = 256
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
 
 
 @dataclass
@@ -66,6 +79,7 @@ class DirectoryData:
 
     name: str = "directory"
     path: str = MISSING
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
 
 
 # conf/data/<option>.yaml -> its schema, stored as <option>_schema (photoz.data.source opens it by data.name)

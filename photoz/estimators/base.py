@@ -9,19 +9,27 @@ name shows, how many epochs it reports, where it keeps checkpoints and what it c
 below are a one-shot estimator's (fit once, report val once, no checkpoints).
 Predictions carry the point estimate, an error and, where the estimator has one, the PDF on a
 shared redshift grid.
+
+Labels (photoz.data.labels): `fit` learns redshifts from the train split only; every estimator
+gets the same labelled galaxies there. The `unlabelled` galaxies of the data set it is given have
+images and photometry but no redshift (NaN in that data set's catalogue); an estimator that learns
+from them as well says so with `uses_unlabelled` (a CNN started from a pretrained encoder).
 """
 
 from __future__ import annotations
 
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
 from photoz.config import PhotozConfig
 from photoz.data.format import Dataset
 from photoz.errors import ConfigError
+from photoz.estimators.formats import FORMATS, checked_model_folder
 from photoz.predictions.table import Predictions
 from photoz.training.hooks import EpochHook
 
@@ -33,6 +41,8 @@ class Estimator(ABC):
     ignores: ClassVar[tuple[str, ...]] = ("optimizer", "trainer")
     model_name: str = "model"  # the name log_model logs under; photoz.job.run sets the run's name
     checkpoint_dir: str | None = None  # where fit keeps checkpoints to resume from; None: it keeps none
+    model_format: ClassVar[str]  # its line of photoz.estimators.formats.FORMATS: what log_model writes
+    uses_unlabelled: bool = False  # whether it learns from the images or photometry of unlabelled galaxies too
 
     @classmethod
     def from_config(cls, cfg: PhotozConfig) -> Estimator:
@@ -97,3 +107,17 @@ class Estimator(ABC):
     @abstractmethod
     def log_model(self) -> None:
         """Log the fitted estimator to the active MLflow run so photoz.predict can load it."""
+
+    @classmethod
+    def load(cls, model_uri: str, trust_pickles: bool = False) -> Estimator:
+        """The estimator logged at `model_uri` (runs:/…, models:/…, a folder), once its folder holds
+        exactly its format's flavours and files (photoz.estimators.formats); a pickle format
+        (RAIL's) loads only with `trust_pickles`."""
+        with tempfile.TemporaryDirectory() as tmp:
+            folder, mlmodel = checked_model_folder(model_uri, FORMATS[cls.model_format], tmp, trust_pickles)
+            return cls.from_model_folder(folder, mlmodel, model_uri)
+
+    @classmethod
+    @abstractmethod
+    def from_model_folder(cls, folder: Path, mlmodel: dict[str, Any], where: str) -> Estimator:
+        """The estimator whose checked model folder (and parsed MLmodel) is `folder`."""

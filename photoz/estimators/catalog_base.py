@@ -3,21 +3,22 @@ validation report, and the MLflow model metadata that `load` rebuilds them from.
 
 Each baseline logs an MLflow model named "model" whose MLmodel metadata holds
 {"photoz": {"model": <model config>, "seed": …, "bands": […], "state": {…}}}; `load(model_uri)`
-reads that back (`from_saved`: the model config as its registered schema), so a run's
-model is self-describing without the run's params.
+reads that back from the checked folder (`from_mlmodel`, `from_saved`: the model config as its
+registered schema), so a run's model is self-describing without the run's params.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-import mlflow
 import numpy as np
+from omegaconf.errors import OmegaConfBaseException
 
 from photoz.config import as_schema, plain
 from photoz.data.format import Dataset
-from photoz.errors import DataError, PhotozError
+from photoz.errors import DataError, PhotozError, first_line
 from photoz.estimators.base import Estimator
+from photoz.estimators.formats import photoz_metadata
 from photoz.estimators.schema import GridSchema
 from photoz.predictions.table import Predictions, z_grid
 from photoz.registry import REGISTRY
@@ -29,6 +30,9 @@ METADATA_KEY = "photoz"
 class CatalogEstimator(Estimator):
     """An estimator that reads only the catalogue photometry (flux_<b>, flux_err_<b>)."""
 
+    # photometric systems whose filter curves it models (Dataset.photometric_system); () = any
+    filter_systems: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, model_cfg: GridSchema, seed: int = 0) -> None:
         self.model_cfg = model_cfg
         self.seed = seed
@@ -36,8 +40,26 @@ class CatalogEstimator(Estimator):
         self.point = model_cfg.point_estimate
         self.bands: list[str] | None = None  # set by fit (or load); predict checks data against it
 
+    def check(self, data: Dataset) -> None:
+        """Before a run starts: the data set's filters are ones it models."""
+        self.check_filters(data)
+
+    def check_filters(self, data: Dataset) -> None:
+        """DataError (one line) if it fits filter curves and the data set's are not among them."""
+        system = data.photometric_system
+        if not self.filter_systems or system in self.filter_systems:
+            return
+        name, models = self.model_cfg.name, ", ".join(self.filter_systems)
+        if system is None:
+            raise DataError(f"{data.path}: records no photometric system (meta.json 'filters') and {name} fits {models} "
+                            f"filter curves; if its bands are {models}'s, re-import it with filters={self.filter_systems[0]}")
+        raise DataError(f"{data.path}: its bands are {system}'s filters but {name} fits {models} filter curves only; "
+                        "use model=random_forest or model=knn, which learn from the data set's own photometry")
+
     def check_bands(self, data: Dataset) -> None:
-        """DataError if the data set's bands differ from the ones the model was fitted on."""
+        """DataError if the data set's bands differ from the ones the model was fitted on, or its
+        filters are not ones it models."""
+        self.check_filters(data)
         if self.bands is not None and data.bands != self.bands:
             raise DataError(
                 f"{data.path}: bands {data.bands} differ from the model's {self.bands}; "
@@ -75,16 +97,14 @@ class CatalogEstimator(Estimator):
         return est
 
     @classmethod
-    def from_metadata(cls, model_uri: str) -> tuple[CatalogEstimator, dict[str, Any]]:
-        """A fresh instance configured from a logged model's metadata, and its saved state."""
+    def from_mlmodel(cls, mlmodel: dict[str, Any], where: str) -> tuple[CatalogEstimator, dict[str, Any]]:
+        """A fresh instance configured from a checked model's MLmodel metadata, and its saved state;
+        one line if the metadata is not a photoz baseline's."""
+        meta = photoz_metadata(mlmodel, where, METADATA_KEY)
         try:
-            info = mlflow.models.get_model_info(model_uri)
-        except Exception as err:  # MLflow raises several types for a missing model
-            raise PhotozError(f"cannot open MLflow model {model_uri} ({err}); check the run id or model URI")
-        meta = (info.metadata or {}).get(METADATA_KEY)
-        if meta is None:
-            raise PhotozError(f"{model_uri} was not logged by photoz (no '{METADATA_KEY}' metadata)")
-        return cls.from_saved(meta), meta["state"]
+            return cls.from_saved(meta), dict(meta["state"])
+        except (KeyError, TypeError, ValueError, OmegaConfBaseException) as err:
+            raise PhotozError(f"{where}: its photoz metadata is not a {cls.__name__}'s ({first_line(err)}); retrain it") from None
 
 
 def pip_requirements() -> list[str]:

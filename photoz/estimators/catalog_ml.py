@@ -14,6 +14,9 @@ Trainable parameters (the comparison table's cost column):
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import mlflow
 import numpy as np
 from mlflow.models import infer_signature
@@ -23,7 +26,8 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
 from photoz.data.format import Dataset
-from photoz.errors import DataError
+from photoz.errors import DataError, first_line
+from photoz.estimators.formats import UntrustedModel
 from photoz.predictions.table import Predictions
 from photoz.estimators.catalog_base import CatalogEstimator, pip_requirements, smoothed_histogram
 from photoz.data.features import feature_names, magnitude_colour_features, softening
@@ -65,6 +69,7 @@ class _SklearnEstimator(CatalogEstimator):
 
     trusted_types: list[str] = []
     model_cfg: SklearnSchema
+    model_format = "sklearn"
 
     def __init__(self, model_cfg: SklearnSchema, seed: int = 0) -> None:
         super().__init__(model_cfg, seed)
@@ -114,10 +119,17 @@ class _SklearnEstimator(CatalogEstimator):
         )
 
     @classmethod
-    def load(cls, model_uri: str) -> _SklearnEstimator:
-        est, state = cls.from_metadata(model_uri)
-        est.soft = np.asarray(state["softening"], float)
-        est.model = mlflow.sklearn.load_model(model_uri)
+    def from_model_folder(cls, folder: Path, mlmodel: dict[str, Any], where: str) -> _SklearnEstimator:
+        """Read model.skops with skops and this class's own trusted types (never the list or the
+        serialization format an MLmodel names)."""
+        import skops.io
+
+        est, state = cls.from_mlmodel(mlmodel, where)
+        try:
+            est.soft = np.asarray(state["softening"], float)
+            est.model = skops.io.load(folder / "model.skops", trusted=cls.trusted_types)
+        except Exception as err:  # skops raises several types for a tampered or foreign file
+            raise UntrustedModel(f"{where}: its model.skops is not a photoz {cls.__name__}'s ({first_line(err)}); retrain it") from None
         return est  # type: ignore[return-value]
 
 

@@ -7,11 +7,11 @@ the raw catalogue columns, photoz.training.catalog_inputs); its logits become z_
 photoz.models.head_predict (`CNNEstimator.load(uri).predict(...)`, used by photoz.predict).
 It is logged as safetensors weights + a JSON config (photoz.training.model_files) with an MLflow
 "model from code" (photoz.estimators.pyfunc); `load` rebuilds the network from photoz's own code.
-The estimator gets only its slices of the config: the model's dataclass (photoz.models.schema),
-the trainer and optimizer configs, the seed and the checkpoint directory. Unlike the one-shot
-catalogue estimators it reads trainer.* and optimizer.*, checks that the network fits the data
-before a run starts, trains for trainer.max_epochs, checkpoints for resuming, and names its runs
-and states its cost by its network (depth/width or arch, lr; FLOPs per galaxy).
+It gets only its slices of the config (model, trainer, optimizer, seed, the checkpoint directory,
+and tracking.uri, where model.init's pretraining run is: photoz.estimators.pretrained). Unlike the
+one-shot catalogue estimators it reads trainer.* and optimizer.*, checks that the network fits the
+data before a run starts, trains for trainer.max_epochs, checkpoints for resuming, and names its
+runs and states its cost by its network (depth/width or arch, lr; FLOPs per galaxy).
 """
 
 from __future__ import annotations
@@ -28,17 +28,20 @@ import torch
 
 from photoz.config import OptimizerConfig, PhotozConfig, TrainerConfig, plain
 from photoz.data.format import Dataset
-from photoz.errors import ConfigError, DataError
+from photoz.errors import ConfigError
 from photoz.estimators.base import Estimator
 from photoz.estimators.cnn_predict import CNNPrediction
 from photoz.estimators.naming import short_number
+from photoz.estimators.pretrained import pretrained_for
 from photoz.models.build import build_model, check_redshift_range, head_loss, n_trainable_params
 from photoz.models.cost import flops_per_galaxy
 from photoz.models.schema import HeadConfig
 from photoz.training import distributed
 from photoz.training.catalog_inputs import catalog_array
 from photoz.training.checkpoint import Checkpoints
+from photoz.training.encoder import Encoder, start_from
 from photoz.training.hooks import EpochHook
+from photoz.training.inputs import check_inputs, square_stamp
 from photoz.training.loop import FitContext, Task, fit, predict_outputs
 from photoz.training.model_files import write_model_files
 from photoz.training.net import PhotozNet, read_net
@@ -49,25 +52,13 @@ log = logging.getLogger(__name__)
 PYFUNC_CODE = Path(__file__).with_name("pyfunc.py")  # photoz.estimators.pyfunc, not imported here
 
 
-def square_stamp(data: Dataset) -> int:
-    """The stamps' side in pixels; DataError if they are not square."""
-    stamp = data.images.shape[2:]
-    if stamp[0] != stamp[1]:
-        raise DataError(f"{data.path}: stamps are {stamp[0]}x{stamp[1]}; the CNNs need square stamps")
-    return int(stamp[0])
-
-
-def check_inputs(model_cfg: HeadConfig, data: Dataset) -> None:
-    """ConfigError/DataError (one line) unless `model_cfg` builds for `data`'s bands and stamps
-    and the catalogue has the columns of model.catalog_features."""
-    build_model(model_cfg, len(data.bands), square_stamp(data))
-    catalog_array(model_cfg, data, np.arange(len(data)))
-
-
 class CNNEstimator(CNNPrediction, Estimator):
     """model=sequential | googlenet | resnet | efficientnet | timm, trained by photoz.training.loop."""
 
     ignores = ()  # it reads trainer.* and optimizer.*: a run logs them
+    model_format = "cnn"
+    tracking_uri = "sqlite:///mlruns/mlflow.db"  # where model.init's pretraining run is (from_config: tracking.uri)
+    encoder: Encoder | None = None  # model.init's pretrained encoder, fetched by check (or build_net)
 
     def __init__(
         self, model_cfg: HeadConfig, seed: int = 0, trainer: TrainerConfig | None = None,
@@ -82,16 +73,20 @@ class CNNEstimator(CNNPrediction, Estimator):
         self.optimizer = optimizer
         self.checkpoint_dir = checkpoint_dir
         self.net = net
+        self.uses_unlabelled = bool(model_cfg.init)  # a pretrained encoder learnt from unlabelled images too
 
     @classmethod
     def from_config(cls, cfg: PhotozConfig) -> CNNEstimator:
-        """The model config, the seed, and the trainer and optimizer configs."""
-        return cls(cfg.model, cfg.seed, trainer=cfg.trainer, optimizer=cfg.optimizer)
+        """The model config, the seed, the trainer and optimizer configs, and tracking.uri."""
+        est = cls(cfg.model, cfg.seed, trainer=cfg.trainer, optimizer=cfg.optimizer)
+        est.tracking_uri = cfg.tracking.uri
+        return est
 
     def check(self, data: Dataset) -> None:
         """A network that fits `data` (bands, stamps, catalogue columns; an unknown timm arch), a
         train split at least one batch long, and trainer.device on this machine."""
         check_inputs(self.model_cfg, data)
+        self.encoder = pretrained_for(self.model_cfg, self.tracking_uri, data.bands, data.images.shape[2:])
         n_train = len(data.split_index("train"))
         if self.trainer.batch_size > n_train:
             raise ConfigError(
@@ -136,6 +131,9 @@ class CNNEstimator(CNNPrediction, Estimator):
         net = PhotozNet(backbone, noise_scale(data.images, train_idx), self.model_cfg, data.bands, data.images.shape[2:])
         if net.catalog is not None:
             net.catalog.fit(catalog_array(self.model_cfg, data, train_idx), data.fluxes(train_idx)[1])
+        if self.model_cfg.init:  # model.init: the pretrained encoder's weights and normalisation
+            self.encoder = self.encoder or pretrained_for(self.model_cfg, self.tracking_uri, data.bands, net.stamp)
+            start_from(net, self.encoder, self.model_cfg.freeze_encoder)
         return net
 
     def fit(self, data: Dataset, on_epoch: EpochHook) -> None:
@@ -202,10 +200,6 @@ class CNNEstimator(CNNPrediction, Estimator):
         return cls(net.model_cfg, net=net.eval())
 
     @classmethod
-    def load(cls, model_uri: str) -> CNNEstimator:
-        """The estimator a run logged (runs:/<id>/model); predicts on CPU or trainer defaults."""
-        import mlflow
-
-        with tempfile.TemporaryDirectory() as tmp:
-            local = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=tmp)
-            return cls.from_folder(Path(local) / "artifacts", model_uri)
+    def from_model_folder(cls, folder: Path, mlmodel: dict, where: str) -> CNNEstimator:
+        """The estimator a run logged, from its checked folder; predicts on CPU or trainer defaults."""
+        return cls.from_folder(folder / "artifacts", where)

@@ -18,7 +18,6 @@ loads each member through its own estimator's loader. No pickle anywhere.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ import numpy as np
 
 from photoz.config import PhotozConfig, as_schema, plain
 from photoz.data.format import Dataset
-from photoz.errors import DataError, PhotozError
+from photoz.errors import DataError
 from photoz.estimators.base import Estimator
 from photoz.estimators.ensemble_members import FILE, FORMAT, Member, find_members, label, member_names, read_spec, write_spec
 from photoz.estimators.naming import SHORT
@@ -41,6 +40,8 @@ from photoz.training.hooks import EpochHook
 
 class EnsembleEstimator(Estimator):
     """The average of its members' PDFs, optionally PIT-recalibrated."""
+
+    model_format = "ensemble"  # photoz.estimators.formats: ensemble.json under the flavour photoz_ensemble
 
     def __init__(self, model_cfg: EnsembleSchema, seed: int = 0, store: str | None = None) -> None:
         """`store`: the MLflow tracking URI the member runs are in."""
@@ -102,9 +103,7 @@ class EnsembleEstimator(Estimator):
         """Load the members; with a calibration fit it on the val split's averaged PDFs. Reports the
         val metrics once (epoch 0) and, with a calibration, val and test PIT KS and bias before it
         (the test split only measured: after it, the run's test_pit_ks and test_bias)."""
-        from photoz.estimators.build import estimator_class
-
-        self.estimators = [estimator_class(m.model).load(m.model_uri) for m in self.members]
+        self.estimators = self._load_members(self.model_cfg.trust_pickles)
         before: dict[str, float] = {}
         if self.model_cfg.calibration != "none":
             before = {**self._before_and_after(data, "val"), **self._before_and_after(data, "test")}
@@ -132,24 +131,27 @@ class EnsembleEstimator(Estimator):
         Model.log(None, _Flavour(plain(self.model_cfg), self.members, calibration), name=self.model_name,
                   metadata={"photoz": {"model": {"name": "ensemble"}}})  # fmt: skip
 
-    @classmethod
-    def load(cls, model_uri: str) -> EnsembleEstimator:
-        """The ensemble a run logged: its JSON read and checked, each member loaded by its own estimator."""
-        import mlflow
-        from mlflow.models import Model
-
+    def _load_members(self, trust_pickles: bool) -> list[Estimator]:
+        """Each member loaded by its own estimator (and checked by its own format)."""
         from photoz.estimators.build import estimator_class
 
-        with tempfile.TemporaryDirectory() as tmp:
-            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=tmp))
-            if FORMAT not in Model.load(str(local)).flavors:
-                raise PhotozError(f"{model_uri} is not a photoz ensemble (no {FORMAT} flavour in its MLmodel)")
-            spec = read_spec(local / FILE, model_uri)
+        return [estimator_class(m.model).load(m.model_uri, trust_pickles) for m in self.members]
+
+    @classmethod
+    def load(cls, model_uri: str, trust_pickles: bool = False) -> EnsembleEstimator:
+        """The ensemble a run logged, its members loaded (RAIL members only with `trust_pickles`)."""
+        est = super().load(model_uri, trust_pickles)
+        est.estimators = est._load_members(trust_pickles)
+        return est
+
+    @classmethod
+    def from_model_folder(cls, folder: Path, mlmodel: dict[str, Any], where: str) -> EnsembleEstimator:
+        """The ensemble whose checked folder is `folder`: its JSON read and checked, members not loaded yet."""
+        spec = read_spec(folder / FILE, where)
         est = cls(as_schema(EnsembleSchema, spec["model"]))
         est.members = spec["members"]
         if spec["calibration"] is not None:
-            est.calibration = PitCalibration.from_dict(spec["calibration"], model_uri)
-        est.estimators = [estimator_class(m.model).load(m.model_uri) for m in est.members]
+            est.calibration = PitCalibration.from_dict(spec["calibration"], where)
         return est
 
 

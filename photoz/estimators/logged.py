@@ -30,6 +30,8 @@ def run_model_uri(client: MlflowClient, run_id: str) -> str:
 def row_label(tags: dict[str, str], params: dict[str, str]) -> str:
     """The run's model config (tag model_config, else the estimator, tag model), `+catalog` when it
     also read catalogue features (model.catalog_features), so images-only and images + photometry
-    runs of one network get a row each."""
+    runs of one network get a row each, and a label budget (data.labels) its own: `sequential (500 vvds)`."""
     features = params.get("model.catalog_features", "[]")
-    return tags.get("model_config", tags["model"]) + ("" if features in ("[]", "") else "+catalog")
+    label = tags.get("model_config", tags["model"]) + ("" if features in ("[]", "") else "+catalog")
+    selection, n = params.get("data.labels.selection", "random"), params.get("data.labels.n", "None")
+    return label if (selection, n) == ("random", "None") else f"{label} ({'all' if n == 'None' else n} {selection})"

@@ -96,6 +96,7 @@ class RailEstimator(CatalogEstimator):
     estimator = ""  # and of its estimator stage
 
     model_cfg: RailSchema
+    model_format = "rail"  # RAIL's model file is a pickle: loads only with trust_pickles=true
 
     def __init__(self, model_cfg: RailSchema, seed: int = 0) -> None:
         super().__init__(model_cfg, seed)
@@ -215,11 +216,10 @@ class RailEstimator(CatalogEstimator):
         return self
 
     @classmethod
-    def load(cls, model_uri: str) -> RailEstimator:
-        est, state = cls.from_metadata(model_uri)
-        with tempfile.TemporaryDirectory() as tmp:
-            local = mlflow.artifacts.download_artifacts(f"{model_uri.rstrip('/')}/artifacts/{MODEL_FILE}", dst_path=tmp)
-            return est.restore(est.bands, state, local)  # type: ignore[attr-defined]
+    def from_model_folder(cls, folder: Path, mlmodel: dict[str, Any], where: str) -> RailEstimator:
+        """Unpickle RAIL's model file: only reached with trust_pickles=true (photoz.estimators.formats)."""
+        est, state = cls.from_mlmodel(mlmodel, where)
+        return est.restore(est.bands, state, str(folder / "artifacts" / MODEL_FILE))  # type: ignore[attr-defined]
 
 
 class RailPyfunc(mlflow.pyfunc.PythonModel):

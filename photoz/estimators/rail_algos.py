@@ -36,6 +36,7 @@ class BPZEstimator(RailEstimator):
     informer = "rail.estimation.algos.bpz_lite:BPZliteInformer"
     estimator = "rail.estimation.algos.bpz_lite:BPZliteEstimator"
     model_cfg: RailBPZSchema
+    filter_systems = ("lsst",)  # RAIL's DC2LSST_<b> curves
 
     def extra_config(self) -> dict[str, Any]:
         """RAIL's LSST filter curves for the data set's bands, one zero-point error per band."""

@@ -140,3 +140,4 @@ class EnsembleSchema(GridSchema):
     weights: List[float] = field(default_factory=list)  # one per member; [] = equal weights
     calibration: Calibration = Calibration.none  # none | pit: a PIT recalibration fitted on the val split
     calibration_bins: int = 20  # PIT histogram bins of model.calibration=pit
+    trust_pickles: bool = False  # load RAIL members (their model files are pickles, which run code when read)

@@ -13,8 +13,12 @@ Nothing is learned: n_trainable_params() is 0, fit() only reports val metrics on
 
 from __future__ import annotations
 
+import json
+import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import mlflow
 import numpy as np
@@ -24,16 +28,13 @@ from mlflow.models import infer_signature
 from photoz.data.format import Dataset
 from photoz.errors import ConfigError
 from photoz.predictions.table import Predictions
-from photoz.estimators.catalog_base import (
-    METADATA_KEY,
-    CatalogEstimator,
-    pip_requirements,
-)
+from photoz.estimators.catalog_base import CatalogEstimator, pip_requirements
 from photoz.data.features import ab_magnitudes
 from photoz.estimators.schema import TemplateFitSchema
 from photoz.physics.sed import band_flux_grid, sed_scale
 from photoz.training.hooks import EpochHook
 
+PYFUNC_CODE = Path(__file__).with_name("template_pyfunc.py")  # the logged model's code, not imported here
 _CHUNK = 1024  # galaxies per vectorised block (bounds memory at chunk × templates × n_bins floats)
 
 
@@ -144,6 +145,8 @@ class TemplateFitEstimator(CatalogEstimator):
     """χ² template fit on catalogue fluxes; no trainable parameters."""
 
     model_cfg: TemplateFitSchema
+    model_format = "template_fit"
+    filter_systems = ("lsst",)  # GalSim's LSST_<b>.dat curves (photoz.physics.sed)
 
     def _models(self, bands: list[str]) -> np.ndarray:
         mc = self.model_cfg
@@ -193,37 +196,26 @@ class TemplateFitEstimator(CatalogEstimator):
         return 0
 
     def log_model(self) -> None:
-        """Log a pyfunc model (fluxes DataFrame → z_phot, z_err) whose metadata rebuilds the fit."""
+        """Log a pyfunc "model from code" (photoz.estimators.template_pyfunc: fluxes DataFrame →
+        z_phot, z_err) whose metadata, and a JSON copy of it, rebuild the fit: no pickle."""
         cols = [f"flux_{b}" for b in self.bands] + [f"flux_err_{b}" for b in self.bands]
         example = pd.DataFrame(np.ones((1, len(cols))), columns=cols)
         signature = infer_signature(example, pd.DataFrame({"z_phot": [0.0], "z_err": [0.0]}))
-        mlflow.pyfunc.log_model(
-            name=self.model_name,
-            python_model=TemplateFitPyfunc(self.metadata()),
-            signature=signature,
-            input_example=example,
-            metadata=self.metadata(),
-            pip_requirements=pip_requirements(),
-        )
+        with tempfile.TemporaryDirectory() as tmp:
+            config = Path(tmp) / "photoz_model.json"
+            config.write_text(json.dumps(self.metadata(), indent=2, sort_keys=True) + "\n")
+            mlflow.pyfunc.log_model(
+                name=self.model_name,
+                python_model=str(PYFUNC_CODE),  # imports photoz, unpickles nothing
+                artifacts={"config": str(config)},
+                signature=signature,
+                input_example=example,
+                metadata=self.metadata(),
+                pip_requirements=pip_requirements(),
+            )
 
     @classmethod
-    def load(cls, model_uri: str) -> TemplateFitEstimator:
-        est, _ = cls.from_metadata(model_uri)
+    def from_model_folder(cls, folder: Path, mlmodel: dict[str, Any], where: str) -> TemplateFitEstimator:
+        """Nothing learned: the fit is rebuilt from the checked MLmodel's metadata alone."""
+        est, _ = cls.from_mlmodel(mlmodel, where)
         return est  # type: ignore[return-value]
-
-
-class TemplateFitPyfunc(mlflow.pyfunc.PythonModel):
-    """MLflow pyfunc face of the template fit, for `mlflow models serve`: input columns
-    flux_<b>, flux_err_<b> (nJy) for the logged bands; output z_phot, z_err."""
-
-    def __init__(self, metadata: dict) -> None:
-        self.meta = metadata[METADATA_KEY]
-
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        est = TemplateFitEstimator.from_saved(self.meta)
-        bands = self.meta["bands"]
-        flux = model_input[[f"flux_{b}" for b in bands]].to_numpy(float)
-        err = model_input[[f"flux_err_{b}" for b in bands]].to_numpy(float)
-        pdf = est.pdf(flux, err, bands)
-        pred = Predictions.from_pdf(np.arange(len(flux)), np.zeros(len(flux)), pdf, est.grid, est.point)
-        return pd.DataFrame({"z_phot": pred.z_phot, "z_err": pred.z_err})

@@ -103,6 +103,7 @@ def run_tags(cfg: PhotozConfig, data: Dataset, key: str, ckpt_dir: str) -> dict[
         "git_commit": git_commit(),
         "config_hash": key,
         "checkpoint_dir": ckpt_dir,
+        "data_labels": str(data.meta.get("labels", {}).get("sha256", "all")),  # which galaxies kept their redshift
     }
     if cfg.trial.study_name:
         tags.update(study=cfg.trial.study_name, trial=str(cfg.trial.trial_id))
@@ -131,7 +132,7 @@ def fit_and_record(data: Dataset, estimator: Estimator, hook: EpochLogger) -> tu
     n_train = len(data.split_index("train"))
     log_metrics({
         "train_seconds": seconds, "train_images_per_s": n_train * max(hook.epochs, 1) / seconds,
-        "n_trainable_params": estimator.n_trainable_params(), **estimator.cost(),
+        "n_trainable_params": estimator.n_trainable_params(), "n_labelled": n_train, **estimator.cost(),
     })  # fmt: skip
     val = estimator.predict(data, data.split_index("val")).metrics("best_val_")
     log_metrics(val)
@@ -159,7 +160,8 @@ def run(cfg: PhotozConfig) -> float:
     estimator.use_checkpoint_dir(ckpt_dir)
     hook = EpochLogger(estimator.max_epochs, cfg.trial)
     name = run_name(cfg, estimator, hook.reporter.trial if hook.reporter else None)
-    with tracker.run(name, run_tags(cfg, data, key, ckpt_dir) | estimator.tags(), resume_id) as run_id:
+    tags = run_tags(cfg, data, key, ckpt_dir) | {"uses_unlabelled": str(estimator.uses_unlabelled).lower()} | estimator.tags()
+    with tracker.run(name, tags, resume_id) as run_id:
         log.info("MLflow run %s in experiment %s (%s)", run_id, tracker.experiment_id, tracker.uri)
         if hook.reporter is not None:  # link the run to its trial now: a job killed before its first
             hook.reporter.record_run()  # report still has a run the sweeper can find and end

@@ -29,6 +29,8 @@ class HeadConfig:
     dropout: float = 0.1  # before/after the dense layers
     dense: list[int] = field(default_factory=lambda: [256])  # hidden dense layers of the head
     catalog_features: list[str] = field(default_factory=list)  # [photometry, <column>, ...] into the head
+    init: Optional[str] = None  # MLflow run id of a python -m photoz.pretrain run: start from its encoder
+    freeze_encoder: bool = False  # with init: train the dense head only (the encoder keeps its weights)
 
 
 @dataclass

@@ -35,6 +35,12 @@ def catalog_array(model_cfg: HeadConfig, data: Dataset, index: np.ndarray) -> np
             f"{data.path}/catalog.fits has no column {', '.join(missing)} that model.catalog_features="
             f"{model_cfg.catalog_features} needs; add it to the catalogue or drop it from model.catalog_features"
         )
+    text = [c for c in columns if data.catalog[c].dtype.kind not in "biuf" or data.catalog[c].ndim != 1]
+    if text:
+        raise DataError(
+            f"{data.path}/catalog.fits: column {text[0]} ({data.catalog[text[0]].dtype}) is not a number per galaxy; "
+            f"model.catalog_features takes numeric columns only: drop {text[0]} from model.catalog_features"
+        )
     values = np.stack([np.asarray(data.catalog[c], dtype=np.float64)[index] for c in columns], 1)
     bad = ~np.isfinite(values)
     if bad.any():

@@ -27,20 +27,21 @@ class ModelFileError(PhotozError):
     """A model folder that is not in photoz's weights + config format."""
 
 
-def write_model_files(folder: str | os.PathLike, state: dict[str, torch.Tensor], config: dict[str, Any]) -> dict[str, str]:
-    """Write weights and config into `folder`; returns {"weights": path, "config": path}."""
+def write_model_files(folder: str | os.PathLike, state: dict[str, torch.Tensor], config: dict[str, Any], fmt: str = FORMAT) -> dict[str, str]:
+    """Write weights and config (format `fmt`; a pretrained encoder's: photoz.training.encoder)
+    into `folder`; returns {"weights": path, "config": path}."""
     from safetensors.torch import save_file
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     weights, cfg = folder / WEIGHTS, folder / CONFIG
     save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(weights))
-    cfg.write_text(json.dumps({"format": FORMAT, **config}, indent=2, sort_keys=True) + "\n")
+    cfg.write_text(json.dumps({"format": fmt, **config}, indent=2, sort_keys=True) + "\n")
     return {"weights": str(weights), "config": str(cfg)}
 
 
-def read_model_files(folder: str | os.PathLike, where: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """(config, state_dict) from `folder`; ModelFileError naming `where` if it is not photoz's format."""
+def read_model_files(folder: str | os.PathLike, where: str, fmt: str = FORMAT) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """(config, state_dict) from `folder`; ModelFileError naming `where` if it is not photoz's format `fmt`."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -53,8 +54,8 @@ def read_model_files(folder: str | os.PathLike, where: str) -> tuple[dict[str, A
         )
     try:
         config = json.loads(cfg.read_text())
-        if not isinstance(config, dict) or config.get("format") != FORMAT:
-            raise ValueError(f"format is not {FORMAT!r}")
+        if not isinstance(config, dict) or config.get("format") != fmt:
+            raise ValueError(f"format is not {fmt!r}")
         if not {"model", "bands", "stamp"} <= config.keys():
             raise ValueError("the config lacks model, bands or stamp")
         state = load_file(str(weights), device="cpu")

@@ -57,10 +57,39 @@ class PhotozNet(nn.Module):
         return inputs
 
 
+MAX_STAMP = 4096  # pixels a side a logged model's stamp may have
+
+
+def _sizes(value: object) -> list[int]:
+    """Every integer in a (nested) config value: the sizes a network is built from."""
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _sizes(v)]
+    if isinstance(value, (list, tuple)):
+        return [n for v in value for n in _sizes(v)]
+    return [value] if isinstance(value, int) and not isinstance(value, bool) else []
+
+
+def _checked_shape(config: dict, state: dict[str, torch.Tensor], where: str) -> tuple[list[str], tuple[int, int]]:
+    """(bands, stamp) of a model's JSON config, once they and every size in its model config are
+    in bounds: no size above the number of weight values in the file (every size makes at least
+    that many), so nothing absurd is allocated; ModelFileError otherwise."""
+    bands, stamp, n_values = config["bands"], config["stamp"], sum(t.numel() for t in state.values())
+    if not (isinstance(bands, list) and 0 < len(bands) <= n_values and all(isinstance(b, str) and b for b in bands)):
+        raise ModelFileError(f"{where}: its config's bands {str(bands)[:80]} are not a list of band names; retrain it")
+    if not (isinstance(stamp, list) and len(stamp) == 2 and all(isinstance(s, int) and 0 < s <= MAX_STAMP for s in stamp)):
+        raise ModelFileError(f"{where}: its config's stamp {str(stamp)[:80]} is not [H, W] pixels (<= {MAX_STAMP}); retrain it")
+    too_big = [n for n in _sizes(config["model"]) if n > n_values]
+    if too_big:
+        raise ModelFileError(f"{where}: its model config has a size {too_big[0]}, more than the {n_values} weight values "
+                             "in the file (a tampered config); retrain it")
+    return list(bands), (stamp[0], stamp[1])
+
+
 def read_net(folder: str | Path, where: str) -> PhotozNet:
     """The network whose weights + config (photoz.training.model_files) are in `folder`, its config
     as the schema registered for its name (keys added since it was saved: their defaults);
-    ModelFileError naming `where` if they are not a photoz CNN's."""
+    ModelFileError naming `where` if they are not a photoz CNN's. The network is first built on
+    the meta device (no memory) and its tensor shapes compared with the file's."""
     config, state = read_model_files(folder, where)
     try:
         name = config["model"]["name"]
@@ -69,11 +98,18 @@ def read_net(folder: str | Path, where: str) -> PhotozNet:
         model_cfg = as_schema(REGISTRY[name].schema, config["model"])
     except (KeyError, TypeError, OmegaConfBaseException) as err:
         raise ModelFileError(f"{where}: its model config is not a photoz CNN's ({first_line(err)}); retrain it") from None
-    bands, stamp = list(config["bands"]), tuple(config["stamp"])
-    backbone = build_model(model_cfg, len(bands), int(stamp[0]))
-    net = PhotozNet(backbone, np.ones(len(bands), np.float32), model_cfg, bands, stamp)
+    bands, stamp = _checked_shape(config, state, where)
     try:
-        net.load_state_dict(state)
-    except RuntimeError as err:
-        raise ModelFileError(f"{where}: the weights do not fit the config's network ({first_line(err)}); retrain it") from None
+        with torch.device("meta"):
+            shapes = {k: tuple(v.shape) for k, v in _build(model_cfg, bands, stamp).state_dict().items()}
+    except (ValueError, RuntimeError, TypeError) as err:  # sizes the network cannot be built with
+        raise ModelFileError(f"{where}: its model config builds no network ({first_line(err)}); retrain it") from None
+    if shapes != {k: tuple(v.shape) for k, v in state.items()}:
+        raise ModelFileError(f"{where}: the weights do not fit the config's network (tensor names or shapes differ); retrain it")
+    net = _build(model_cfg, bands, stamp)
+    net.load_state_dict(state)
     return net
+
+
+def _build(model_cfg: HeadConfig, bands: list[str], stamp: tuple[int, int]) -> PhotozNet:
+    return PhotozNet(build_model(model_cfg, len(bands), int(stamp[0])), np.ones(len(bands), np.float32), model_cfg, bands, stamp)

@@ -188,6 +188,9 @@ def test_numpy_npy_labels_without_ids(tmp_path: Path) -> None:
     lib("format=numpy", "images=images.npy", "catalog=z.npy", "bands=[g,r,i]", "output=out", "seed=3")
     ds = read_dataset(tmp_path / "out")
     assert ds.images.tobytes() == cube.tobytes() and np.array_equal(ds.catalog["id"], np.arange(N))
+    assert ds.photometric_system is None  # imported without filters=: unknown, never assumed LSST
+    lib("format=numpy", "images=images.npy", "catalog=z.npy", "bands=[g,r,i]", "output=sdss", "filters=sdss")
+    assert read_dataset(tmp_path / "sdss").meta["filters"] == "sdss"
 
 
 def test_fill_nan_replaces_non_finite_pixels(tmp_path: Path) -> None:
@@ -387,3 +390,19 @@ def test_a_truncated_cube_and_a_non_table_catalogue_are_one_line(tmp_path: Path,
     code, _, err = run(*CUBE_ARGS[:2], "catalog=cube.fits", *CUBE_ARGS[3:])
     assert code == 2 and err.count("\n") == 1 and "cube.fits cannot be read as a table" in err, err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("column, value", [("flux_g", np.inf), ("flux_r", np.nan), ("flux_err_i", -1.0)])
+def test_a_non_finite_flux_or_a_negative_error_is_one_line(column: str, value: float) -> None:
+    """They were imported, then training died in a 76-line scikit-learn traceback."""
+    from photoz.data.ingest.catalog import build_catalog
+    from photoz.data.ingest.schema import ColumnsConfig
+
+    bands = ["g", "r", "i"]
+    table = Table({"redshift": np.linspace(0.1, 1, 8), **{f"flux_{b}": np.full(8, 100.0) for b in bands},
+                   **{f"flux_err_{b}": np.full(8, 5.0) for b in bands}})
+    table["flux_g"][2] = -30.0  # a non-detection: its measured flux, negative, is fine
+    build_catalog(table, "cat.fits", bands, ColumnsConfig(), SplitConfig(), 0)
+    table[column][5] = value
+    with pytest.raises(DataError, match=rf"cat.fits: column '{column}' is {value} in row 5 \(id 5\).*non-detection"):
+        build_catalog(table, "cat.fits", bands, ColumnsConfig(), SplitConfig(), 0)

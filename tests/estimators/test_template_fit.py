@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import galsim
 import numpy as np
 import pytest
@@ -92,7 +94,9 @@ def test_logged_model_loads_back(tmp_path, mlflow_store) -> None:
     assert loaded.model_cfg.n_interp == 3 and loaded.bands == list("ugrizy")
     idx = np.arange(len(data))
     np.testing.assert_allclose(loaded.predict(data, idx).z_phot, est.predict(data, idx).z_phot)
-    served = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    folder = Path(mlflow.artifacts.download_artifacts(f"runs:/{run.info.run_id}/model", dst_path=str(tmp_path / "m")))
+    assert not [p for p in folder.rglob("*.pkl")] and (folder / "template_pyfunc.py").is_file()  # no pickle
+    served = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")  # serving runs the code file
     import pandas as pd
 
     flux, err = data.fluxes(idx)
@@ -155,3 +159,22 @@ def test_reddening_grid_fits_reddened_templates(tmp_path) -> None:
     assert worst[3] < 0.02 and worst[0] > 3 * worst[3], worst  # within a bin of the truth with the grid
     with pytest.raises(ConfigError, match="negative E"):
         TemplateFitEstimator(model_cfg("template_fit", ebv_grid=[-0.1])).fit(data, lambda *_: None)
+
+
+def test_a_data_set_of_other_filters_is_refused_in_one_line(tmp_path) -> None:
+    """An SDSS-band set (or one imported without filters=) is not fitted through LSST curves."""
+    from photoz.errors import DataError
+
+    data = template_dataset(tmp_path / "tpl", n=12)
+    est = TemplateFitEstimator(model_cfg("template_fit"))
+    est.check(data)  # written without a record and not by photoz.ingest: LSST, as photoz.simulate's
+    data.meta["filters"] = "sdss"
+    with pytest.raises(DataError, match="its bands are sdss's filters but template_fit fits lsst filter curves only"):
+        est.check(data)
+    with pytest.raises(DataError, match="sdss's filters"):
+        est.fit(data, lambda *_: None)
+    data.meta["filters"] = None
+    with pytest.raises(DataError, match="records no photometric system.*re-import it with filters=lsst"):
+        est.predict(data, np.arange(3))
+    data.meta["filters"] = "lsst"
+    assert est.predict(data, np.arange(3)).z_phot.shape == (3,)

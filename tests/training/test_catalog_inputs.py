@@ -17,7 +17,8 @@ from photoz.errors import DataError
 from photoz.estimators.build import build_estimator
 from photoz.data.features import magnitude_colour_features, softening
 from photoz.training.catalog_inputs import catalog_array
-from photoz.estimators.cnn import CNNEstimator, check_inputs
+from photoz.estimators.cnn import CNNEstimator
+from photoz.training.inputs import check_inputs
 from photoz.training.net import PhotozNet
 
 
@@ -83,3 +84,12 @@ def test_a_net_with_catalog_features_refuses_images_alone(tiny: Dataset) -> None
     net: PhotozNet = est.build_net(tiny, tiny.split_index("train"))
     with pytest.raises(ValueError, match=r"also takes the catalogue columns \['ebv'\]"):
         net(torch.zeros(1, 6, 16, 16))
+
+
+def test_a_text_column_is_one_data_error_line(tiny: Dataset) -> None:
+    """model.catalog_features=[split] (the audit's case: a string column) was a ValueError traceback."""
+    assert tiny.catalog["split"].dtype.kind in "US"
+    model = cfg_for(tiny, "sequential", "model.catalog_features=[split]").model
+    with pytest.raises(DataError, match=r"column split \(.*\) is not a number per galaxy.*drop split") as err:
+        check_inputs(model, tiny)
+    assert "\n" not in str(err.value)

@@ -130,6 +130,7 @@ def _meta(cfg: Any, cat_path: str, measured: list[str]) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "pixel_unit": "nJy",
         "pixel_scale": cfg.pixel_scale,
+        "filters": cfg.filters,  # the survey whose filters the bands are (None: unknown)
         "sources": {"images": str(cfg.images), "catalog": str(cat_path)},
         "generator": {"name": "photoz.ingest", "version": photoz.__version__, "config": config},
         "measured_photometry": {"columns": measured, **config["photometry"]} if measured else None,

@@ -53,6 +53,17 @@ def random_split(n: int, fractions: SplitConfig, seed: int) -> np.ndarray:
     return random_labels(n, frac, np.random.default_rng(seed))
 
 
+def checked_flux(values: np.ndarray, source: str, name: str, ids: np.ndarray, error: bool) -> np.ndarray:
+    """`values` once finite (and for an error column >= 0); DataError naming the first bad row. A
+    non-detection is its measured flux (near 0 or negative) with its error, never NaN, inf or a sentinel."""
+    bad = ~np.isfinite(values) | ((values < 0) if error else False)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{source}: column {name!r} is {values[i]} in row {i} (id {ids[i]}) and {int(bad.sum())} rows in all; "
+                        "fluxes must be finite and errors >= 0: write a non-detection as its measured flux and error")
+    return values
+
+
 def build_catalog(
     table: Table, source: str, bands: list[str], columns: ColumnsConfig, split: SplitConfig, seed: int
 ) -> Table:
@@ -60,7 +71,8 @@ def build_catalog(
     keep every other column. Fluxes it lacks are left for the importer to measure.
 
     Raises DataError naming `source` and the row for a missing redshift column, a non-finite or
-    negative redshift, duplicate ids or an unknown split label."""
+    negative redshift, duplicate ids, an unknown split label, a non-finite flux or a negative or
+    non-finite flux error."""
     n = len(table)
     if n == 0:
         raise DataError(f"{source} has no rows; nothing to import")
@@ -91,7 +103,8 @@ def build_catalog(
         for out_name, pattern in ((f"flux_{b}", columns.flux), (f"flux_err_{b}", columns.flux_err)):
             name = pattern.format(band=b)
             if name in table.colnames:
-                out[out_name] = float_column(table, name, source) * columns.flux_to_njy
+                out[out_name] = checked_flux(float_column(table, name, source) * columns.flux_to_njy, source, name, ids,
+                                             out_name.startswith("flux_err"))
                 mapped.add(name)
     for name in table.colnames:
         if name not in mapped and name not in out.colnames:

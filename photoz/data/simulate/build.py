@@ -32,7 +32,7 @@ from photoz.data.splits import random_labels, valid_fractions
 from photoz.errors import ConfigError, DataError
 
 SIM_VERSION = 6  # bump when the physics changes: it is part of the cache key
-NOT_HASHED = ("workers", "overwrite", "root", "output")
+NOT_HASHED = ("workers", "overwrite", "root", "output", "labels")  # labels: a view of the set (photoz.data.labels)
 _TAG_SPLIT, _TAG_NOISE, _TAG_PSF, _TAG_BLEND_PLACES = 2, 3, 5, 6  # photoz.data.simulate.truth owns 1 and 4
 
 
@@ -208,6 +208,7 @@ def _meta(cfg: DictConfig, bands: list[str]) -> dict[str, Any]:
         "depth": cfg.depth,
         "m5": {b: target_m5(b, cfg.depth) for b in bands},
         "aperture_radius_arcsec": cfg.aperture_radius,
+        "filters": "lsst",  # GalSim's LSST bandpasses (photoz.physics.sed)
         "generator": {"name": "photoz.simulate", "version": SIM_VERSION, "config": config_key(cfg)},
     }
 

@@ -1,0 +1,236 @@
+"""Study: accuracy against the number of labelled galaxies, under random and spectroscopic selection.
+
+    python benchmarks/labels_study.py                 # the full study on the default set (CPU-hours: see docs/labels.md)
+    python benchmarks/labels_study.py --dry-run       # print the commands it would run
+    python benchmarks/labels_study.py --report-only   # rebuild the table and figure from the runs made so far
+    python benchmarks/labels_study.py --n 100,200 --workdir /tmp/ls --data "data.n_galaxies=2000 data.stamp_size=16" \\
+        --train "trainer.max_epochs=1 trainer.batch_size=32" --pretrain "trainer.max_epochs=1 trainer.batch_size=64"
+
+It pretrains one encoder (python -m photoz.pretrain on every train image: pretraining reads no
+redshift, so one encoder serves every budget), then for each selection (--selections: random and
+one survey's spectroscopic selection, docs/labels.md) and each budget n (--n) trains each
+estimator (--estimators: the supervised CNN, the CNN fine-tuned from the encoder, FlexZBoost, a
+random forest) with `data.labels.n=n data.labels.selection=<s>` (the CNNs with trainer.max_epochs set so that
+every budget takes about --cnn-steps optimizer steps: a small budget is not also a short
+training): one python -m photoz.train process each, into one MLflow store under --workdir, recorded in <workdir>/runs.json (a study
+that stops continues where it stopped). A selection that accepts fewer train galaxies than n
+trains once at n=null (every galaxy it accepts) instead. The report, <workdir>/labels_study.md
+and .csv and sigma_vs_labels.png: per run σ_MAD (± bootstrap standard error over test galaxies),
+η, bias ± standard error, and σ_MAD / bias per true i-magnitude bin of the test split; the
+figure shows σ_MAD against labels, one line per estimator, one panel per selection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+ESTIMATORS = {  # name -> photoz.train overrides ({init}: the pretraining run id)
+    "cnn": ["model=sequential"],
+    "pretrained_cnn": ["model=sequential", "model.init={init}"],
+    "pretrained_cnn_frozen": ["model=sequential", "model.init={init}", "model.freeze_encoder=true"],
+    "flexzboost": ["model=rail_flexzboost"],
+    "random_forest": ["model=random_forest"],
+}
+CNNS = ("cnn", "pretrained_cnn", "pretrained_cnn_frozen")
+MAG_BINS = (17.0, 22.0, 23.0, 24.0, 24.5, 25.3)
+BOOTSTRAP = 200  # resamples of the test galaxies for σ_MAD's standard error
+
+
+def photoz(entry: str, args: argparse.Namespace, overrides: list[str], name: str) -> None:
+    """One photoz process into the study's store; prints the command and the load."""
+    work = Path(args.workdir).resolve()
+    cmd = [sys.executable, "-m", f"photoz.{entry}", f"tracking.uri=sqlite:///{work / 'mlflow.db'}", "trainer.progress=false",
+           f"tracking.artifact_root={work / 'artifacts'}", "tracking.experiment=labels_study",
+           f"hydra.run.dir={work / 'runs' / name}", *args.data.split(), *overrides]  # fmt: skip
+    print("$", " ".join(cmd), f"(load {os.getloadavg()[0]:.1f})", flush=True)
+    if not args.dry_run:
+        start = time.perf_counter()
+        subprocess.run(cmd, cwd=ROOT, check=True)
+        print(f"  {time.perf_counter() - start:.0f} s wall (load {os.getloadavg()[0]:.1f})", flush=True)
+
+
+def latest_run(args: argparse.Namespace) -> str:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{Path(args.workdir).resolve() / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("labels_study")
+    (run,) = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)
+    return run.info.run_id
+
+
+def accepted(args: argparse.Namespace, selection: str) -> int:
+    """How many train galaxies `selection` accepts on the study's data set."""
+    from photoz.config import compose, to_typed
+    from photoz.data.source import open_dataset
+
+    cfg = to_typed(compose(*args.data.split(), f"data.labels.selection={selection}"))
+    return len(open_dataset(cfg.data).split_index("train"))
+
+
+def cnn_epochs(args: argparse.Namespace, n_labelled: int | None) -> list[str]:
+    """trainer.max_epochs for a CNN on n_labelled galaxies so that it takes about --cnn-steps
+    optimizer steps whatever its budget (none when --train sets trainer.max_epochs or --cnn-steps is 0)."""
+    if args.cnn_steps <= 0 or n_labelled is None or any(o.startswith("trainer.max_epochs=") for o in args.train.split()):
+        return []
+    batch = next((int(o.split("=")[1]) for o in args.train.split() if o.startswith("trainer.batch_size=")), 128)
+    return [f"trainer.max_epochs={max(1, -(-args.cnn_steps // max(1, n_labelled // batch)))}"]
+
+
+def plan(args: argparse.Namespace, init: str) -> list[tuple[str, str, str, list[str]]]:
+    """(estimator, selection, n, overrides) of every training run of the study."""
+    out = []
+    for selection in args.selections.split(","):
+        limit = None if args.dry_run else accepted(args, selection)
+        budgets = [n for n in args.n.split(",") if limit is None or int(n) <= limit]
+        if limit is not None and len(budgets) < len(args.n.split(",")):
+            budgets.append("null")  # every galaxy the selection accepts
+        for n in budgets:
+            for est in args.estimators.split(","):
+                labels = [f"data.labels.n={n}", f"data.labels.selection={selection}"]
+                overrides = [o.format(init=init) for o in ESTIMATORS[est]] + labels + args.train.split()
+                if est in CNNS:
+                    overrides += cnn_epochs(args, limit if n == "null" else int(n))
+                out.append((est, selection, n, overrides))
+    return out
+
+
+def run_study(args: argparse.Namespace) -> None:
+    work = Path(args.workdir).resolve()
+    index_file = work / "runs.json"
+    index = json.loads(index_file.read_text()) if index_file.is_file() else {}
+    if "pretrain" not in index:
+        photoz("pretrain", args, args.pretrain.split(), "pretrain")
+        if args.dry_run:
+            index["pretrain"] = "<pretraining run id>"
+        else:
+            index["pretrain"] = latest_run(args)
+            index_file.write_text(json.dumps(index, indent=1))
+    for est, selection, n, overrides in plan(args, index["pretrain"]):
+        key = f"{est}|{selection}|{n}"
+        if key in index:
+            continue
+        photoz("train", args, overrides, f"{est}-{selection}-{n}")
+        if not args.dry_run:
+            index[key] = latest_run(args)
+            index_file.write_text(json.dumps(index, indent=1))
+
+
+def per_run(client, run_id: str, tmp: Path) -> dict:
+    """The row of one run: labels, test metrics (σ_MAD with its bootstrap SE) and per-i-bin metrics."""
+    from astropy.table import Table, join
+
+    from photoz.data import read_dataset
+    from photoz.predictions.metrics import point_metrics
+
+    run = client.get_run(run_id)
+    path = client.download_artifacts(run_id, "predictions/test_predictions.fits", str(tmp))
+    catalog = read_dataset(run.data.tags["data"], validate=False).catalog
+    mag = "true_mag_i" if "true_mag_i" in catalog.colnames else "mag_i"
+    t = join(Table.read(path), catalog["id", mag], keys="id")
+    z_phot, z_spec, i_mag = (np.asarray(t[c], float) for c in ("z_phot", "z_spec", mag))
+    rng = np.random.default_rng(0)
+    draws = [point_metrics(z_phot[s], z_spec[s])["sigma_mad"] for s in rng.integers(0, len(t), (BOOTSTRAP, len(t)))]
+    m = run.data.metrics
+    row = {"n_labelled": int(m["n_labelled"]), "sigma_mad": m["test_sigma_mad"], "sigma_mad_se": float(np.std(draws)),
+           "eta": m["test_eta"], "bias": m["test_bias"], "bias_se": m["test_bias_err"], "run": run_id}  # fmt: skip
+    for lo, hi in zip(MAG_BINS[:-1], MAG_BINS[1:]):
+        sel = (i_mag >= lo) & (i_mag < hi)
+        pm = point_metrics(z_phot[sel], z_spec[sel]) if sel.sum() > 1 else {"sigma_mad": np.nan, "bias": np.nan, "bias_err": np.nan}
+        row[f"i {lo:g}–{hi:g}"] = (pm["sigma_mad"], pm["bias"], pm["bias_err"], int(sel.sum()))
+    return row
+
+
+def report(args: argparse.Namespace) -> None:
+    from mlflow.tracking import MlflowClient
+
+    work = Path(args.workdir).resolve()
+    index = json.loads((work / "runs.json").read_text())
+    client = MlflowClient(f"sqlite:///{work / 'mlflow.db'}")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for key, run_id in index.items():
+            if key != "pretrain":
+                est, selection, _ = key.split("|")
+                rows.append({"estimator": est, "selection": selection, **per_run(client, run_id, Path(tmp) / run_id)})
+    rows.sort(key=lambda r: (r["selection"], r["estimator"], r["n_labelled"]))
+    write_tables(rows, work)
+    figure(rows, work / "sigma_vs_labels.png")
+    print((work / "labels_study.md").read_text())
+    print(f"written to {work}: labels_study.md, labels_study.csv, sigma_vs_labels.png (pretraining run {index['pretrain']})")
+
+
+def write_tables(rows: list[dict], work: Path) -> None:
+    bins = [k for k in rows[0] if k.startswith("i ")] if rows else []
+    md = [f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores when written", "",
+          "| selection | estimator | labels | σ_MAD ± SE | η | bias ± SE | " + " | ".join(f"{b}: σ_MAD / bias (N)" for b in bins) + " |",
+          "|---" * (6 + len(bins)) + "|"]  # fmt: skip
+    for r in rows:
+        cells = [f"{r[b][0]:.3f} / {r[b][1]:+.3f} ({r[b][3]})" for b in bins]
+        md.append(f"| {r['selection']} | {r['estimator']} | {r['n_labelled']:,} | {r['sigma_mad']:.4f} ± {r['sigma_mad_se']:.4f} | "
+                  f"{100 * r['eta']:.1f} % | {r['bias']:+.4f} ± {r['bias_se']:.4f} | " + " | ".join(cells) + " |")  # fmt: skip
+    (work / "labels_study.md").write_text("\n".join(md) + "\n")
+    header = ["selection", "estimator", "n_labelled", "sigma_mad", "sigma_mad_se", "eta", "bias", "bias_se", "run"]
+    lines = [",".join(header + [f"{b} {q}" for b in bins for q in ("sigma_mad", "bias", "bias_se", "N")])]
+    for r in rows:
+        lines.append(",".join([str(r[h]) for h in header] + [str(v) for b in bins for v in r[b]]))
+    (work / "labels_study.csv").write_text("\n".join(lines) + "\n")
+
+
+def figure(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    selections = sorted({r["selection"] for r in rows})
+    fig, axes = plt.subplots(1, max(1, len(selections)), figsize=(5.5 * max(1, len(selections)), 4.2), sharey=True, squeeze=False)
+    for ax, selection in zip(axes[0], selections):
+        for est in sorted({r["estimator"] for r in rows}):
+            mine = [r for r in rows if r["selection"] == selection and r["estimator"] == est]
+            if mine:
+                ax.errorbar([r["n_labelled"] for r in mine], [r["sigma_mad"] for r in mine],
+                            yerr=[r["sigma_mad_se"] for r in mine], marker="o", capsize=3, label=est)  # fmt: skip
+        ax.set(xscale="log", xlabel="labelled train galaxies", title=f"data.labels.selection={selection}")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("test σ_MAD")
+    axes[0][0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", default="500,1000,2000,4000,16000", help="label budgets")
+    parser.add_argument("--selections", default="random,vvds", help="data.labels.selection values")
+    parser.add_argument("--estimators", default="cnn,pretrained_cnn,flexzboost,random_forest", help=", ".join(ESTIMATORS))
+    parser.add_argument("--data", default="", help="data overrides for every run, e.g. 'data.n_galaxies=2000'")
+    parser.add_argument("--train", default="", help="extra photoz.train overrides")
+    parser.add_argument("--cnn-steps", type=int, default=3000,
+                        help="optimizer steps of every CNN run whatever its budget (the default run: 24 epochs x 125 "
+                             "steps on 16,000 labels); 0: trainer.max_epochs as configured")  # fmt: skip
+    parser.add_argument("--pretrain", default="", help="extra photoz.pretrain overrides")
+    parser.add_argument("--workdir", default=str(ROOT / "benchmarks" / "out" / "labels_study"))
+    parser.add_argument("--dry-run", action="store_true", help="print the commands only")
+    parser.add_argument("--report-only", action="store_true", help="only rebuild the report from <workdir>/runs.json")
+    args = parser.parse_args()
+    Path(args.workdir).mkdir(parents=True, exist_ok=True)
+    print(f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    if not args.report_only:
+        run_study(args)
+    if not args.dry_run:
+        report(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""photoz.compare and label budgets: each budget of a model is its own row, with the labelled
+train galaxies and the selection as columns; runs from before data.labels read as all, random."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from astropy.table import Table
+from mlflow.tracking import MlflowClient
+
+from photoz.comparison.table import best_runs, write_tables
+
+
+def test_each_label_budget_is_a_row_with_its_count_and_selection(tmp_path: Path) -> None:
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    exp_id = client.create_experiment("labels", artifact_location=(tmp_path / "artifacts").as_uri())
+    runs = [("sequential", None, None, 16000, 0.030), ("sequential", "500", "random", 500, 0.050),
+            ("sequential", "500", "vvds", 500, 0.060), ("random_forest", "500", "vvds", 500, 0.055),
+            ("sequential", "500", "vvds", 500, 0.070)]  # fmt: skip (the last: a worse run of the same budget)
+    for model, n, selection, n_labelled, sigma in runs:
+        run_id = client.create_run(exp_id, tags={"model": model}).info.run_id
+        if n is not None:  # runs from before data.labels log neither
+            client.log_param(run_id, "data.labels.n", n)
+            client.log_param(run_id, "data.labels.selection", selection)
+        for metric, value in (("n_labelled", n_labelled), ("best_val_sigma_mad", sigma), ("test_sigma_mad", sigma)):
+            client.log_metric(run_id, metric, value)
+        client.set_terminated(run_id)
+    rows = best_runs(client, client.get_experiment(exp_id), None)
+    got = [(r.model, r.selection, r.values["n_labelled"], r.values["sigma_mad"]) for r in rows]
+    assert got == [("sequential", "random", 16000, 0.030), ("sequential (500 random)", "random", 500, 0.050),
+                   ("random_forest (500 vvds)", "vvds", 500, 0.055), ("sequential (500 vvds)", "vvds", 500, 0.060)]  # fmt: skip
+    paths = write_tables(rows, tmp_path)
+    table = Table.read(paths["csv"], format="ascii.csv")
+    assert list(table["selection"]) == ["random", "random", "vvds", "vvds"] and list(table["n_labelled"]) == [16000, 500, 500, 500]
+    assert "| model | selection |" in paths["md"].read_text() and "| labels |" in paths["md"].read_text()
