@@ -99,7 +99,8 @@ def test_entry_point_picks_best_runs_and_logs_comparison(store) -> None:
     (written,) = tables((out / "comparison.md").read_text())  # the printed table, with its intervals
     headers, cells = written[0], written[1:]
     assert rows[0] == headers[:-1] and [r[1:] for r in rows[1:]] == [c[1:-1] for c in cells]  # no run ids: links
-    assert rows[1][2].startswith(f"{table['sigma_mad'][0]:.4f} [")  # σ_MAD [95 % interval]
+    assert rows[0][1:3] == ["selection", "runs"] and rows[1][1] == "random"
+    assert rows[1][3].startswith(f"{table['sigma_mad'][0]:.4f} [")  # σ_MAD [95 % interval]
     names = {r.info.run_id: r.info.run_name for r in client.search_runs([exp_id])}
     assert [r[0] for r in rows[1:]] == [f"{m} ({names[i]})" for m, i in zip(table["model"], table["run_id"])]
     linked = dict(links(note))

@@ -148,7 +148,7 @@ def test_compare_runs_seeds_gives_a_model_one_row_with_mean_std_count_and_interv
         assert r["sigma_mad_low"] <= r["sigma_mad_high"] and np.isfinite(r["pit_ks_low"])
     first = table[0]["model"]
     assert all(np.isfinite(r["sigma_mad_diff_low"]) for r in table if r["model"] != first)  # same test galaxies: paired
-    assert "| sequential | 2 seeds |" in stdout and "| 2 members |" in stdout and "| 1 member |" in stdout and "percentile bootstrap" in stdout
+    assert "| sequential | random | 2 seeds |" in stdout and "| 2 members |" in stdout and "| 1 member |" in stdout and "percentile bootstrap" in stdout
 
 
 def _ensemble_cfg(store, *overrides: str):
