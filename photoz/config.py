@@ -187,25 +187,22 @@ def validate(cfg: DictConfig) -> None:
     _check(0 <= o.min_lr_ratio <= 1, "optimizer.min_lr_ratio", o.min_lr_ratio, "need a value in [0, 1]")
 
 
+def _common(cfg: DictConfig) -> dict[str, Any]:
+    """The slices a training and a pretraining config share, validated, as schema dataclasses."""
+    validate(cfg)
+    return dict(data=typed_data(cfg.data), model=OmegaConf.to_object(cfg.model), optimizer=OmegaConf.to_object(cfg.optimizer),
+                seed=cfg.seed, trainer=OmegaConf.to_object(cfg.trainer), tracking=OmegaConf.to_object(cfg.tracking))  # fmt: skip
+
+
 def to_typed(cfg: DictConfig) -> PhotozConfig:
     """The composed config, validated (the one call of `validate`), as schema dataclasses: data,
     model, optimizer, trainer, tracking and trial become instances of their schemas."""
-    validate(cfg)
-    return PhotozConfig(
-        data=typed_data(cfg.data), model=OmegaConf.to_object(cfg.model), optimizer=OmegaConf.to_object(cfg.optimizer),
-        seed=cfg.seed, trainer=OmegaConf.to_object(cfg.trainer), tracking=OmegaConf.to_object(cfg.tracking),
-        trial=OmegaConf.to_object(cfg.trial),
-    )  # fmt: skip
+    return PhotozConfig(**_common(cfg), trial=OmegaConf.to_object(cfg.trial))
 
 
 def to_typed_pretrain(cfg: DictConfig) -> PretrainConfig:
     """conf/pretrain.yaml's composed config, validated like a training config, as dataclasses."""
-    validate(cfg)
-    return PretrainConfig(
-        data=typed_data(cfg.data), model=OmegaConf.to_object(cfg.model), optimizer=OmegaConf.to_object(cfg.optimizer),
-        seed=cfg.seed, trainer=OmegaConf.to_object(cfg.trainer), tracking=OmegaConf.to_object(cfg.tracking),
-        pretrain=OmegaConf.to_object(cfg.pretrain),
-    )  # fmt: skip
+    return PretrainConfig(**_common(cfg), pretrain=OmegaConf.to_object(cfg.pretrain))
 
 
 def typed_data(node: DictConfig) -> Any:
