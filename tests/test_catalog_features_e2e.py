@@ -38,11 +38,6 @@ def sets(tmp_path_factory) -> dict[str, Dataset]:
     return {"plain": plain, "ebv": _with_ebv(plain, tmp / "ebv")}
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("mlflow")
-
-
 def test_train_and_predict_feed_images_and_catalogue(sets, store: Path, tmp_path: Path) -> None:
     data = sets["ebv"]
     res = train(tmp_path, store, "data=directory", f"data.path={data.path}", *CNN, WITH_CATALOG, "tracking.experiment=cat")

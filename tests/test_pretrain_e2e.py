@@ -43,16 +43,6 @@ def _threads():
     torch.set_num_threads(before)
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Dataset:
-    return make_tiny_dataset(tmp_path_factory.mktemp("data") / "tiny", n=64)
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("mlflow")
-
-
 def overrides(workdir: Path, store: Path, data: Path, *extra: str) -> list[str]:
     """The command line of a run in `workdir` on `store` and the data set at `data`."""
     return [f"tracking.uri=sqlite:///{store}/mlflow.db", f"tracking.artifact_root={store / 'artifacts'}", "data=directory",

@@ -24,16 +24,6 @@ from photoz.tracking.record import model_name
 TEST_METRICS = ["sigma_mad", "bias", "eta", "bias_median", "sigma_iqr", "outlier_rate", "bias_err"]
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Dataset:
-    return make_tiny_dataset(tmp_path_factory.mktemp("data") / "tiny", n=64)
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("mlflow")
-
-
 def uri(store: Path) -> str:
     return f"sqlite:///{store}/mlflow.db"
 
