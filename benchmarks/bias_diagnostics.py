@@ -25,7 +25,7 @@ from photoz.estimators.cnn import CNNEstimator
 from photoz.predictions.metrics import bias, bias_error, delta_z, eta, sigma_mad
 from photoz.predictions.pdf import pit_ks, point_estimates
 from photoz.predictions.table import z_grid
-from photoz.tracking.tracker import run_model_uri
+from photoz.estimators.logged import run_model_uri
 from photoz.training.loop import predict_outputs
 
 ZPHOT_EDGES = (0.0, 0.3, 0.6, 1.0, 1.5, 2.0, 3.0, 4.0)

@@ -19,7 +19,7 @@ from mlflow.tracking import MlflowClient
 from photoz.data.format import read_dataset
 from photoz.estimators.cnn import CNNEstimator
 from photoz.predictions.metrics import point_metrics
-from photoz.tracking.tracker import run_model_uri
+from photoz.estimators.logged import run_model_uri
 
 
 def deltas(z8: np.ndarray, z32: np.ndarray, zs: np.ndarray) -> dict[str, float]:

@@ -50,7 +50,8 @@ def resolve_model(cfg: DictConfig) -> tuple[str, str, str]:
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from photoz.tracking.tracker import read_only_uri, run_model_uri
+    from photoz.estimators.logged import run_model_uri
+    from photoz.tracking.tracker import read_only_uri
 
     if (cfg.run is None) == (cfg.model_uri is None):
         raise ConfigError("give exactly one of run=<mlflow run id> or model_uri=<MLflow model URI>")

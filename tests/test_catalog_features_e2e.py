@@ -19,7 +19,7 @@ from test_train_e2e import assert_one_error_line, runs_of, train, uri
 from tinydata import make_tiny_dataset
 from photoz.data import Dataset, read_dataset, write_dataset
 from photoz.predictions.metrics import point_metrics
-from photoz.tracking.tracker import run_model_uri
+from photoz.estimators.logged import run_model_uri
 
 CNN = ["model=sequential", "model.depth=2", "model.width=8", "trainer.batch_size=8", "trainer.max_epochs=1"]
 WITH_CATALOG = "model.catalog_features=[photometry,ebv]"

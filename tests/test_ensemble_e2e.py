@@ -30,7 +30,7 @@ from photoz.job.run import run
 from photoz.predict import predict
 from photoz.predictions.pdf import regrid
 from photoz.predictions.table import Predictions, z_grid
-from photoz.tracking.tracker import run_model_uri
+from photoz.estimators.logged import run_model_uri
 
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
 EXPERIMENT = "ens"

@@ -21,7 +21,7 @@ from mlflow.tracking import MlflowClient
 from tinydata import SMALL_CNN, make_tiny_dataset
 
 from photoz.errors import PhotozError
-from photoz.tracking.tracker import run_model_uri
+from photoz.estimators.logged import run_model_uri
 from photoz.training.checkpoint import Checkpoints
 from photoz.estimators.cnn import CNNEstimator
 

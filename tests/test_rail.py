@@ -19,7 +19,7 @@ qp = pytest.importorskip("qp", reason='the [rail] extra is not installed: pip in
 
 from photoz.config import compose, to_typed  # noqa: E402
 from photoz.estimators.build import estimator_class  # noqa: E402
-from photoz.tracking.tracker import run_model_uri  # noqa: E402
+from photoz.estimators.logged import run_model_uri  # noqa: E402
 from photoz.job.run import run  # noqa: E402
 
 # tiny-set settings: seconds per estimator (the yaml defaults are sized for 16,000 galaxies)

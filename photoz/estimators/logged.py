@@ -1,6 +1,6 @@
 """What photoz reads back about a finished run: where its model is and which comparison row it is.
 
-Shared by photoz.predict and the tests (through photoz.tracking.tracker), photoz.compare
+Shared by photoz.predict and the tests, photoz.compare
 (photoz.comparison.table.model_label) and the ensembles (photoz.estimators.ensemble_members), so
 that a run's model and label are found one way. mlflow is imported where it is used.
 """

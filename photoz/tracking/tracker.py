@@ -22,7 +22,6 @@ from hydra.utils import to_absolute_path
 from photoz import interrupt
 from photoz.config import TrackingConfig
 from photoz.errors import ConfigError, PhotozError, first_line, storage_failure
-from photoz.estimators.logged import run_model_uri  # noqa: F401  (photoz.predict and the tests read it from here)
 from photoz.tracking.liveness import Heartbeat, owner_tags
 from photoz.tracking.store import SpaceReserve, check_writable, open_store, quiet_db_errors, store_lock
 from photoz.tracking.remote import check_server, is_server, server_keeps_artifacts
@@ -32,9 +31,6 @@ MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value (and on the error tag 
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
-    from mlflow.tracking import MlflowClient
-
-
 
 
 def _local_path(uri: str) -> Path | None:
