@@ -25,7 +25,7 @@ from throughput import cpu_model, make_data
 
 from photoz.config import compose, to_typed
 from photoz.estimators.cnn import CNNEstimator
-from photoz.inference.export import export_onnx
+from photoz.inference.export import export_onnx, ort_session
 from photoz.inference.quantize import calibration_rows, quantize
 from photoz.inference.rewrite import inference_net, normalise_stamps, split_normalise
 from photoz.inference.stream import read_rows
@@ -38,7 +38,7 @@ def profile(model: bytes, x: np.ndarray, batches: int, workdir: Path) -> tuple[d
     options.intra_op_num_threads = 1
     options.enable_profiling = True
     options.profile_file_prefix = str(workdir / "ort")
-    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    session = ort_session(model, options)
     session.run(None, {"x": x})  # warm-up, also profiled: dropped below by counting only the last runs
     for _ in range(batches):
         session.run(None, {"x": x})

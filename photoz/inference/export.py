@@ -15,6 +15,7 @@ import io
 import logging
 import warnings
 from collections.abc import Callable
+from typing import Any
 from importlib.util import find_spec
 
 import numpy as np
@@ -57,6 +58,16 @@ def export_onnx(net: nn.Module, example: torch.Tensor) -> bytes | None:
     return own_constants(buffer.getvalue()) if find_spec("onnx") else buffer.getvalue()
 
 
+def ort_session(model: bytes, options: Any) -> Any:
+    """An ONNX Runtime CPU session of `model` with `options` (an onnxruntime.SessionOptions). Its
+    QDQ propagation is off: it would move the int8 model's first quantisation above the fp32
+    max-pool that photoz.inference.quantize keeps beside the fp32 first layer, back into ONNX
+    Runtime's slow NCHW uint8 max-pool (no effect on fp32 models)."""
+    import onnxruntime as ort
+
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"], disabled_optimizers=["QDQPropagationTransformer"])
+
+
 def ort_runner(model: bytes) -> Callable[[torch.Tensor], torch.Tensor]:
     """An ONNX Runtime CPU session of `model` with torch's thread count, as a tensor -> tensor
     function. Its threads sleep between runs instead of spinning, so the reading and summarising
@@ -66,7 +77,7 @@ def ort_runner(model: bytes) -> Callable[[torch.Tensor], torch.Tensor]:
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    session = ort_session(model, options)
 
     def run(x: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(session.run(None, {"x": np.ascontiguousarray(x.numpy(), dtype=np.float32)})[0])

@@ -34,6 +34,7 @@ from photoz.training.runtime import Runtime
 
 CALIBRATION_STAMPS = 512  # train-split stamps whose activation ranges set the int8 scales
 BACKEND = "onnxruntime-int8"
+MONOTONE_OPS = ("Relu", "MaxPool")  # ops that commute with quantisation: run in fp32 behind the fp32 first layer
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,23 @@ class _Reader:
 
 
 def fp32_layers(model: bytes) -> list[str]:
-    """The nodes kept in fp32: the one that reads the stamps and the one that writes the logits.
-    Quantising the first too moved a 4-epoch default sequential CNN's test η by +0.14 ± 0.07
-    points and bias by +0.00049 (keeping it: −0.01 points, +0.00014; benchmarks/int8_accuracy.py)."""
+    """The nodes kept in fp32: the one that reads the stamps, the ReLU and max-pools right after it,
+    and the one that writes the logits. Quantising the first layer too moved a 4-epoch default
+    sequential CNN's test η by +0.14 ± 0.07 points and bias by +0.00049 (keeping it: −0.01 points,
+    +0.00014; benchmarks/int8_accuracy.py). The max-pool behind it stays fp32 too: max commutes with
+    the (monotonic) quantisation, so the result is the same, but ONNX Runtime runs an int8 max-pool
+    there in a slow NCHW kernel, 41 % of the sequential CNN's int8 time (benchmarks/profile_predict.py),
+    where its fp32 one is fused into the first layer's blocked layout."""
     import onnx
 
     graph = onnx.load_from_string(model).graph
-    return [n.name for n in graph.node if graph.input[0].name in n.input or graph.output[0].name in n.output]
+    keep = [n for n in graph.node if graph.input[0].name in n.input or graph.output[0].name in n.output]
+    tensors = {o for n in keep[:1] for o in n.output}
+    for n in graph.node:  # the chain of ReLUs and max-pools fed by the first layer, in graph (topological) order
+        if n.op_type in MONOTONE_OPS and len(n.input) == 1 and n.input[0] in tensors:
+            keep.append(n)
+            tensors = set(n.output)
+    return [n.name for n in keep]
 
 
 def quantize(net: nn.Module, stamps: np.ndarray, calibration: dict[str, Any]) -> Int8Model:
