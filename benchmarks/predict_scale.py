@@ -1,8 +1,12 @@
 """Inference at scale: galaxies/s per process of `python -m photoz.predict` with 1 and 2 processes
-(shard=i/n, one torch thread each), and its peak anonymous memory at N/4 and N rows (not a test).
+(shard=i/n, one torch thread each), its peak anonymous memory at N/4 and N rows, and the
+core-hours 2x10^10 galaxies (LSST's) would take for every CNN family, fp32 and int8 (not a test).
 
     python benchmarks/predict_scale.py                       # N = 40000 stamps of 6x32x32
-    python benchmarks/predict_scale.py --n 100000 --model googlenet
+    python benchmarks/predict_scale.py --n 100000 --models googlenet --precisions fp32
+
+Core-hours are arithmetic on the one-process rate (one torch thread, so galaxies per core-second
+of the prediction loop; start-up and the survey's own I/O excluded), not a run at that scale.
 
 Trains the model for one epoch on 512 synthetic stamps into a temp MLflow store (the weights do
 not change the speed), writes N synthetic stamps (Gaussian blobs plus noise) as a data set, then
@@ -82,11 +86,29 @@ def run_predict(args: list[str]) -> list[tuple[float, dict[str, int]]]:
     return results
 
 
+LSST_GALAXIES = 2e10
+
+
+def train(root: Path, model: str, uri: str) -> str:
+    """A one-epoch run of `model` on the 512-stamp train set in the store at `uri`; its run id."""
+    subprocess.run([
+        sys.executable, "-m", "photoz.train", f"model={model}", "data=directory", f"data.path={root / 'train'}",
+        "trainer.max_epochs=1", "trainer.progress=false", f"tracking.uri={uri}", f"tracking.experiment=bench-{model}",
+        f"tracking.artifact_root={root / 'artifacts'}", f"hydra.run.dir={root / 'train_run' / model}",
+    ], check=True, capture_output=True)  # fmt: skip
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    (run,) = client.search_runs([client.get_experiment_by_name(f"bench-{model}").experiment_id])
+    return run.info.run_id
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=40000)
     parser.add_argument("--size", type=int, default=32)
-    parser.add_argument("--model", default="sequential")
+    parser.add_argument("--models", nargs="+", default=["sequential", "googlenet", "resnet", "efficientnet"])
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "int8"], choices=["fp32", "int8"])
     parser.add_argument("--batch-size", type=int, default=4096)
     a = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as tmp:
@@ -94,28 +116,31 @@ def main() -> None:
         make_data(root / "train", 512, a.size, 0)
         make_data(root / "big", a.n, a.size, 1)
         uri = f"sqlite:///{root / 'mlflow.db'}"
-        subprocess.run([
-            sys.executable, "-m", "photoz.train", f"model={a.model}", "data=directory", f"data.path={root / 'train'}",
-            "trainer.max_epochs=1", "trainer.progress=false", f"tracking.uri={uri}", "tracking.experiment=bench",
-            f"tracking.artifact_root={root / 'artifacts'}", f"hydra.run.dir={root / 'train_run'}",
-        ], check=True, capture_output=True)  # fmt: skip
-        from mlflow.tracking import MlflowClient
-
-        client = MlflowClient(uri)
-        (run,) = client.search_runs([client.get_experiment_by_name("bench").experiment_id])
-        common = [f"run={run.info.run_id}", f"input={root / 'big'}", f"tracking.uri={uri}",
-                  f"batch_size={a.batch_size}", "hydra.output_subdir=null", f"hydra.run.dir={root / 'p'}"]  # fmt: skip
-        print(f"{a.n} galaxies of 6x{a.size}x{a.size}, model {a.model}, {os.cpu_count()} CPUs, "
-              f"load {os.getloadavg()[0]:.1f}, one torch thread per process")
-        quarter = run_predict([[*common, f"output={root / 'q.fits'}", "shard=0/4"]])
-        one = run_predict([[*common, f"output={root / 'one.fits'}"]])
-        two = run_predict([[*common, f"output={root / 'two.fits'}", f"shard={i}/2"] for i in range(2)])
-        for label, rows, res in (("1 process, N/4 rows", a.n // 4, quarter), ("1 process, N rows", a.n, one),
-                                 ("2 processes, N/2 rows each", a.n // 2, two)):  # fmt: skip
-            rates = " + ".join(f"{r:.0f}" for r, _ in res)
-            mem = ", ".join(f"anon {p.get('RssAnon', 0)} MB / file {p.get('RssFile', 0)} MB" for _, p in res)
-            print(f"{label:28s} {rows:7d} rows/process  galaxies/s {rates} = {sum(r for r, _ in res):.0f}  peak {mem}")
+        print(f"{a.n} galaxies of 6x{a.size}x{a.size}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, "
+              "one torch thread per process")
+        for number, model in enumerate(a.models):
+            common = [f"run={train(root, model, uri)}", f"input={root / 'big'}", f"tracking.uri={uri}",
+                      f"batch_size={a.batch_size}", "hydra.output_subdir=null", f"hydra.run.dir={root / 'p'}"]  # fmt: skip
+            for precision in a.precisions:
+                one = run_predict([[*common, f"output={root / 'one.fits'}", f"precision={precision}"]])
+                rate = one[0][0]
+                print(f"{model:12s} {precision}: {rate:6.0f} galaxies per core-second -> "
+                      f"{LSST_GALAXIES / rate / 3600:8,.0f} core-hours for 2e10 galaxies")
+            if number == 0:  # memory flat in N, and two processes: for the first model in fp32
+                memory(a.n, root, common)
         print(f"load after: {os.getloadavg()[0]:.1f}")
+
+
+def memory(n: int, root: Path, common: list[str]) -> None:
+    """Rates and peak memory of one process on N/4 and N rows, and of two on N/2 each."""
+    quarter = run_predict([[*common, f"output={root / 'q.fits'}", "shard=0/4"]])
+    one = run_predict([[*common, f"output={root / 'one.fits'}"]])
+    two = run_predict([[*common, f"output={root / 'two.fits'}", f"shard={i}/2"] for i in range(2)])
+    for label, rows, res in (("1 process, N/4 rows", n // 4, quarter), ("1 process, N rows", n, one),
+                             ("2 processes, N/2 rows each", n // 2, two)):  # fmt: skip
+        rates = " + ".join(f"{r:.0f}" for r, _ in res)
+        mem = ", ".join(f"anon {p.get('RssAnon', 0)} MB / file {p.get('RssFile', 0)} MB" for _, p in res)
+        print(f"  {label:28s} {rows:7d} rows/process  galaxies/s {rates} = {sum(r for r, _ in res):.0f}  peak {mem}")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ class TrainerConfig:
     preload_max_gb: float = 4.0  # load a split into RAM up to this size, else read it memmapped
     progress: bool = True  # a tqdm bar per epoch
     compile: bool = False  # torch.compile the training step's network (docs/performance.md: measured)
+    log_int8: bool = False  # also log the model quantised to int8, for its pyfunc's params={"precision": "int8"}
 
 
 @dataclass

@@ -44,7 +44,8 @@ def runs_of(store: Path, experiment: str) -> list:
 
 
 def test_one_epoch_run_logs_a_complete_record(tiny: Dataset, store: Path, tmp_path: Path) -> None:
-    res = train(tmp_path, store, f"data.path={tiny.path}", "data=directory", *SMALL_CNN, "tracking.experiment=e2e")
+    res = train(tmp_path, store, f"data.path={tiny.path}", "data=directory", *SMALL_CNN, "tracking.experiment=e2e",
+                "trainer.log_int8=true")  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     # a quiet terminal: no MLflow UserWarning (type hints, input example), no ANSI codes in a pipe,
     # no per-file "Downloading artifacts" bars, no numexpr thread-count line
@@ -108,6 +109,9 @@ def test_one_epoch_run_logs_a_complete_record(tiny: Dataset, store: Path, tmp_pa
     mlflow.set_tracking_uri(uri(store))
     loaded = CNNEstimator.load(f"runs:/{run.info.run_id}/{model.name}").predict(read_dataset(tiny.path), test)
     np.testing.assert_allclose(loaded.z_phot, table["z_phot"], rtol=1e-5)
+    pyfunc = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/{model.name}")  # trainer.log_int8's copy, run when asked
+    stamps = np.array(tiny.images[:4], dtype=np.float32)
+    assert pyfunc.predict(stamps, params={"precision": "int8"}).shape == pyfunc.predict(stamps).shape
 
     # precision=int8 through the entry point: quantised on the run's own train split, z_phot within
     # the tolerance tests/inference/test_int8.py documents, the header saying which precision

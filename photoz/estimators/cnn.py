@@ -33,6 +33,7 @@ from photoz.estimators.base import Estimator
 from photoz.estimators.cnn_predict import CNNPrediction
 from photoz.estimators.naming import short_number
 from photoz.estimators.pretrained import pretrained_for
+from photoz.inference.quantize import check_quantisable, write_int8
 from photoz.models.build import build_model, check_redshift_range, head_loss, n_trainable_params
 from photoz.models.cost import flops_per_galaxy
 from photoz.models.schema import HeadConfig
@@ -94,6 +95,8 @@ class CNNEstimator(CNNPrediction, Estimator):
                 f"galaxies in {data.path}); use trainer.batch_size={min(n_train, 64)} or more data"
             )
         choose_runtime(self.trainer)
+        if self.trainer.log_int8:
+            check_quantisable(self.model_cfg)
 
     def use_checkpoint_dir(self, path: str) -> None:
         self.checkpoint_dir = path
@@ -158,6 +161,8 @@ class CNNEstimator(CNNPrediction, Estimator):
 
         checkpoints = Checkpoints(self.checkpoint_dir or tempfile.mkdtemp(prefix="photoz-ckpt-"))
         fit(self.net, Task(train, validate, loss), self.trainer, self.optimizer, FitContext(rt, checkpoints, on_epoch, self.seed))
+        if self.trainer.log_int8 and distributed.is_main():
+            self.quantised(data)  # the final net, for log_model
 
     def n_trainable_params(self) -> int:
         return n_trainable_params(self.net)
@@ -178,15 +183,18 @@ class CNNEstimator(CNNPrediction, Estimator):
         example = net.example_inputs(2)
         with torch.inference_mode():
             out = net(*(torch.from_numpy(a) for a in example.values())).numpy()
-        signature = infer_signature(example if len(example) > 1 else example["images"], out)
+        signature = infer_signature(example if len(example) > 1 else example["images"], out, params={"precision": "fp32"})
         one = net.example_inputs(1)  # the input example: MLflow loads the logged model and runs it once
         model = plain(net.model_cfg)  # the JSON beside the weights and the MLmodel metadata: a plain dict
         config = {"model": model, "bands": net.bands, "stamp": list(net.stamp)}
         with tempfile.TemporaryDirectory() as tmp:
+            artifacts = write_model_files(tmp, net.state_dict(), config)
+            if self.int8 is not None:  # trainer.log_int8
+                artifacts.update(write_int8(self.int8, Path(tmp)))
             mlflow.pyfunc.log_model(
                 name=self.model_name,
                 python_model=str(PYFUNC_CODE),  # "model from code": imports photoz, unpickles nothing
-                artifacts=write_model_files(tmp, net.state_dict(), config),
+                artifacts=artifacts,
                 signature=signature,
                 input_example=one if len(one) > 1 else one["images"],
                 pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", f"mlflow=={mlflow.__version__}", "safetensors", "photoz"],

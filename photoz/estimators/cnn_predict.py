@@ -41,7 +41,7 @@ class CNNPrediction:
     trainer: TrainerConfig
     _fast: Batched | None = None  # the fast path, built for `_fast_for` (a net) on first use
     _fast_for: nn.Module | None = None
-    int8: Int8Model | None = None  # a quantised copy of the net, made by use_int8
+    int8: Int8Model | None = None  # a quantised copy of the net, made by quantised
 
     def runtime(self) -> Runtime:
         raise NotImplementedError
@@ -74,16 +74,21 @@ class CNNPrediction:
             log.info("predicting with %s", self._fast.backend)
         return self._fast
 
-    def use_int8(self, calibration: Dataset) -> Int8Model:
-        """Predict with the int8 model from now on (photoz.inference.quantize): the net quantised
-        (once), calibrated on train-split stamps of `calibration`."""
+    def quantised(self, calibration: Dataset) -> Int8Model:
+        """The net quantised to int8 (photoz.inference.quantize; once), calibrated on train-split
+        stamps of `calibration`; predictions stay as they are (use_int8 switches them)."""
         if self.int8 is None:
             self._check_compatible(calibration)
             stamps = read_rows(calibration.images, calibration_rows(calibration.split_index("train")))
             self.int8 = quantize(self.net, stamps, {"data": str(calibration.path), "split": "train"})
             log.info("quantised to int8 on %d train stamps of %s", len(stamps), calibration.path)
-        self._fast, self._fast_for = self.int8.predictor(), self.net
         return self.int8
+
+    def use_int8(self, calibration: Dataset) -> Int8Model:
+        """Predict with the int8 model from now on (`quantised`)."""
+        model = self.quantised(calibration)
+        self._fast, self._fast_for = model.predictor(), self.net
+        return model
 
     def predict(self, data: Dataset, index: np.ndarray) -> Predictions:
         (pred,) = self.predict_batches(data, [index])

@@ -49,7 +49,8 @@ class ModelFormat:
 FORMATS: dict[str, ModelFormat] = {
     # CNNs: safetensors weights + JSON config (photoz.training.model_files), rebuilt by photoz's code
     "cnn": ModelFormat({"python_function": {"loader_module": CODE_MODEL}},
-                       ("artifacts/weights.safetensors", "artifacts/photoz_model.json", "pyfunc.py"), 2),
+                       ("artifacts/weights.safetensors", "artifacts/photoz_model.json", "pyfunc.py",
+                        "artifacts/model_int8.onnx", "artifacts/int8.json"), 2),  # trainer.log_int8: ONNX, no pickle
     # random_forest, knn: skops, read by skops.io.load with the class's own trusted types
     "sklearn": ModelFormat({"sklearn": {"serialization_format": "skops", "pickled_model": "model.skops"},
                             "python_function": {"loader_module": "mlflow.sklearn", "model_path": "model.skops"}},

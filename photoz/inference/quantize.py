@@ -8,14 +8,16 @@ normalised). The input normalisation stays in fp32 numpy, the first layer (which
 stamps) and the last (which writes the logits, whose fine differences make the PDF) in fp32 ONNX.
 ONNX Runtime then runs integer convolution kernels (AVX512-VNNI / AVX2 integer dot products).
 
-The quantised model lives in memory for one prediction run (quantising takes seconds); it is not
-logged with the run.
+`photoz.predict precision=int8` quantises in memory (seconds); a training run with
+`trainer.log_int8=true` also logs it beside the fp32 weights (`write_int8` / `read_int8`: the ONNX
+graph and a JSON of what it was calibrated for, no pickle), for the logged model's pyfunc.
 
 It refuses a data set whose bands or stamp size differ from those it was calibrated for, in one line.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ from photoz.inference.fast import Batched
 from photoz.inference.rewrite import inference_net, normalise_stamps, split_normalise
 from photoz.training.runtime import Runtime
 
+INT8_ONNX, INT8_JSON = "model_int8.onnx", "int8.json"  # beside the logged weights (photoz.training.model_files)
 CALIBRATION_STAMPS = 512  # train-split stamps whose activation ranges set the int8 scales
 BACKEND = "onnxruntime-int8"
 MONOTONE_OPS = ("Relu", "MaxPool")  # ops that commute with quantisation: run in fp32 behind the fp32 first layer
@@ -58,6 +61,45 @@ class Int8Model:
     def predictor(self) -> Batched:
         """Its logits for raw images, in measured batches, by ONNX Runtime on CPU."""
         return Batched(ort_runner(self.onnx), BACKEND, np.asarray(self.scale, np.float32))
+
+
+def write_int8(model: Int8Model, folder: Path) -> dict[str, str]:
+    """Write `model` into `folder` as INT8_ONNX + INT8_JSON; {artifact name: path} for MLflow."""
+    (folder / INT8_ONNX).write_bytes(model.onnx)
+    meta = {"bands": list(model.bands), "stamp": list(model.stamp), "scale": list(model.scale), "calibration": model.calibration}
+    (folder / INT8_JSON).write_text(json.dumps(meta, indent=1, default=str))
+    return {"int8_model": str(folder / INT8_ONNX), "int8_config": str(folder / INT8_JSON)}
+
+
+def read_int8(folder: Path, where: str) -> Int8Model | None:
+    """The int8 model `write_int8` left in `folder` (None if there is none); DataError naming
+    `where` if its JSON is not what write_int8 writes (checked before the graph is read)."""
+    if not ((folder / INT8_JSON).exists() or (folder / INT8_ONNX).exists()):
+        return None
+    try:
+        meta = json.loads((folder / INT8_JSON).read_text())
+        bands, stamp, scale = meta["bands"], meta["stamp"], meta["scale"]
+        if not (isinstance(bands, list) and 0 < len(bands) <= 64 and all(isinstance(b, str) and b for b in bands)):
+            raise ValueError("bands is not a list of 1-64 names")
+        if not (isinstance(stamp, list) and len(stamp) == 2 and all(isinstance(n, int) and 0 < n <= 4096 for n in stamp)):
+            raise ValueError("stamp is not two sizes of 1-4096 pixels")
+        if not (isinstance(scale, list) and len(scale) == len(bands) and all(isinstance(v, (int, float)) and v > 0 for v in scale)):
+            raise ValueError("scale is not one positive number per band")
+        onnx = (folder / INT8_ONNX).read_bytes()
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise DataError(f"{where}: {INT8_JSON} / {INT8_ONNX} are not photoz's int8 model ({err}); retrain with trainer.log_int8=true") from None
+    return Int8Model(onnx, tuple(bands), tuple(stamp), tuple(float(v) for v in scale), dict(meta.get("calibration") or {}))
+
+
+def check_quantisable(model_cfg: Any) -> None:
+    """ConfigError (one line) before a run with trainer.log_int8=true starts, if it could not log an
+    int8 model: a CNN that also reads catalogue columns, or no ONNX Runtime."""
+    if getattr(model_cfg, "catalog_features", None):
+        raise ConfigError("trainer.log_int8=true takes an images-only CNN; this one reads model.catalog_features: drop one of them")
+    from importlib.util import find_spec
+
+    if find_spec("onnxruntime") is None or find_spec("onnx") is None:
+        raise ConfigError('trainer.log_int8=true needs ONNX Runtime: pip install "photoz[onnx]"')
 
 
 def calibration_rows(train: np.ndarray, n: int = CALIBRATION_STAMPS) -> np.ndarray:

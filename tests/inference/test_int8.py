@@ -79,3 +79,40 @@ def test_the_first_max_pool_runs_in_fp32_before_the_first_quantisation(trained, 
     ops = [n.op_type for n in onnx.load(tmp_path / "optimised.onnx").graph.node]
     assert "MaxPool" in ops and "QuantizeLinear" in ops, ops
     assert ops.index("MaxPool") < ops.index("QuantizeLinear"), ops
+
+
+def test_a_model_logged_with_its_int8_copy_runs_it_through_the_pyfunc(trained, tmp_path: Path) -> None:
+    """trainer.log_int8's files: the logged pyfunc runs the int8 graph when asked (params), fp32
+    otherwise, and photoz's own loader accepts the folder (photoz.estimators.formats)."""
+    import mlflow
+    import torch
+
+
+    est, data = trained
+    int8 = est.quantised(data)
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.set_experiment("int8")
+    with mlflow.start_run() as run:
+        est.log_model()
+    uri = f"runs:/{run.info.run_id}/{est.model_name}"
+    model = mlflow.pyfunc.load_model(uri)
+    x = np.array(data.images[:8], dtype=np.float32)
+    with torch.inference_mode():
+        fp32 = est.net.eval()(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(model.predict(x), fp32, rtol=1e-5, atol=1e-5)
+    logits = model.predict(x, params={"precision": "int8"})
+    np.testing.assert_array_equal(logits, int8.predictor()(torch.from_numpy(x)).numpy())
+    assert not np.allclose(logits, fp32, atol=1e-6) and np.abs(logits - fp32).max() < 1.0
+    assert CNNEstimator.load(uri).int8 is None  # the loader reads fp32 only
+    with pytest.raises(Exception, match="expected fp32 or int8"):
+        model.predict(x, params={"precision": "int4"})
+
+
+def test_log_int8_refuses_a_cnn_that_reads_catalogue_columns_in_one_line() -> None:
+    from photoz.errors import ConfigError
+    from photoz.inference.quantize import check_quantisable
+
+    cfg = to_typed(compose("model=sequential", "model.catalog_features=[photometry]", "trainer.log_int8=true"))
+    with pytest.raises(ConfigError, match="trainer.log_int8=true takes an images-only CNN; this one reads model.catalog_features"):
+        check_quantisable(cfg.model)
+    check_quantisable(to_typed(compose("model=sequential")).model)  # images only: accepted
