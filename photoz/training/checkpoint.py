@@ -14,14 +14,16 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
 from photoz.errors import PhotozError, first_line
 
 LAST, BEST, STATE = "last.pt", "best.pt", "state.json"
+T = TypeVar("T")
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
@@ -49,6 +51,17 @@ class Checkpoints:
 
     def load_best(self) -> dict[str, Any] | None:
         return _safe_load(self.dir / BEST)
+
+    def restored(self, restore: Callable[[], T]) -> T:
+        """restore() (which loads last.pt's states into the network, optimizer and schedule), or one
+        line if they do not fit: a last.pt of tensors that another photoz version or network wrote."""
+        try:
+            return restore()
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as err:
+            raise PhotozError(
+                f"{self.dir / LAST} does not fit this run's network or optimizer ({first_line(err, 160)}): written by "
+                "another photoz version or model? delete it (or the whole folder) and start without trainer.resume"
+            ) from None
 
 
 LAST_PARTS = {"model": dict, "optimizer": dict, "scheduler": dict, "generator": torch.Tensor, "torch_rng": torch.Tensor, "fit_state": dict}

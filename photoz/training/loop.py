@@ -147,13 +147,14 @@ def predict_outputs(net: nn.Module, source: BatchSource, rt: Runtime, batch_size
     return torch.cat(outs).cpu().numpy()
 
 
-def _restore(last: dict, net: nn.Module, step: Stepper) -> FitState:
+def restore_states(last: dict, net: nn.Module, step: Stepper) -> dict:
+    """Load last.pt's network, optimizer, schedule and random states; its `fit_state` (a dict)."""
     net.load_state_dict(last["model"])
     step.optimizer.load_state_dict(last["optimizer"])
     step.scheduler.load_state_dict(last["scheduler"])
     step.generator.set_state(last["generator"])
     torch.set_rng_state(last["torch_rng"])
-    return FitState(**last["fit_state"])
+    return dict(last["fit_state"])
 
 
 def _improved(state: FitState, epoch: int, val: float) -> bool:
@@ -176,7 +177,7 @@ def _start(net: nn.Module, task: Task, t: TrainerConfig, opt: OptimizerConfig, c
     last = distributed.from_main(lambda: ctx.checkpoints.load_last() if t.resume else None)  # rank 0's, sent to all
     if last is None:
         return model, step, FitState()
-    state = _restore(last, net, step)
+    state = ctx.checkpoints.restored(lambda: FitState(**restore_states(last, net, step)))
     log.info("resuming from %s after epoch %d", ctx.checkpoints.dir, state.epoch)
     return model, step, state
 

@@ -23,7 +23,7 @@ from photoz.config import OptimizerConfig, TrainerConfig
 from photoz.errors import ConfigError
 from photoz.training.batches import BatchSource
 from photoz.training.contrastive import MoCo
-from photoz.training.loop import FitContext, Stepper, make_optimizer, make_scheduler
+from photoz.training.loop import FitContext, Stepper, make_optimizer, make_scheduler, restore_states
 from photoz.training.views import Views
 
 log = logging.getLogger(__name__)
@@ -76,12 +76,7 @@ def _start(moco: MoCo, source: BatchSource, t: TrainerConfig, opt: OptimizerConf
     last = ctx.checkpoints.load_last() if t.resume else None
     if last is None:
         return step, PretrainState()
-    moco.load_state_dict(last["model"])
-    optimizer.load_state_dict(last["optimizer"])
-    scheduler.load_state_dict(last["scheduler"])
-    step.generator.set_state(last["generator"])
-    torch.set_rng_state(last["torch_rng"])
-    state = PretrainState(**last["fit_state"])
+    state = ctx.checkpoints.restored(lambda: PretrainState(**restore_states(last, moco, step)))
     log.info("resuming pretraining from %s after epoch %d", ctx.checkpoints.dir, state.epoch)
     if state.epoch and state.metrics:  # a kill between last.pt and the log loses none: on_epoch skips what it has
         ctx.on_epoch(state.epoch, state.metrics)

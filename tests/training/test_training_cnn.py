@@ -118,3 +118,25 @@ def test_regression_head_and_forced_bf16(tiny: Dataset, tmp_path: Path) -> None:
     assert np.isfinite(hook.calls[0][1]["val_sigma_mad"])
     pred = est.predict(tiny, tiny.split_index("test"))
     assert pred.pdf is None and np.all(pred.z_phot >= 0) and np.all(np.isnan(pred.z_err))
+
+
+def test_a_last_checkpoint_from_another_version_is_one_line(tiny: Dataset, tmp_path: Path) -> None:
+    """A last.pt of plain tensors whose names or shapes another photoz version (or network) wrote:
+    resuming from it is one line that says what to do, never load_state_dict's traceback."""
+    from photoz.errors import PhotozError
+
+    small_cnn(tiny, tmp_path, "trainer.max_epochs=1").fit(tiny, Recorder())
+    last = torch.load(tmp_path / "last.pt", weights_only=True)
+    first = next(iter(last["model"]))
+    for change in ("rename", "reshape"):
+        edited = dict(last, model=dict(last["model"]))
+        if change == "rename":
+            edited["model"]["renamed." + first] = edited["model"].pop(first)
+        else:
+            edited["model"][first] = torch.zeros(3, *edited["model"][first].shape)
+        torch.save(edited, tmp_path / "last.pt")
+        with pytest.raises(PhotozError) as err:
+            small_cnn(tiny, tmp_path, "trainer.resume=true").fit(tiny, Recorder())
+        message = str(err.value)
+        assert "\n" not in message and "does not fit this run's network or optimizer" in message, message
+        assert "start without trainer.resume" in message
