@@ -98,3 +98,56 @@ def test_a_model_predicts_only_on_data_through_its_own_curves(sets, tmp_path: Pa
     with pytest.raises(PhotozError, match=r"its filter curve of band g: wavelength is not strictly increasing") as err:
         TemplateFitEstimator.load(str(folder))
     assert "\n" not in str(err.value)
+
+
+def test_bpz_fits_the_data_sets_own_curves(sets) -> None:
+    """rail_bpz gets the set's curves in a BPZ data folder of its own (RAIL's SEDs linked, its
+    filters written in BPZ's format) and BPZ computes their template fluxes; nothing of RAIL's is copied."""
+    pytest.importorskip("rail.estimation.algos.bpz_lite", reason='the [rail] extra is not installed: pip install -e ".[rail]"')
+    import gc
+
+    from photoz.config import compose, to_typed
+    from photoz.estimators.build import estimator_class
+
+    def bpz(data):
+        est = estimator_class("rail_bpz")(to_typed(compose("model=rail_bpz")).model)
+        est.fit(data, lambda *_: None)
+        return est, est.predict(data, np.arange(len(data))).z_phot
+
+    est, z_own = bpz(sets["shifted"])
+    folder = est.curve_folder()
+    assert sorted(p.name for p in (folder / "FILTER").iterdir()) == sorted(
+        f"photoz_{b}_{c.sha256[:16]}.res" for b, c in sets["own"].items())
+    assert (folder / "SED").is_symlink() and len(list((folder / "AB").glob("*.AB"))) == 8 * len(BANDS)
+    assert _bpz_colour(folder, "photoz_g_{}", "photoz_r_{}", sets["own"]) == pytest.approx(_our_colour(folder, sets["own"]), abs=1e-3)
+    assert abs(_bpz_colour(folder, "DC2LSST_g", "DC2LSST_r", None) - _our_colour(folder, sets["own"])) > 0.1
+    _, z_lsst = bpz(sets["shifted_as_lsst"])  # the same fluxes through RAIL's LSST curves
+    z = np.asarray(sets["shifted"].catalog["redshift"])
+    dz_own, dz_lsst = np.abs(delta_z(z_own, z)), np.abs(delta_z(z_lsst, z))
+    assert np.median(dz_own) < 0.8 * np.median(dz_lsst), (np.median(dz_own), np.median(dz_lsst))
+    with pytest.raises(DataError, match=r"its filters \(lsst's built-in curves\) are not those this rail_bpz model"):
+        est.predict(sets["lsst"], np.arange(3))
+    del est
+    gc.collect()
+    assert not folder.exists()  # the BPZ folder goes with the estimator
+
+
+def _bpz_colour(folder: Path, g: str, r: str, curves: dict | None) -> float:
+    """g − r of BPZ's Sbc template at z = 1 from the AB files BPZ wrote (or RAIL ships, for DC2LSST)."""
+    from rail.utils.path_utils import RAILDIR
+
+    ab = folder / "AB" if curves else Path(RAILDIR) / "rail/examples_data/estimation_data/data/AB"
+    if curves:
+        g, r = g.format(curves["g"].sha256[:16]), r.format(curves["r"].sha256[:16])
+    flux = [np.loadtxt(ab / f"Sbc_B2004a.{name}.nomadau.AB") for name in (g, r)]
+    return float(-2.5 * np.log10(flux[0][100, 1] / flux[1][100, 1]))  # row 100: z = 1.00
+
+
+def _our_colour(folder: Path, curves: dict) -> float:
+    """The same colour by photoz.physics.sed through the set's curves (nm; photons ∝ λ f_λ)."""
+    from photoz.physics.sed import band_flux_table
+
+    wave, flam = np.loadtxt(folder / "SED" / "Sbc_B2004a.sed", unpack=True)  # Å, f_λ
+    flux = band_flux_table([lambda nm: np.interp(nm * 10, wave, flam) * nm], [curves["g"], curves["r"]],
+                           np.array([1.0]), (0.0,), False)[0, 0, 0]
+    return float(-2.5 * np.log10(flux[0] / flux[1]))
