@@ -16,8 +16,8 @@ import numpy as np
 
 from photoz.errors import DataError
 
-MAX_BYTES = 4_000_000  # a curve file larger than this is refused before it is parsed
-MAX_ROWS = 100_000
+MAX_BYTES = 1_000_000  # a curve file larger than this is refused before it is parsed
+MAX_ROWS = 10_000  # bounds the integration arrays (rows × redshifts × templates floats)
 FORMAT_HINT = "write two columns per line, wavelength in nm (strictly increasing) and throughput >= 0 (docs/import.md)"
 
 

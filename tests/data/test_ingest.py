@@ -449,6 +449,7 @@ def test_filter_curves_are_copied_recorded_and_counted_in_the_checksum(tmp_path:
     ("g.dat", "400 0.1\n450 nan\n500 0.2\n", "g.dat: data row 2 holds a NaN or inf"),
     ("g.dat", "400 0.1\n", "g.dat: 1 rows, need at least 2"),
     ("g.dat", "400 0\n500 0\n", "g.dat: throughput is zero everywhere"),
+    ("g.dat", "".join(f"{400 + i * 0.01:.2f} 1\n" for i in range(10_001)), "g.dat: more than 10000 rows; resample"),
     ("g.dat", "# nm T\n400 0.1 3\n", "g.dat: line 2 is '400 0.1 3', not two numbers"),
     ("g.dat", "400,0.1\n500,0.2\n", "g.dat: line 1 is '400,0.1', not two numbers"),
     ("g.dat", b"\xff\xfe\x00".decode("latin-1"), "g.dat: not a text file"),
@@ -464,7 +465,7 @@ def test_bad_filter_curves_are_one_line(tmp_path: Path, name: str, text: str, me
     with pytest.raises(DataError) as err:
         read_curve_folder(tmp_path / "curves", BANDS)
     assert message in str(err.value) and "\n" not in str(err.value)
-    if "no such file" not in message:
+    if "no such file" not in message and "resample" not in message:
         assert "two columns per line, wavelength in nm (strictly increasing) and throughput >= 0" in str(err.value)
 
 
