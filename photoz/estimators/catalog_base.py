@@ -55,12 +55,14 @@ class CatalogEstimator(Estimator):
         if not self.filter_systems or system in self.filter_systems or (self.own_curves and data.meta.get("filter_curves")):
             return
         name, models = self.model_cfg.name, ", ".join(self.filter_systems)
-        own = ", or re-import it with filter_curves=<a folder of its bands' curves>" if self.own_curves else ""
+        curves = "filter_curves=<a folder of its bands' curves>"
         if system is None:
             raise DataError(f"{data.path}: records no photometric system (meta.json 'filters') and {name} fits {models} "
-                            f"filter curves; if its bands are {models}'s, re-import it with filters={self.filter_systems[0]}{own}")
-        raise DataError(f"{data.path}: its bands are {system}'s filters but {name} fits {models} filter curves only{own}; "
-                        "or use model=random_forest or model=knn, which learn from the data set's own photometry")
+                            f"filter curves; if its bands are {models}'s, re-import it with filters={self.filter_systems[0]}"
+                            + (f", else with {curves}" if self.own_curves else ""))
+        raise DataError(f"{data.path}: its bands are {system}'s filters but {name} fits {models} filter curves only; "
+                        + (f"re-import it with {curves} or " if self.own_curves else "")
+                        + "use model=random_forest or model=knn, which learn from the data set's own photometry")
 
     def use_filters(self, data: Dataset) -> None:
         """At fit: take the data set's own filter curves (own_curves, if it has them), else its named system's."""
