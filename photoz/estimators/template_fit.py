@@ -4,10 +4,11 @@ Templates are GalSim's Coleman–Wu–Weedman SEDs (E, Sbc, Scd, Im) plus `model
 mixtures between each neighbouring pair, seen through the data set's own filter curves when it has
 them (photoz.ingest filter_curves=; the fitted model carries their text and predicts only on data
 with the same curves), else GalSim's LSST ugrizy bandpasses for an LSST set (the band fluxes come
-from photoz.physics.sed, shared with the simulator); a set with neither is refused. For every template t and redshift z
-on the CNN heads' grid the model flux vector m_tz is computed once (and cached); each galaxy's
-best non-negative amplitude is analytic, giving χ²_tz, and the likelihood exp(−χ²/2) is summed
-over templates (flat template prior), times an optional magnitude-dependent Smail n(z|m) prior.
+from photoz.physics.sed, shared with the simulator); a set with neither is refused. For every
+template t and redshift z on the CNN heads' grid the model flux vector m_tz is computed once (and
+cached); each galaxy's best non-negative amplitude is analytic, giving χ²_tz, and the likelihood
+exp(−χ²/2) is summed over templates (flat template prior), times an optional magnitude-dependent
+Smail n(z|m) prior.
 The normalised result is the PDF on the z grid.
 
 Nothing is learned: n_trainable_params() is 0, fit() only reports val metrics once.
