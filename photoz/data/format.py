@@ -4,6 +4,7 @@
     catalog.fits  one row per image: id, redshift, split, flux_<b>, flux_err_<b>, optional mag_<b>,
                   simulation truth in true_* columns
     meta.json     bands, pixel scale, PSF FWHM per band, depth, generator and its config, checksum
+    filters/      optional: the set's own filter curves, <band>.dat (photoz.data.filters)
 
 Everything that reads or writes a data set goes through this module. Writes go to a hidden temp
 directory beside the target and are renamed into place, so a killed writer leaves nothing that
@@ -23,9 +24,11 @@ from typing import Any
 import numpy as np
 from astropy.table import Table
 
-from photoz.data.columns import check_redshifts
+from photoz.data.columns import check_redshifts, check_unique_ids
+from photoz.data.filters import dataset_curves, write_curves
 from photoz.data.target import DATASET_FILES, check_target, make_temp, no_space, remove_stale_temps, reserve
 from photoz.errors import DataError
+from photoz.physics.curves import Curve
 
 FORMAT_VERSION = 1
 IMAGES, CATALOG, META = DATASET_FILES  # "images.npy", "catalog.fits", "meta.json"
@@ -71,12 +74,15 @@ class Dataset:
         return flux, err
 
 
-def images_checksum(images: np.ndarray, catalog_file: Path) -> str:
-    """sha256 over the image bytes (streamed in chunks) and the catalog file bytes."""
+def images_checksum(images: np.ndarray, catalog_file: Path, curves: dict[str, str] | None = None) -> str:
+    """sha256 over the image bytes (streamed in chunks), the catalog file bytes and, for a set
+    with its own filter curves, each band's curve sha256 (band -> sha256, meta.json `filter_curves`)."""
     h = hashlib.sha256()
     for start in range(0, len(images), _CHUNK):
         h.update(memoryview(np.ascontiguousarray(images[start : start + _CHUNK])).cast("B"))
     h.update(Path(catalog_file).read_bytes())
+    for band in sorted(curves or {}):
+        h.update(f"filter curve {band} {curves[band]}".encode())  # type: ignore[index]
     return h.hexdigest()
 
 
@@ -126,10 +132,11 @@ class DatasetWriter:
             self.images = None  # type: ignore[assignment]
             shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def finish(self, catalog: Table, meta: dict[str, Any]) -> Dataset:
-        """Write catalog and metadata, validate the whole set, then rename it into place."""
+    def finish(self, catalog: Table, meta: dict[str, Any], curves: dict[str, Curve] | None = None) -> Dataset:
+        """Write catalog, metadata and the bands' own filter curves (if given), validate the whole
+        set, then rename it into place."""
         try:
-            self._write_tables(catalog, meta)
+            self._write_tables(catalog, {**meta, "filter_curves": write_curves(self.tmp, curves)} if curves else meta)
         except OSError as err:  # a full disk: one line, and __exit__ removes the temp dir
             raise no_space(err, self.path) from None
         self.images = None  # type: ignore[assignment]  # close the memmap before renaming
@@ -150,7 +157,7 @@ class DatasetWriter:
             "bands": self.bands,
             "n_galaxies": int(self.images.shape[0]),
             "stamp_shape": list(self.images.shape[2:]),
-            "checksum": images_checksum(self.images, self.tmp / CATALOG),
+            "checksum": images_checksum(self.images, self.tmp / CATALOG, meta.get("filter_curves")),
         }
         (self.tmp / META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
@@ -165,13 +172,8 @@ class DatasetWriter:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def write_dataset(
-    path: str | os.PathLike,
-    images: np.ndarray,
-    catalog: Table,
-    meta: dict[str, Any],
-    overwrite: bool = False,
-) -> Dataset:
+def write_dataset(path: str | os.PathLike, images: np.ndarray, catalog: Table, meta: dict[str, Any],
+                  overwrite: bool = False) -> Dataset:
     """Write a whole in-memory (N, C, H, W) array and its catalog as a data set."""
     images = np.asarray(images)
     if images.ndim != 4:
@@ -225,10 +227,7 @@ def validate_dataset(path: str | os.PathLike, checksum: bool = True) -> None:
     if missing:
         raise DataError(f"{cat} lacks column(s) {', '.join(missing)}")
     check_redshifts(np.asarray(catalog["redshift"], dtype=float), cat, "redshift")
-    ids = np.asarray(catalog["id"])
-    uniq, counts = np.unique(ids, return_counts=True)
-    if (counts > 1).any():
-        raise DataError(f"{cat}: id {uniq[counts > 1][0]} appears {counts[counts > 1][0]} times; ids must be unique")
+    check_unique_ids(np.asarray(catalog["id"]), cat, "id")
     split = np.asarray(catalog["split"]).astype(str)
     bad = np.flatnonzero(~np.isin(split, SPLITS))
     if bad.size:
@@ -237,7 +236,8 @@ def validate_dataset(path: str | os.PathLike, checksum: bool = True) -> None:
         finite = np.isfinite(images[start : start + _CHUNK]).reshape(-1, images[0].size).all(1)
         if not finite.all():
             raise DataError(f"{img}: image {start + np.argmin(finite)} has non-finite pixels; fix or drop it")
-    if checksum and meta.get("checksum") != images_checksum(images, cat):
+    dataset_curves(path, meta)  # each file is the curve meta.json records
+    if checksum and meta.get("checksum") != images_checksum(images, cat, meta.get("filter_curves")):
         raise DataError(f"{path}: content checksum does not match {path / META}; the files were changed, rebuild the set")
 
 

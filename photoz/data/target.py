@@ -22,6 +22,7 @@ from photoz.errors import DataError
 from photoz.processes import pid_alive
 
 DATASET_FILES = ("images.npy", "catalog.fits", "meta.json")
+FILTERS_DIR = "filters"  # optional: a data set's own filter curves, <band>.dat (photoz.data.filters)
 _KINDS = ("tmp", "old")
 
 
@@ -30,7 +31,7 @@ def _in_the_way(path: Path) -> list[str]:
     entries = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir())
     if not entries:
         return []
-    others = [e for e in entries if e not in DATASET_FILES]
+    others = [e for e in entries if e not in DATASET_FILES and e != f"{FILTERS_DIR}/"]
     missing = [n for n in DATASET_FILES if n not in entries]
     if others or missing:
         return others + [f"no {n}" for n in missing]

@@ -55,7 +55,8 @@ FORMATS: dict[str, ModelFormat] = {
     "sklearn": ModelFormat({"sklearn": {"serialization_format": "skops", "pickled_model": "model.skops"},
                             "python_function": {"loader_module": "mlflow.sklearn", "model_path": "model.skops"}},
                            ("model.skops",), 1),
-    # template_fit: nothing learned; its config (MLmodel metadata, and a JSON copy for `mlflow models serve`)
+    # template_fit: nothing learned; its config and the text of its data set's own filter curves, if any
+    # (MLmodel metadata, and a JSON copy for `mlflow models serve`), parsed and bounded before use
     "template_fit": ModelFormat({"python_function": {"loader_module": CODE_MODEL}},
                                 ("artifacts/photoz_model.json", "template_pyfunc.py")),
     # model=ensemble: a JSON file naming its members (photoz.estimators.ensemble); each member is then

@@ -155,6 +155,7 @@ class RailEstimator(CatalogEstimator):
         train = data.split_index("train")
         if train.size < 2:
             raise DataError(f"{data.path}: the train split has {train.size} rows; {self.model_cfg.name} needs more")
+        self.use_filters(data)
         self.bands = data.bands
         flux, err = data.fluxes(train)
         self.mag_limits = one_sigma_limits(err)

@@ -5,6 +5,12 @@ See photoz.estimators.rail for how they are called and what `n_trainable_params`
 
 from __future__ import annotations
 
+import contextlib
+import io
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,17 +37,51 @@ class FlexZBoostEstimator(RailEstimator):
 
 
 class BPZEstimator(RailEstimator):
-    """BPZ (Benítez 2000) as RAIL's BPZ_lite: template χ² likelihood × Bayesian n(z, type | m) prior."""
+    """BPZ (Benítez 2000) as RAIL's BPZ_lite: template χ² likelihood × Bayesian n(z, type | m) prior.
+
+    Filters: RAIL's DC2LSST_<b> curves for an LSST set; a set's own curves (photoz.ingest
+    filter_curves=) through a temporary BPZ data folder (`curve_folder`) whose SED folder is a link
+    to RAIL's installed templates and whose FILTER folder holds the curves in BPZ's format (Å,
+    throughput): BPZ_lite computes their template fluxes (AB files) there on first use."""
 
     informer = "rail.estimation.algos.bpz_lite:BPZliteInformer"
     estimator = "rail.estimation.algos.bpz_lite:BPZliteEstimator"
     model_cfg: RailBPZSchema
     filter_systems = ("lsst",)  # RAIL's DC2LSST_<b> curves
+    own_curves = True  # or the data set's own, through curve_folder
+    _folder: Path | None = None
 
     def extra_config(self) -> dict[str, Any]:
-        """RAIL's LSST filter curves for the data set's bands, one zero-point error per band."""
-        return {"filter_list": [f"DC2LSST_{b}" for b in self.bands],
-                "zp_errors": [self.model_cfg.zp_error] * len(self.bands)}
+        """The filter curves for the data set's bands (RAIL's LSST ones, or the set's own in
+        curve_folder), one zero-point error per band."""
+        conf: dict[str, Any] = {"zp_errors": [self.model_cfg.zp_error] * len(self.bands)}
+        if not self.curves:
+            return {**conf, "filter_list": [f"DC2LSST_{b}" for b in self.bands]}
+        return {**conf, "filter_list": [bpz_filter_name(b, self.curves[b].sha256) for b in self.bands],
+                "bpz_ref_data_path": str(self.curve_folder())}
+
+    def curve_folder(self) -> Path:
+        """A BPZ data folder for this estimator's curves (made once, removed with the estimator):
+        SED -> RAIL's SED folder, FILTER/<name>.res per band, AB/ empty for BPZ to fill."""
+        if self._folder is None:
+            from rail.utils.path_utils import RAILDIR
+
+            folder = Path(tempfile.mkdtemp(prefix="photoz-bpz-"))
+            weakref.finalize(self, shutil.rmtree, folder, True)
+            (folder / "SED").symlink_to(Path(RAILDIR) / "rail/examples_data/estimation_data/data/SED")
+            (folder / "FILTER").mkdir()
+            (folder / "AB").mkdir()
+            for band, curve in self.curves.items():  # type: ignore[union-attr]
+                rows = np.column_stack([curve.wave * 10.0, curve.thru])  # BPZ reads Å
+                np.savetxt(folder / "FILTER" / f"{bpz_filter_name(band, curve.sha256)}.res", rows, fmt="%.10g")
+            self._folder = folder
+        return self._folder
+
+    def pdf(self, flux: np.ndarray, err: np.ndarray) -> np.ndarray:
+        """RailEstimator.pdf; BPZ prints every AB file it computes (hundreds of lines) on stdout:
+        kept off the user's."""
+        with contextlib.redirect_stdout(io.StringIO()):
+            return super().pdf(flux, err)
 
     def _stage(self, cls: type, key: str, **kw: Any) -> Any:
         """RAIL's stage, with desc_bpz pointed at the stage's SED/filter folder. RAIL sets
@@ -62,6 +102,11 @@ class BPZEstimator(RailEstimator):
             return 0
         prior = self.rail_model["priormodel"]
         return int(sum(np.size(prior[k]) for k in ("fo_arr", "kt_arr", "zo_arr", "km_arr", "a_arr")))
+
+
+def bpz_filter_name(band: str, sha256: str) -> str:
+    """BPZ's name of a data set's own curve: its band and sha256, so that no two curves share AB files."""
+    return f"photoz_{band}_{sha256[:16]}"
 
 
 class KNNEstimator(RailEstimator):

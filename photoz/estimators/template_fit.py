@@ -1,11 +1,14 @@
 """`model=template_fit`: χ² fit of catalogue fluxes against redshifted SED templates (BPZ-like).
 
 Templates are GalSim's Coleman–Wu–Weedman SEDs (E, Sbc, Scd, Im) plus `model.n_interp` linear
-mixtures between each neighbouring pair, seen through GalSim's LSST ugrizy bandpasses (the band
-fluxes come from photoz.physics.sed, shared with the simulator). For every template t and redshift z
-on the CNN heads' grid the model flux vector m_tz is computed once (and cached); each galaxy's
-best non-negative amplitude is analytic, giving χ²_tz, and the likelihood exp(−χ²/2) is summed
-over templates (flat template prior), times an optional magnitude-dependent Smail n(z|m) prior.
+mixtures between each neighbouring pair, seen through the data set's own filter curves when it has
+them (photoz.ingest filter_curves=; the fitted model carries their text and predicts only on data
+with the same curves), else GalSim's LSST ugrizy bandpasses for an LSST set (the band fluxes come
+from photoz.physics.sed, shared with the simulator); a set with neither is refused. For every
+template t and redshift z on the CNN heads' grid the model flux vector m_tz is computed once (and
+cached); each galaxy's best non-negative amplitude is analytic, giving χ²_tz, and the likelihood
+exp(−χ²/2) is summed over templates (flat template prior), times an optional magnitude-dependent
+Smail n(z|m) prior.
 The normalised result is the PDF on the z grid.
 
 Nothing is learned: n_trainable_params() is 0, fit() only reports val metrics once.
@@ -31,14 +34,14 @@ from photoz.predictions.table import Predictions
 from photoz.estimators.catalog_base import CatalogEstimator, pip_requirements
 from photoz.data.features import ab_magnitudes
 from photoz.estimators.schema import TemplateFitSchema
-from photoz.physics.sed import band_flux_grid, sed_scale
+from photoz.physics.sed import Band, band_flux_grid, sed_scale
 from photoz.training.hooks import EpochHook
 
 PYFUNC_CODE = Path(__file__).with_name("template_pyfunc.py")  # the logged model's code, not imported here
 _CHUNK = 1024  # galaxies per vectorised block (bounds memory at chunk × templates × n_bins floats)
 
 
-def template_fluxes(name: str, bands: Sequence[str], z: np.ndarray, ebvs: Sequence[float] = (0.0,), igm: bool = False) -> np.ndarray:
+def template_fluxes(name: str, bands: Sequence[Band], z: np.ndarray, ebvs: Sequence[float] = (0.0,), igm: bool = False) -> np.ndarray:
     """(len(ebvs), len(z), len(bands)) band fluxes (photoz.sed.band_flux_grid) of GalSim SED `name`
     at redshifts z, reddened by each Calzetti E(B−V) in `ebvs` (and Madau IGM with `igm`), the SED
     normalised to mean rest-frame f_λ = 1 over 4000–6000 Å so that templates mix alike."""
@@ -46,7 +49,7 @@ def template_fluxes(name: str, bands: Sequence[str], z: np.ndarray, ebvs: Sequen
 
 
 @lru_cache(maxsize=8)
-def model_flux_grid(bands: tuple[str, ...], templates: tuple[str, ...], n_interp: int, grid: tuple[float, ...],
+def model_flux_grid(bands: tuple[Band, ...], templates: tuple[str, ...], n_interp: int, grid: tuple[float, ...],
                     ebvs: tuple[float, ...] = (0.0,), igm: bool = False) -> np.ndarray:
     """(T, Z, C) model fluxes: for each E(B−V) in `ebvs`, the base templates and `n_interp` mixtures
     between each neighbouring pair (SEDs are normalised alike, so a mixture of SEDs is the same
@@ -147,13 +150,15 @@ class TemplateFitEstimator(CatalogEstimator):
     model_cfg: TemplateFitSchema
     model_format = "template_fit"
     filter_systems = ("lsst",)  # GalSim's LSST_<b>.dat curves (photoz.physics.sed)
+    own_curves = True  # a data set's own filter curves, when it has them
 
     def _models(self, bands: list[str]) -> np.ndarray:
         mc = self.model_cfg
         ebvs = (0.0, *mc.ebv_grid)
         if min(ebvs) < 0:
             raise ConfigError(f"model.ebv_grid={mc.ebv_grid} has a negative E(B-V); give values >= 0, e.g. model.ebv_grid=[0.1,0.2,0.3]")
-        return model_flux_grid(tuple(bands), tuple(mc.templates), mc.n_interp, tuple(self.grid), ebvs, mc.igm)
+        passbands = tuple(self.curves[b] for b in bands) if self.curves else tuple(bands)
+        return model_flux_grid(passbands, tuple(mc.templates), mc.n_interp, tuple(self.grid), ebvs, mc.igm)
 
     def _prior(self, flux: np.ndarray, bands: list[str]) -> np.ndarray | None:
         mc = self.model_cfg
@@ -178,9 +183,10 @@ class TemplateFitEstimator(CatalogEstimator):
         return out
 
     def fit(self, data: Dataset, on_epoch: EpochHook) -> None:
-        """Nothing to learn; check the bands are known and report val metrics once."""
-        self._models(data.bands)
+        """Nothing to learn; take the data set's filter curves, check its bands and report val metrics once."""
+        self.use_filters(data)
         self.bands = data.bands
+        self._models(data.bands)
         self.report_validation(data, on_epoch)
 
     def predict(self, data: Dataset, index: np.ndarray) -> Predictions:

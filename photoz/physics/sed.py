@@ -1,8 +1,10 @@
-"""Band fluxes of redshifted GalSim SEDs through GalSim's LSST bandpasses.
+"""Band fluxes of redshifted GalSim SEDs through GalSim's LSST bandpasses or a user's own curves.
 
 The one place this physics lives: the simulator (photoz.data.simulate.fluxes) turns it into galaxy
 colours and the template fit (photoz.estimators.template_fit) into its model fluxes. SEDs and
 bandpasses are the files GalSim ships (SEDs/<name>.sed, f_λ per Å; bandpasses/LSST_<band>.dat, nm).
+A band is named (an LSST band: GalSim's curve) or given as a Curve (photoz.physics.curves: a data
+set's own filter curve), wherever a function below takes `band` or `bands`.
 Unknown names are ConfigErrors worded for the template fit's config (model.templates, data bands):
 the simulator checks its own band and template names before it gets here.
 """
@@ -17,6 +19,7 @@ import galsim
 import numpy as np
 
 from photoz.errors import ConfigError
+from photoz.physics.curves import Curve
 
 SHARE = Path(galsim.meta_data.share_dir)
 N_LAMBDA = 400  # integration points per bandpass
@@ -32,9 +35,16 @@ def known_seds() -> list[str]:
     return sorted(p.stem for p in (SHARE / "SEDs").glob("*.sed"))
 
 
+Band = str | Curve  # an LSST band's name, or a filter curve
+
+
 @cache
-def band_table(band: str) -> tuple[np.ndarray, np.ndarray]:
-    """(wavelength nm, throughput) of LSST band `band` on N_LAMBDA points; ConfigError if GalSim lacks it."""
+def band_table(band: Band) -> tuple[np.ndarray, np.ndarray]:
+    """(wavelength nm, throughput) of LSST band `band` on N_LAMBDA points; ConfigError if GalSim lacks it.
+    A Curve: on N_LAMBDA points across it plus the curve's own points (sharp edges stay sharp)."""
+    if isinstance(band, Curve):
+        wave = np.union1d(np.linspace(band.wave[0], band.wave[-1], N_LAMBDA), band.wave)
+        return wave, np.interp(wave, band.wave, band.thru)
     if not (SHARE / "bandpasses" / f"LSST_{band}.dat").is_file():
         raise ConfigError(
             f"template_fit has no bandpass for band {band!r}: GalSim ships LSST {', '.join(known_bands())} only; "
@@ -60,13 +70,13 @@ def sed_scale(name: str) -> float:
     return float(np.mean(load_sed(name)(window) / window))  # GalSim gives photons ∝ λ f_λ
 
 
-def ab_norm(band: str) -> float:
+def ab_norm(band: Band) -> float:
     """∫ T(λ)/λ dλ: the band integral of a flat-f_ν (AB) source's photons."""
     wave, thru = band_table(band)
     return float(np.trapezoid(thru / wave, wave))
 
 
-def band_fluxes(sed: str, bands: Sequence[str], z: np.ndarray, ebv: float = 0.0, igm: bool = False) -> np.ndarray:
+def band_fluxes(sed: str, bands: Sequence[Band], z: np.ndarray, ebv: float = 0.0, igm: bool = False) -> np.ndarray:
     """(len(z), len(bands)) photon-weighted mean f_ν (relative units) of SED `sed` redshifted to each z:
     ∫ N(λ/(1+z)) T(λ) dλ / ∫ T(λ)/λ dλ, with N the rest-frame photon density (∝ λ f_λ) and T the
     band's throughput; the denominator is the same integral for a flat-f_ν (AB) source. `ebv`
@@ -74,12 +84,12 @@ def band_fluxes(sed: str, bands: Sequence[str], z: np.ndarray, ebv: float = 0.0,
     return band_flux_grid(sed, bands, z, (ebv,), igm)[0]
 
 
-def band_flux_grid(sed: str, bands: Sequence[str], z: np.ndarray, ebvs: Sequence[float], igm: bool) -> np.ndarray:
+def band_flux_grid(sed: str, bands: Sequence[Band], z: np.ndarray, ebvs: Sequence[float], igm: bool) -> np.ndarray:
     """(len(ebvs), len(z), len(bands)) band_fluxes for each dust E(B−V) in `ebvs`."""
     return band_flux_table([load_sed(sed)], bands, z, ebvs, igm)[0]
 
 
-def band_flux_table(specs: Sequence[Callable[[np.ndarray], np.ndarray]], bands: Sequence[str], z: np.ndarray,
+def band_flux_table(specs: Sequence[Callable[[np.ndarray], np.ndarray]], bands: Sequence[Band], z: np.ndarray,
                     ebvs: Sequence[float], igm: bool) -> np.ndarray:
     """(len(specs), len(ebvs), len(z), len(bands)) band_flux_grid of rest-frame photon densities
     `spec(wave_nm)` (∝ λ f_λ; a GalSim SED is one); the IGM and dust factors are computed once for all."""
@@ -101,7 +111,7 @@ def band_flux_table(specs: Sequence[Callable[[np.ndarray], np.ndarray]], bands: 
     return out
 
 
-def throughput(band: str, wave_nm: np.ndarray) -> np.ndarray:
+def throughput(band: Band, wave_nm: np.ndarray) -> np.ndarray:
     """T(λ) / ∫ T(λ)/λ dλ of `band` at observed wavelengths (0 outside the band): how much a
     spectral line's photons at λ add to band_fluxes."""
     wave, thru = band_table(band)

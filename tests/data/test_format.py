@@ -114,7 +114,7 @@ def _no_flux(images, cat):
     [
         (_bad_length, "holds 12 images but .*catalog.fits has 11 rows"),
         (_nan_pixel, "image 5 has non-finite pixels"),
-        (_duplicate_id, "id 9 appears 2 times"),
+        (_duplicate_id, r"id 9 appears at rows \[2, 4\]"),
         (_negative_z, "redshift at row 3 is -0.1"),
         (_nan_z, "redshift at row 3 is nan"),
         (_no_redshift, "lacks column.* redshift"),

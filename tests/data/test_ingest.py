@@ -406,3 +406,76 @@ def test_a_non_finite_flux_or_a_negative_error_is_one_line(column: str, value: f
     table[column][5] = value
     with pytest.raises(DataError, match=rf"cat.fits: column '{column}' is {value} in row 5 \(id 5\).*non-detection"):
         build_catalog(table, "cat.fits", bands, ColumnsConfig(), SplitConfig(), 0)
+
+
+def _curve_files(folder: Path, bands: list[str] = BANDS) -> dict[str, str]:
+    """Top-hat curves, one <band>.dat per band as a user would write them (comments, blank lines)."""
+    folder.mkdir()
+    texts = {}
+    for j, band in enumerate(bands):
+        lo = 400.0 + 150.0 * j
+        texts[band] = f"# {band}: a top hat\n# nm  throughput\n{lo} 0\n{lo + 0.1} 0.9\n\n{lo + 120} 0.9\n{lo + 120.1} 0\n"
+        (folder / f"{band}.dat").write_text(texts[band])
+    return texts
+
+
+def test_filter_curves_are_copied_recorded_and_counted_in_the_checksum(tmp_path: Path, run) -> None:
+    import hashlib
+
+    write_cube_inputs(tmp_path, make_cube(), make_catalog())
+    texts = _curve_files(tmp_path / "curves")
+    code, _, err = run(*CUBE_ARGS, "filter_curves=curves", "filters=mine")
+    assert code == 0, err
+    ds = read_dataset(tmp_path / "out")
+    assert ds.meta["filter_curves"] == {b: hashlib.sha256(t.encode()).hexdigest() for b, t in texts.items()}
+    assert all((tmp_path / "out" / "filters" / f"{b}.dat").read_text() == t for b, t in texts.items())
+    lib(*CUBE_ARGS[:4], "output=plain")
+    assert read_dataset(tmp_path / "plain").meta["checksum"] != ds.meta["checksum"]  # the curves are its identity
+    assert run(*CUBE_ARGS, "filter_curves=curves", "overwrite=true")[0] == 0  # a set with curves may be replaced
+    (tmp_path / "out" / "filters" / "r.dat").write_text(texts["r"].replace("0.9", "0.8"))
+    with pytest.raises(DataError, match=r"out/filters/r\.dat is not the curve .*meta\.json records \(sha256\)"):
+        read_dataset(tmp_path / "out")
+    meta = tmp_path / "out" / "meta.json"
+    meta.write_text(meta.read_text().replace(ds.meta["filter_curves"]["r"], hashlib.sha256(b"x").hexdigest()))
+    (tmp_path / "out" / "filters" / "r.dat").write_text("1 1\n2 1\n")
+    meta.write_text(meta.read_text().replace(hashlib.sha256(b"x").hexdigest(), hashlib.sha256(b"1 1\n2 1\n").hexdigest()))
+    with pytest.raises(DataError, match="content checksum does not match"):  # file and its sha256 both swapped
+        read_dataset(tmp_path / "out")
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("g.dat", "400 0.1\n390 0.5\n500 0.2\n", "g.dat: wavelength is not strictly increasing at data row 2"),
+    ("g.dat", "400 0.1\n450 -0.5\n500 0.2\n", "g.dat: throughput -0.5 at data row 2 is negative"),
+    ("g.dat", "400 0.1\n450 nan\n500 0.2\n", "g.dat: data row 2 holds a NaN or inf"),
+    ("g.dat", "400 0.1\n", "g.dat: 1 rows, need at least 2"),
+    ("g.dat", "400 0\n500 0\n", "g.dat: throughput is zero everywhere"),
+    ("g.dat", "".join(f"{400 + i * 0.01:.2f} 1\n" for i in range(10_001)), "g.dat: more than 10000 rows; resample"),
+    ("g.dat", "# nm T\n400 0.1 3\n", "g.dat: line 2 is '400 0.1 3', not two numbers"),
+    ("g.dat", "400,0.1\n500,0.2\n", "g.dat: line 1 is '400,0.1', not two numbers"),
+    ("g.dat", b"\xff\xfe\x00".decode("latin-1"), "g.dat: not a text file"),
+    ("r.dat", "400 0.1\n500 0.2\n", "g.dat: no such file; filter_curves= needs one curve per band (g.dat, r.dat, i.dat)"),
+])  # fmt: skip
+def test_bad_filter_curves_are_one_line(tmp_path: Path, name: str, text: str, message: str) -> None:
+    from photoz.data.filters import read_curve_folder
+
+    _curve_files(tmp_path / "curves")
+    (tmp_path / "curves" / "g.dat").unlink()
+    path = tmp_path / "curves" / name
+    path.write_bytes(text.encode("latin-1")) if "text file" in message else path.write_text(text)
+    with pytest.raises(DataError) as err:
+        read_curve_folder(tmp_path / "curves", BANDS)
+    assert message in str(err.value) and "\n" not in str(err.value)
+    if "no such file" not in message and "resample" not in message:
+        assert "two columns per line, wavelength in nm (strictly increasing) and throughput >= 0" in str(err.value)
+
+
+def test_bad_filter_curves_through_the_cli_exit_2_before_anything_is_written(tmp_path: Path, run) -> None:
+    write_cube_inputs(tmp_path, make_cube(), make_catalog())
+    _curve_files(tmp_path / "curves")
+    (tmp_path / "curves" / "i.dat").write_text("700 0.5\n650 0.5\n")
+    code, _, err = run(*CUBE_ARGS, "filter_curves=curves")
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("photoz: error: curves/i.dat: wavelength is not strictly increasing at data row 2;")
+    code, _, err = run(*CUBE_ARGS, "filter_curves=nowhere")
+    assert code == 2 and err == "photoz: error: filter_curves=nowhere: no such folder; give a folder holding one file per band (g.dat, r.dat, i.dat)\n"
+    assert not (tmp_path / "out").exists()

@@ -10,9 +10,11 @@ import pytest
 from astropy.table import Table
 
 from photoz.config import as_schema
-from photoz.data import Dataset, write_dataset
+from photoz.data import Dataset, DatasetWriter
 from photoz.estimators.schema import GridSchema, KNNSchema, RandomForestSchema, TemplateFitSchema
 from photoz.estimators.template_fit import template_fluxes
+from photoz.physics.curves import Curve, parse_curve
+from photoz.physics.sed import SHARE
 
 SCHEMAS = {"template_fit": TemplateFitSchema, "random_forest": RandomForestSchema, "knn": KNNSchema}
 
@@ -22,14 +24,24 @@ def model_cfg(name: str, **overrides) -> GridSchema:
     return as_schema(SCHEMAS[name], overrides)
 
 
+def shifted_lsst_curves(bands: str, shift_nm: float) -> dict[str, Curve]:
+    """GalSim's LSST curves of `bands` moved by `shift_nm`, as the text of a user's curve files."""
+    rows = {b: np.loadtxt(SHARE / "bandpasses" / f"LSST_{b}.dat") for b in bands}
+    text = {b: "# nm throughput\n" + "".join(f"{w + shift_nm:.4f} {t:.6g}\n" for w, t in rows[b]) for b in bands}
+    return {b: parse_curve(text[b], b) for b in bands}
+
+
 def template_dataset(path: Path, n: int = 60, rel_err: float = 0.01, noise: bool = False, seed: int = 1,
-                     bands: str = "ugrizy", bulge: float = 0.0) -> Dataset:
+                     bands: str = "ugrizy", bulge: float = 0.0, curves: dict[str, Curve] | None = None) -> Dataset:
     """Photometry made from CWW templates (and 50/50 mixtures of neighbours) at random z; with
-    `bulge` > 0, that share of the i-band flux comes from the elliptical (E) template instead."""
+    `bulge` > 0, that share of the i-band flux comes from the elliptical (E) template instead.
+    With `curves`, seen through these filter curves (GalSim's LSST ones otherwise), which the data
+    set records as its own (as photoz.ingest filter_curves= does)."""
     rng = np.random.default_rng(seed)
     names = ["CWW_E_ext", "CWW_Sbc_ext", "CWW_Scd_ext", "CWW_Im_ext"]
     z = rng.uniform(0.1, 2.5, n)
-    tpl = [template_fluxes(s, list(bands), z, igm=True)[0] for s in names]  # (n, C) each, as model.igm=true fits
+    passbands = [curves[b] for b in bands] if curves else list(bands)
+    tpl = [template_fluxes(s, passbands, z, igm=True)[0] for s in names]  # (n, C) each, as model.igm=true fits
     kind = rng.integers(0, 2 * len(names) - 1, n)  # even: a CWW template; odd: a mixture
     flux = np.empty((n, len(bands)))
     for i in range(n):
@@ -47,7 +59,14 @@ def template_dataset(path: Path, n: int = 60, rel_err: float = 0.01, noise: bool
     cat = Table({"id": np.arange(n, dtype=np.int64), "redshift": z, "split": split})
     for j, b in enumerate(bands):
         cat[f"flux_{b}"], cat[f"flux_err_{b}"] = flux[:, j], err[:, j]
-    return write_dataset(path, np.zeros((n, len(bands), 4, 4), np.float32), cat, {"bands": list(bands)})
+    return declared(path, cat, list(bands), curves)
+
+
+def declared(path: Path, catalog: Table, bands: list[str], curves: dict[str, Curve] | None) -> Dataset:
+    """A data set of `catalog`'s photometry (blank 4×4 stamps) recording `curves` as its filter curves."""
+    with DatasetWriter(path, len(catalog), bands, (4, 4)) as writer:
+        writer.images[:] = 0.0
+        return writer.finish(catalog, {}, curves)
 
 
 def use_tmp_mlflow(tmp_path: Path) -> str:

@@ -169,12 +169,13 @@ def test_a_data_set_of_other_filters_is_refused_in_one_line(tmp_path) -> None:
     est = TemplateFitEstimator(model_cfg("template_fit"))
     est.check(data)  # written without a record and not by photoz.ingest: LSST, as photoz.simulate's
     data.meta["filters"] = "sdss"
-    with pytest.raises(DataError, match="its bands are sdss's filters but template_fit fits lsst filter curves only"):
+    with pytest.raises(DataError, match="its bands are sdss's filters but template_fit fits lsst filter curves only; re-import it with "
+                                         "filter_curves=<a folder of its bands' curves> or use model=random_forest"):
         est.check(data)
     with pytest.raises(DataError, match="sdss's filters"):
         est.fit(data, lambda *_: None)
     data.meta["filters"] = None
-    with pytest.raises(DataError, match="records no photometric system.*re-import it with filters=lsst"):
+    with pytest.raises(DataError, match="records no photometric system.*re-import it with filters=lsst, else with filter_curves="):
         est.predict(data, np.arange(3))
     data.meta["filters"] = "lsst"
     assert est.predict(data, np.arange(3)).z_phot.shape == (3,)

@@ -8,7 +8,8 @@ Each format is an image source registered in registry.py (fits.py, arrays.py); i
 `<format>.*` keys (schema.py).
 
 `ingest(cfg)` reads the catalog, streams the stamps chunk by chunk into a DatasetWriter (temp dir,
-validated, renamed into place), converts pixels to nJy and measures aperture fluxes for bands whose
+validated, renamed into place) with the bands' own filter curves if `filter_curves=` names them
+(photoz.data.filters), converts pixels to nJy and measures aperture fluxes for bands whose
 catalog has none. Every bad input is a DataError/ConfigError naming the file and row.
 """
 
@@ -23,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 import photoz
+from photoz.data.filters import read_curve_folder
 from photoz.data.format import Dataset, DatasetWriter
 from photoz.data.target import check_target
 from photoz.data.ingest.catalog import build_catalog, read_table
@@ -74,6 +76,7 @@ def ingest(cfg: IngestConfig | DictConfig) -> Dataset:
     cfg = OmegaConf.merge(OmegaConf.structured(IngestConfig), cfg)
     _check_config(cfg)
     bands = list(cfg.bands)
+    curves = read_curve_folder(cfg.filter_curves, bands) if cfg.filter_curves else None
     cat_path = _catalog_path(cfg)
     table = read_table(cat_path, cfg.columns, cfg.npz_labels_key)
     catalog = build_catalog(table, cat_path, bands, cfg.columns, cfg.split, cfg.seed)
@@ -105,7 +108,7 @@ def ingest(cfg: IngestConfig | DictConfig) -> Dataset:
                     catalog[name] = flux[:, j, i]
         if cfg.format == "fits_cutouts":
             catalog["source_file"] = [source.origin(i) for i in range(source.n)]
-        return writer.finish(catalog, _meta(cfg, cat_path, measured))
+        return writer.finish(catalog, _meta(cfg, cat_path, measured), curves)
 
 
 def _finite(

@@ -63,6 +63,7 @@ class IngestOptions:
     pixel_to_njy: float = 1.0  # pixel values × this = nJy per pixel (SDSS nanomaggies: 3631)
     pixel_scale: Optional[float] = None  # arcsec per pixel, recorded in the metadata
     filters: Optional[str] = None  # the survey whose filters the bands are (lsst, sdss, hsc, des, ...); null: unknown
+    filter_curves: Optional[str] = None  # folder of the bands' own filter curves, <band>.dat (nm, throughput)
     psf_fwhm: Optional[list[float]] = None  # arcsec per band, recorded in the metadata
     fill_nan: Optional[float] = None  # null: refuse non-finite pixels; a number: replace them
     seed: int = 0
