@@ -61,20 +61,36 @@ def resolve_model(cfg: DictConfig) -> tuple[str, str, str]:
     mlflow.set_tracking_uri(uri)
     model_uri = cfg.model_uri or run_model_uri(MlflowClient(uri), str(cfg.run))
     try:
-        info = mlflow.models.get_model_info(model_uri)
+        logged_by, meta = model_info(model_uri)
     except Exception as err:  # MLflow raises several kinds for a missing run or model
         where = f"run {cfg.run}" if cfg.run else model_uri
         raise PhotozError(
             f"{where} has no loadable model in {uri} ({first_line(err)}); the run may have failed before "
             "logging it: check the run id in the MLflow UI, or tracking.uri"
         ) from None
-    run_id = cfg.run or info.run_id
+    run_id = cfg.run or logged_by
     tags = _run_tags(uri, run_id) if exists else {}
-    meta = info.metadata or {}  # baselines log {"photoz": {"model": …}}, CNNs {"photoz_model": …}
+    # meta: baselines log {"photoz": {"model": …}}, CNNs {"photoz_model": …}
     name = tags.get("model") or (meta.get("photoz", {}).get("model") or meta.get("photoz_model") or {}).get("name")
     if not name:
         raise PhotozError(f"{model_uri}: cannot tell which photoz estimator logged it (run tag 'model' missing)")
     return name, tags.get("model_config", name), model_uri
+
+
+def model_info(model_uri: str) -> tuple[str | None, dict]:
+    """(the id of the run that logged the model, its MLmodel metadata). A model folder on this
+    machine is read as plain YAML: MLflow's get_model_info would look its model id up in the
+    tracking store, creating one where there is none (a folder someone sent you has no store)."""
+    import mlflow
+
+    from photoz.estimators.formats import read_mlmodel
+
+    path = model_uri.removeprefix("file://")
+    if ":/" not in path and Path(path).is_dir():  # not runs:/, models:/, s3://, ...
+        mlmodel = read_mlmodel(Path(path), model_uri)
+        return mlmodel.get("run_id"), mlmodel.get("metadata") or {}
+    info = mlflow.models.get_model_info(model_uri)
+    return info.run_id, info.metadata or {}
 
 
 def _run_tags(uri: str, run_id: str | None) -> dict[str, str]:
@@ -91,12 +107,10 @@ def _run_tags(uri: str, run_id: str | None) -> dict[str, str]:
 
 def run_dataset(cfg: DictConfig, model_uri: str) -> str:
     """The data set directory the model's run trained on (its tag `data`), for predict without input=."""
-    import mlflow
-
     from photoz.tracking.tracker import read_only_uri
 
     uri, exists = read_only_uri(cfg.tracking.uri)
-    run_id = cfg.run or mlflow.models.get_model_info(model_uri).run_id
+    run_id = cfg.run or model_info(model_uri)[0]
     path = _run_tags(uri, run_id).get("data") if exists else None
     if not path:
         raise ConfigError(f"{model_uri} records no data set (run tag 'data'); give input=<data set directory>")

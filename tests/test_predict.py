@@ -115,6 +115,20 @@ def test_without_input_it_predicts_the_runs_own_data_set(logged) -> None:
         client.set_tag(run_id, "data", str(logged["data"].path))
 
 
+def test_a_model_folder_sent_without_its_store_predicts_and_creates_no_store(logged, tmp_path: Path) -> None:
+    """model_uri=<a model folder copied from elsewhere>, tracking.uri naming no store: the folder's
+    MLmodel is read as YAML (MLflow's get_model_info would create the store to look its id up)."""
+    mlflow.set_tracking_uri(logged["uri"])
+    folder = Path(mlflow.artifacts.download_artifacts(f"runs:/{logged['run'].info.run_id}/knn", dst_path=str(tmp_path / "sent")))
+    nowhere = tmp_path / "no_store"
+    out = predict(_cfg(model_uri=str(folder), input=logged["data"].path, output=tmp_path / "z.fits",
+                       **{"tracking.uri": f"sqlite:///{nowhere}/mlflow.db"}))  # fmt: skip
+    assert len(Table.read(out, hdu="PHOTOZ")) == len(logged["data"]) and not nowhere.exists()
+    with pytest.raises(ConfigError, match="records no data set .* give input="):  # no store, so no run tag 'data'
+        predict(_cfg(model_uri=str(folder), output=tmp_path / "z2.fits", **{"tracking.uri": f"sqlite:///{nowhere}/mlflow.db"}))
+    assert not nowhere.exists()
+
+
 def test_a_table_left_by_a_killed_predict_is_removed(tmp_path: Path) -> None:
     import socket
 
