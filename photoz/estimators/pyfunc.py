@@ -23,12 +23,11 @@ class PhotozCNNModel(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context: Any) -> None:
         from photoz.estimators.cnn import CNNEstimator
-        from photoz.inference.quantize import read_int8
+        from photoz.inference.quantize import load_int8
 
         folder = Path(context.artifacts["weights"]).parent
         self.net = CNNEstimator.from_folder(folder, "the MLflow model").net.eval()
-        self.int8 = read_int8(folder, "the MLflow model")
-        self.int8_run = self.int8.predictor() if self.int8 is not None else None  # one ONNX Runtime session
+        self.int8, self.int8_run = load_int8(folder, self.net, "the MLflow model")  # one ONNX Runtime session
 
     def predict(self, context: Any, model_input: np.ndarray, params: dict | None = None) -> np.ndarray:
         """Logits for (N, C, H, W) cutouts. np.ndarray is the hint from which MLflow infers no schema

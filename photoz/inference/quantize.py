@@ -81,14 +81,41 @@ def read_int8(folder: Path, where: str) -> Int8Model | None:
         bands, stamp, scale = meta["bands"], meta["stamp"], meta["scale"]
         if not (isinstance(bands, list) and 0 < len(bands) <= 64 and all(isinstance(b, str) and b for b in bands)):
             raise ValueError("bands is not a list of 1-64 names")
-        if not (isinstance(stamp, list) and len(stamp) == 2 and all(isinstance(n, int) and 0 < n <= 4096 for n in stamp)):
+        if not (isinstance(stamp, list) and len(stamp) == 2 and all(_number(n, int) and 0 < n <= 4096 for n in stamp)):
             raise ValueError("stamp is not two sizes of 1-4096 pixels")
-        if not (isinstance(scale, list) and len(scale) == len(bands) and all(isinstance(v, (int, float)) and v > 0 for v in scale)):
-            raise ValueError("scale is not one positive number per band")
+        if not (isinstance(scale, list) and len(scale) == len(bands) and all(_number(v) and 0 < v < np.inf for v in scale)):
+            raise ValueError("scale is not one positive finite number per band")
         onnx = (folder / INT8_ONNX).read_bytes()
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise DataError(f"{where}: {INT8_JSON} / {INT8_ONNX} are not photoz's int8 model ({err}); retrain with trainer.log_int8=true") from None
     return Int8Model(onnx, tuple(bands), tuple(stamp), tuple(float(v) for v in scale), dict(meta.get("calibration") or {}))
+
+
+def _number(value: Any, kind: type | tuple[type, ...] = (int, float)) -> bool:
+    """A JSON number of `kind`; JSON's true/false are Python ints but no sizes or scales."""
+    return isinstance(value, kind) and not isinstance(value, bool)
+
+
+def load_int8(folder: Path, net: nn.Module, where: str) -> tuple[Int8Model | None, Batched | None]:
+    """read_int8 of `folder` and its ONNX Runtime predictor, checked against `net`, the fp32
+    network logged beside it: DataError (one line) if its bands or normalisation are not the
+    network's (an edited int8.json would otherwise predict silently wrong values) or ONNX Runtime
+    cannot load its graph."""
+    model = read_int8(folder, where)
+    if model is None:
+        return None, None
+    scale, _ = split_normalise(net)
+    bands = tuple(getattr(net, "bands", ()))
+    if model.bands != bands or scale is None or not np.allclose(model.scale, scale, rtol=1e-6, atol=0):
+        raise DataError(
+            f"{where}: {INT8_JSON} does not describe the fp32 network beside it (bands {''.join(model.bands)} vs "
+            f"{''.join(bands)}, or another normalisation): the files were edited or mixed; retrain with trainer.log_int8=true"
+        )
+    try:
+        return model, model.predictor()
+    except Exception as err:  # onnxruntime's own exception types (InvalidProtobuf, Fail, ...)
+        why = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+        raise DataError(f"{where}: ONNX Runtime cannot load {INT8_ONNX} ({why}); retrain with trainer.log_int8=true") from None
 
 
 def check_quantisable(model_cfg: Any) -> None:

@@ -116,3 +116,35 @@ def test_log_int8_refuses_a_cnn_that_reads_catalogue_columns_in_one_line() -> No
     with pytest.raises(ConfigError, match="trainer.log_int8=true takes an images-only CNN; this one reads model.catalog_features"):
         check_quantisable(cfg.model)
     check_quantisable(to_typed(compose("model=sequential")).model)  # images only: accepted
+
+
+def test_an_edited_or_mixed_int8_copy_is_refused_in_one_line_before_it_predicts(trained, tmp_path: Path) -> None:
+    """What the pyfunc loads (quantize.load_int8): an int8.json whose scale is infinite or another
+    network's, whose bands are reordered or whose stamp size is `true`, or a graph ONNX Runtime
+    cannot parse, is one DataError line; each of the first ones was accepted and, for the scales,
+    predicted silently different logits (max |Δ| 0.4 and 1.5 on a 300-galaxy run)."""
+    import json
+    import shutil
+
+    from photoz.inference.quantize import INT8_JSON, INT8_ONNX, load_int8, write_int8
+
+    est, data = trained
+    good = tmp_path / "good"
+    good.mkdir()
+    write_int8(est.quantised(data), good)
+    model, run = load_int8(good, est.net, "the sent model")
+    assert model is not None and run is not None and model.bands == tuple(est.net.bands)
+    meta = json.loads((good / INT8_JSON).read_text())
+    edits = {"inf": {"scale": [float("inf")] + meta["scale"][1:]}, "x10": {"scale": [v * 10 for v in meta["scale"]]},
+             "reordered": {"bands": meta["bands"][::-1]}, "bool": {"stamp": [True, 16]}}  # fmt: skip
+    for name, edit in [*edits.items(), ("graph", None)]:
+        folder = tmp_path / name
+        shutil.copytree(good, folder)
+        if edit is None:
+            (folder / INT8_ONNX).write_bytes(b"not an onnx graph")
+        else:
+            (folder / INT8_JSON).write_text(json.dumps({**meta, **edit}))
+        with pytest.raises(DataError) as err:
+            load_int8(folder, est.net, "the sent model")
+        message = str(err.value)
+        assert "\n" not in message and message.startswith("the sent model: ") and "retrain with trainer.log_int8=true" in message, message
