@@ -25,9 +25,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def first_line(err: BaseException, limit: int = 300) -> str:
-    """The first line of an exception's message (its type if empty), for a one-line error."""
-    text = str(err).strip()
-    return (text.splitlines()[0] if text else type(err).__name__)[:limit]
+    """The first line of an exception's message (its type if empty), for a one-line error; a first
+    line that only announces what follows ("Error(s) in loading state_dict for PhotozNet:", whose
+    size mismatches and missing keys are on the next lines) is joined to the next line."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    if not lines:
+        return type(err).__name__[:limit]
+    return (f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0])[:limit]
 
 
 FULL = (errno.ENOSPC, errno.EDQUOT)

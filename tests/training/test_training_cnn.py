@@ -140,3 +140,5 @@ def test_a_last_checkpoint_from_another_version_is_one_line(tiny: Dataset, tmp_p
         message = str(err.value)
         assert "\n" not in message and "does not fit this run's network or optimizer" in message, message
         assert "start without trainer.resume" in message
+        # what does not fit, not just load_state_dict's header line (which named nothing)
+        assert ("Missing key(s)" if change == "rename" else "size mismatch for " + first) in message, message
