@@ -1,8 +1,8 @@
 """Filter curves a user gives (photoz.ingest `filter_curves=`): parsed and checked in one place.
 
-A curve file is text: two columns per line, wavelength in nm (strictly increasing) and throughput
-(≥ 0, not all zero), at least 2 rows; `#` starts a comment, blank lines are skipped. A curve is
-identified by the sha256 of its bytes, so the same file always means the same curve: a data set
+A curve file is text: two columns per line, wavelength in nm (strictly increasing, within
+WAVE_RANGE) and throughput (≥ 0, not all zero), at least 2 rows; `#` starts a comment, blank lines
+are skipped. A curve is identified by the sha256 of its bytes, so the same file always means the same curve: a data set
 records it (meta.json `filter_curves`), a template-fit model carries its text, and both are parsed
 by `parse_curve`, with the same bounds, before any number of it is used.
 """
@@ -18,6 +18,11 @@ from photoz.errors import DataError
 
 MAX_BYTES = 1_000_000  # a curve file larger than this is refused before it is parsed
 MAX_ROWS = 10_000  # bounds the integration arrays (rows × redshifts × templates floats)
+# Every wavelength of a curve lies here: GalSim's CWW SEDs, which template_fit integrates over each
+# curve (all its rows), end at 2205 nm rest frame, and nothing is observed blueward of the Lyman limit.
+# A curve in Å (an optical band at 3,000-11,000) falls outside, and is refused instead of being fitted
+# as a 3-11 µm band (rail_bpz predicted bias +1.05 from such a set, template_fit raised GalSim's error).
+WAVE_RANGE = (91.0, 2205.0)
 FORMAT_HINT = "write two columns per line, wavelength in nm (strictly increasing) and throughput >= 0 (docs/import.md)"
 
 
@@ -74,8 +79,9 @@ def parse_curve(text: str, where: str) -> Curve:
         problem = f"data row {np.flatnonzero(~np.isfinite(rows).all(1))[0] + 1} holds a NaN or inf"
     elif not (np.diff(wave) > 0).all():
         problem = f"wavelength is not strictly increasing at data row {np.flatnonzero(np.diff(wave) <= 0)[0] + 2}"
-    elif wave[0] <= 0:
-        problem = f"wavelength {wave[0]} nm is not > 0"
+    elif wave[0] < WAVE_RANGE[0] or wave[-1] > WAVE_RANGE[1]:
+        problem = (f"wavelengths {wave[0]:g}-{wave[-1]:g} nm are not within {WAVE_RANGE[0]:g}-{WAVE_RANGE[1]:g} nm "
+                   "(ultraviolet to near-infrared; photoz's SED templates end at 2205 nm): a curve in Å? divide by 10")
     elif (thru < 0).any():
         problem = f"throughput {thru[thru < 0][0]} at data row {np.flatnonzero(thru < 0)[0] + 1} is negative"
     elif not (thru > 0).any():

@@ -437,8 +437,8 @@ def test_filter_curves_are_copied_recorded_and_counted_in_the_checksum(tmp_path:
         read_dataset(tmp_path / "out")
     meta = tmp_path / "out" / "meta.json"
     meta.write_text(meta.read_text().replace(ds.meta["filter_curves"]["r"], hashlib.sha256(b"x").hexdigest()))
-    (tmp_path / "out" / "filters" / "r.dat").write_text("1 1\n2 1\n")
-    meta.write_text(meta.read_text().replace(hashlib.sha256(b"x").hexdigest(), hashlib.sha256(b"1 1\n2 1\n").hexdigest()))
+    (tmp_path / "out" / "filters" / "r.dat").write_text("400 1\n500 1\n")
+    meta.write_text(meta.read_text().replace(hashlib.sha256(b"x").hexdigest(), hashlib.sha256(b"400 1\n500 1\n").hexdigest()))
     with pytest.raises(DataError, match="content checksum does not match"):  # file and its sha256 both swapped
         read_dataset(tmp_path / "out")
 
@@ -452,6 +452,8 @@ def test_filter_curves_are_copied_recorded_and_counted_in_the_checksum(tmp_path:
     ("g.dat", "".join(f"{400 + i * 0.01:.2f} 1\n" for i in range(10_001)), "g.dat: more than 10000 rows; resample"),
     ("g.dat", "# nm T\n400 0.1 3\n", "g.dat: line 2 is '400 0.1 3', not two numbers"),
     ("g.dat", "400,0.1\n500,0.2\n", "g.dat: line 1 is '400,0.1', not two numbers"),
+    ("g.dat", "3863 0\n4000 0.5\n5670 0\n", "g.dat: wavelengths 3863-5670 nm are not within 91-2205 nm"),  # Å
+    ("g.dat", "0 0\n400 0.5\n500 0\n", "g.dat: wavelengths 0-500 nm are not within 91-2205 nm"),
     ("g.dat", b"\xff\xfe\x00".decode("latin-1"), "g.dat: not a text file"),
     ("r.dat", "400 0.1\n500 0.2\n", "g.dat: no such file; filter_curves= needs one curve per band (g.dat, r.dat, i.dat)"),
 ])  # fmt: skip
