@@ -20,6 +20,7 @@ _STARTED = time.perf_counter()  # start-up is timed from here: imports, Hydra, t
 
 import os
 from pathlib import Path
+from typing import Any
 
 import hydra
 import numpy as np
@@ -64,17 +65,31 @@ def resolve_model(cfg: DictConfig) -> tuple[str, str, str]:
         logged_by, meta = model_info(model_uri)
     except Exception as err:  # MLflow raises several kinds for a missing run or model
         where = f"run {cfg.run}" if cfg.run else model_uri
+        if cfg.run is None and ":/" not in model_uri.removeprefix("file://"):  # a folder: no store involved
+            raise PhotozError(f"model_uri={model_uri}: {first_line(err)}; give the folder of a model photoz logged "
+                              "(it holds MLmodel), or runs:/<run id>/<model name>") from None
         raise PhotozError(
             f"{where} has no loadable model in {uri} ({first_line(err)}); the run may have failed before "
             "logging it: check the run id in the MLflow UI, or tracking.uri"
         ) from None
     run_id = cfg.run or logged_by
     tags = _run_tags(uri, run_id) if exists else {}
-    # meta: baselines log {"photoz": {"model": …}}, CNNs {"photoz_model": …}
-    name = tags.get("model") or (meta.get("photoz", {}).get("model") or meta.get("photoz_model") or {}).get("name")
+    name = tags.get("model") or _logged_name(meta)
     if not name:
         raise PhotozError(f"{model_uri}: cannot tell which photoz estimator logged it (run tag 'model' missing)")
     return name, tags.get("model_config", name), model_uri
+
+
+def _logged_name(meta: Any) -> str | None:
+    """The estimator name in an MLmodel's metadata (baselines log {"photoz": {"model": {"name"}}},
+    CNNs {"photoz_model": {"name"}}); None where it holds none or is not such a mapping (an edited
+    MLmodel of a folder someone sent: `metadata: x` raised AttributeError's traceback)."""
+
+    def field(mapping: Any, key: str) -> Any:
+        return mapping.get(key) if isinstance(mapping, dict) else None
+
+    name = field(field(field(meta, "photoz"), "model") or field(meta, "photoz_model"), "name")
+    return name if isinstance(name, str) and name else None
 
 
 def model_info(model_uri: str) -> tuple[str | None, dict]:

@@ -262,3 +262,24 @@ def test_a_pickle_an_edited_mlmodel_names_never_runs(logged, tmp_path: Path) -> 
     finally:
         shutil.rmtree(logged_folder)
         shutil.copytree(tmp_path / "backup", logged_folder)
+
+
+def test_an_edited_or_missing_model_folder_is_one_line_about_the_folder(logged, tmp_path: Path) -> None:
+    """model_uri=<folder>: an MLmodel whose metadata is not photoz's mapping (was AttributeError's
+    traceback) and a folder without MLmodel are one line naming the folder, not a store or a run."""
+    import yaml
+
+    mlflow.set_tracking_uri(logged["uri"])
+    folder = Path(mlflow.artifacts.download_artifacts(f"runs:/{logged['run'].info.run_id}/knn", dst_path=str(tmp_path / "sent")))
+    mlmodel = yaml.safe_load((folder / "MLmodel").read_text())
+    nowhere = {"tracking.uri": f"sqlite:///{tmp_path / 'no_store'}/mlflow.db"}
+    for metadata in ("x", {"photoz": "knn"}, {"photoz_model": ["knn"]}):
+        (folder / "MLmodel").write_text(yaml.safe_dump({**mlmodel, "metadata": metadata}))
+        with pytest.raises(PhotozError, match="cannot tell which photoz estimator logged it") as err:
+            predict(_cfg(model_uri=str(folder), input=logged["data"].path, **nowhere))
+        assert "\n" not in str(err.value)
+    with pytest.raises(PhotozError) as err:
+        predict(_cfg(model_uri=str(tmp_path / "nope"), input=logged["data"].path, **nowhere))
+    message = str(err.value)
+    assert message.startswith(f"model_uri={tmp_path / 'nope'}: ") and "give the folder of a model photoz logged" in message
+    assert "no_store" not in message and "\n" not in message and not (tmp_path / "no_store").exists()
