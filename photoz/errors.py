@@ -21,6 +21,11 @@ class ConfigError(PhotozError):
     """A configuration value that is out of range or inconsistent."""
 
 
+class ResumeRefused(PhotozError):
+    """trainer.resume found a checkpoint it cannot continue from, after the interrupted run was
+    reopened: the run ends KILLED again (photoz.tracking.tracker), as it was, not FAILED."""
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -40,7 +40,9 @@ def resolve_resume(
     it is the one of the latest unfinished MLflow run with this config's hash. `model` is the model
     config as a plain dict, compared with the checkpoint's. Everything that could refuse the resume
     (another model or bands, a tampered last.pt) is checked here, before the run is reopened, so a
-    refusal leaves the interrupted run as it was.
+    refusal leaves the interrupted run as it was. One check needs the network, built only when
+    training starts: a last.pt of plain tensors that do not fit it (another photoz version) is
+    refused then, as ResumeRefused, and the reopened run ends KILLED again, not FAILED.
     """
     ckpt = checkpoint_dir(trainer)
     if not trainer.resume:

@@ -21,7 +21,7 @@ from hydra.utils import to_absolute_path
 
 from photoz import interrupt
 from photoz.config import TrackingConfig
-from photoz.errors import ConfigError, PhotozError, first_line, storage_failure
+from photoz.errors import ConfigError, PhotozError, ResumeRefused, first_line, storage_failure
 from photoz.tracking.liveness import Heartbeat, owner_tags
 from photoz.tracking.store import SpaceReserve, check_writable, open_store, quiet_db_errors, store_lock
 from photoz.tracking.remote import check_server, is_server, server_keeps_artifacts
@@ -220,6 +220,8 @@ def _outcome(err: BaseException, tags: dict[str, str]) -> tuple[str, dict[str, s
     (how to continue: `err.advice`, printed by the entry point) if the run is a training run."""
     if type(err).__name__ == "TrialPruned":
         return "KILLED", {"trial_state": "PRUNED"}
+    if isinstance(err, ResumeRefused):  # the interrupted run it reopened stays as it was: KILLED
+        return "KILLED", {"error": f"resume refused: {err}"[:MAX_PARAM_CHARS]}
     if isinstance(err, KeyboardInterrupt):
         if "study" in tags:  # a sweep trial: its study goes on with new trials, this one is not resumed
             advice = "rerun the sweep command to continue its study with new trials"

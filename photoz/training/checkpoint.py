@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import torch
 
-from photoz.errors import PhotozError, first_line
+from photoz.errors import PhotozError, ResumeRefused, first_line
 
 LAST, BEST, STATE = "last.pt", "best.pt", "state.json"
 T = TypeVar("T")
@@ -58,7 +58,7 @@ class Checkpoints:
         try:
             return restore()
         except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as err:
-            raise PhotozError(
+            raise ResumeRefused(
                 f"{self.dir / LAST} does not fit this run's network or optimizer ({first_line(err, 160)}): written by "
                 "another photoz version or model? delete it (or the whole folder) and start without trainer.resume"
             ) from None

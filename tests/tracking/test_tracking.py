@@ -125,3 +125,27 @@ def test_artifacts_and_the_model_are_logged(logged) -> None:
     assert expected <= artifacts
     (model,) = client.search_logged_models([run.info.experiment_id], filter_string=f"source_run_id = '{run_id}'")
     assert model.name == "seq-d2-lr2e-3-w8"  # the run's name, as a logged model may be named
+
+
+def test_a_refused_resume_leaves_the_reopened_run_killed(tmp_path: Path) -> None:
+    """ResumeRefused inside a reopened run (a last.pt that does not fit the network, found when
+    training starts) ends it KILLED again, with the reason, never FAILED."""
+    import mlflow
+
+    from photoz.config import TrackingConfig
+    from photoz.errors import ResumeRefused
+    from photoz.tracking.tracker import Tracker
+
+    tracker = Tracker(TrackingConfig(uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=str(tmp_path / "a")))
+    tracker.use_experiment("resume")
+    with pytest.raises(KeyboardInterrupt):
+        with tracker.run("interrupted", {"config_hash": "abc"}):
+            raise KeyboardInterrupt
+    (run,) = tracker.client.search_runs([tracker.experiment_id])
+    assert run.info.status == "KILLED"
+    with pytest.raises(ResumeRefused):
+        with tracker.run("interrupted", {"config_hash": "abc"}, run.info.run_id):
+            raise ResumeRefused("last.pt does not fit this run's network")
+    after = tracker.client.get_run(run.info.run_id)
+    assert after.info.status == "KILLED" and after.data.tags["error"] == "resume refused: last.pt does not fit this run's network"
+    assert mlflow.active_run() is None
