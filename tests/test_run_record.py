@@ -8,7 +8,8 @@ issue 25's restructuring; 2ee8d5b's record differs from it only in template_fit'
 the simulator work's SED integration) on an AMD EPYC; rerun it to refresh it deliberately. Issue 29
 changed what a run logs on purpose, and the record was edited from its own frozen values to match:
 run names (`seq d2 lr2e-3 w8`, `googlenet d2 lr2e-3`), the description (a padded table with η and
-outliers in percent) and the percent copies `test_eta_pct`, `test_outlier_rate_pct`."""
+outliers in percent) and the percent copies `test_eta_pct`, `test_outlier_rate_pct`. The CNN
+records gained the param `trainer.log_int8` (False) when that option was added (issue 30)."""
 
 from __future__ import annotations
 
