@@ -151,8 +151,7 @@ def run(cfg: PhotozConfig) -> float:
     data, estimator = prepare(cfg)
     if not distributed.is_main():  # torchrun rank > 0: train in lock-step with rank 0, log nothing
         estimator.fit(data, lambda epoch, metrics: None)  # it never reads or writes checkpoints
-        distributed.finish()  # waits for rank 0 to log everything, then leaves the group with it
-        return float("nan")
+        distributed.leave()  # waits for rank 0 to log everything, leaves the group with it and exits
     tracker = Tracker(cfg.tracking, cfg.trial.parent_run_id)
     tracker.use_experiment(experiment_name(cfg.tracking, data.path))
     key, model = config_hash(cfg), plain(cfg.model)
