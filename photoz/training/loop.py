@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 from functools import partial
 
 import numpy as np
@@ -200,18 +201,14 @@ def _train(
     return metrics
 
 
-def _save(net: nn.Module, step: Stepper, state: FitState, ctx: FitContext) -> None:
-    """last.pt: everything a resumed run continues from (rank 0 only)."""
-    ctx.checkpoints.save_last(
-        {
-            "model": net.state_dict(),
-            "optimizer": step.optimizer.state_dict(),
-            "scheduler": step.scheduler.state_dict(),
-            "generator": step.generator.get_state(),
-            "torch_rng": torch.get_rng_state(),
-            "fit_state": asdict(state),
-        }
-    )
+def save_states(net: nn.Module, step: Stepper, state: Any, ctx: FitContext) -> None:
+    """last.pt: the network, optimizer, schedule and random states and `state` (a dataclass:
+    FitState, or pretraining's), everything a resumed run continues from (rank 0 only);
+    restore_states reads it back."""
+    ctx.checkpoints.save_last({
+        "model": net.state_dict(), "optimizer": step.optimizer.state_dict(), "scheduler": step.scheduler.state_dict(),
+        "generator": step.generator.get_state(), "torch_rng": torch.get_rng_state(), "fit_state": asdict(state),
+    })  # fmt: skip
 
 
 def fit(net: nn.Module, task: Task, t: TrainerConfig, opt: OptimizerConfig, ctx: FitContext) -> FitState:
@@ -230,7 +227,7 @@ def fit(net: nn.Module, task: Task, t: TrainerConfig, opt: OptimizerConfig, ctx:
             ctx.checkpoints.save_best(net.state_dict(), epoch, state.best_val)
         state.stopped_early = 0 < t.patience <= state.stale
         if distributed.is_main():
-            _save(net, step, state, ctx)
+            save_states(net, step, state, ctx)
         log.info(
             "epoch %d: loss %.4f  val σ_MAD %.4f  bias %+.4f  η %.1f %%  (%.0f img/s)",
             epoch, metrics["train_loss"], metrics["val_sigma_mad"], metrics["val_bias"], 100 * metrics["val_eta"],

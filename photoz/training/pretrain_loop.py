@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 from tqdm.auto import tqdm
@@ -23,7 +23,7 @@ from photoz.config import OptimizerConfig, TrainerConfig
 from photoz.errors import ConfigError
 from photoz.training.batches import BatchSource
 from photoz.training.contrastive import MoCo
-from photoz.training.loop import FitContext, Stepper, make_optimizer, make_scheduler, restore_states
+from photoz.training.loop import FitContext, Stepper, make_optimizer, make_scheduler, restore_states, save_states
 from photoz.training.views import Views
 
 log = logging.getLogger(__name__)
@@ -62,13 +62,6 @@ def _epoch(moco: MoCo, source: BatchSource, views: Views, step: Stepper, ctx: Fi
     return {"pretrain_loss": loss, "pretrain_accuracy": accuracy}
 
 
-def _save(moco: MoCo, step: Stepper, state: PretrainState, ctx: FitContext) -> None:
-    ctx.checkpoints.save_last({
-        "model": moco.state_dict(), "optimizer": step.optimizer.state_dict(), "scheduler": step.scheduler.state_dict(),
-        "generator": step.generator.get_state(), "torch_rng": torch.get_rng_state(), "fit_state": asdict(state),
-    })  # fmt: skip
-
-
 def _start(moco: MoCo, source: BatchSource, t: TrainerConfig, opt: OptimizerConfig, ctx: FitContext) -> tuple[Stepper, PretrainState]:
     optimizer = make_optimizer(moco, opt, ctx.rt.device)
     scheduler = make_scheduler(optimizer, opt, source.n_batches(t.batch_size, shuffle=True), t.max_epochs)
@@ -98,7 +91,7 @@ def pretrain(moco: MoCo, source: BatchSource, views: Views, t: TrainerConfig, op
         seconds = time.perf_counter() - start
         metrics.update(lr=step.scheduler.get_last_lr()[0], epoch_images_per_s=steps * t.batch_size / seconds, epoch_seconds=seconds)
         state.epoch, state.metrics = epoch, metrics
-        _save(moco, step, state, ctx)
+        save_states(moco, step, state, ctx)
         left = (t.max_epochs - epoch) * seconds
         log.info("pretraining epoch %d/%d: loss %.4f  accuracy %.1f %%  (%.0f img/s, %.0f s; about %.0f min left)",
                  epoch, t.max_epochs, metrics["pretrain_loss"], 100 * metrics["pretrain_accuracy"],
