@@ -118,6 +118,7 @@ def test_empirical_truth_is_deterministic_and_its_components_add_up(small, monke
     i_mag = draw_i_mag(np.random.default_rng([0, TAG_POPULATION]), 300, 17.0, 25.3)
     np.testing.assert_allclose(total[:, BANDS.index("i")], 10 ** (-0.4 * (i_mag - NJY_ZP)), rtol=1e-10)
     assert np.all(total > 0) and np.all(np.isfinite(total))
+    assert np.all(np.isnan(truth["true_sed"]))  # no SED behind the fluxes
     assert build.config_key(_empirical_cfg())["sim_version"] == 7
     assert build.config_key(OmegaConf.structured(LsstSimData))["sim_version"] == build.SIM_VERSION == 6
 

@@ -37,7 +37,7 @@ from photoz.data.format import NJY_ZP
 from photoz.data.simulate import deconvolution
 from photoz.data.simulate.calibration import BANDS, read_training
 
-N_COMPONENTS, ITERATIONS, SEED = 32, 100, 0
+N_COMPONENTS, ITERATIONS, SEED = 64, 100, 0
 REDSHIFT_NOISE = 1e-3  # σ on the (exact) true redshift, so every covariance is invertible
 RATIO_FLOOR = 1e-4  # f_band / f_i (10 mag fainter than i)
 MAG_PER_LN = 2.5 / np.log(10.0)  # 1.0857

@@ -68,12 +68,13 @@ def _realistic(cfg: DictConfig, truth: Table, bands: list[str], rng: np.random.G
 
 def _empirical(truth: Table, bands: list[str], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Bulge/disk fluxes of the empirical model (photoz.data.simulate.empirical): the drawn fluxes
-    split in the ratio true_bt."""
+    split in the ratio true_bt; true_sed is NaN."""
     from photoz.data.simulate.calibration_cache import empirical_calibration
     from photoz.data.simulate.empirical import draw_fluxes
 
     z, i_mag = np.asarray(truth["redshift"], float), np.asarray(truth["true_mag_i"], float)
     total = draw_fluxes(rng, empirical_calibration(), z, i_mag, bands)
+    truth["true_sed"] = np.nan  # no SED: the colours come from the mixture, as data=catalog's from the table
     bt = np.asarray(truth["true_bt"], float)[:, None]
     return bt * total, (1.0 - bt) * total
 
