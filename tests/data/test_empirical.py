@@ -7,7 +7,6 @@ drawn i magnitude in the ratio true_bt."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,14 +24,6 @@ from photoz.data.simulate.truth import make_truth  # noqa: E402
 
 N_ROWS, K_SMALL, ITERATIONS_SMALL = 400, 4, 15
 BANDS = list("ugrizy")
-
-
-@pytest.fixture(scope="module")
-def training_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The training file alone in a folder (no validation file next to it)."""
-    folder = tmp_path_factory.mktemp("train_only")
-    shutil.copy(calibration.training_path(), folder / calibration.TRAINING_FILE)
-    return folder / calibration.TRAINING_FILE
 
 
 @pytest.fixture(scope="module")
