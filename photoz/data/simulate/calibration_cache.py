@@ -3,9 +3,9 @@ depend on, so that they are reused only for identical inputs and code: KINDS nam
 (photoz.data.simulate.calibration, versions 5–6) and "empirical" (photoz.data.simulate.empirical,
 version 7).
 
-Where: $PHOTOZ_CACHE, else $XDG_CACHE_HOME/photoz (~/.cache/photoz): one <prefix>-<key>.npz of
-~3 MB (cosmodc2-…, cosmodc2-xd-…), written atomically; an unwritable folder only costs the
-recomputation (~15 s, or ~2–3 min for the empirical mixture) next time.
+Where: $PHOTOZ_CACHE, else $XDG_CACHE_HOME/photoz (~/.cache/photoz): one <prefix>-<key>.npz
+(cosmodc2-… ~3 MB, cosmodc2-xd-… 0.1 MB), written atomically; an unwritable folder only costs the
+recomputation (~15 s, or ~3.5 min for the empirical mixture) next time.
 Loading a file refreshes its modification time; writing a new one removes the cosmodc2-*.npz files
 of that folder not used for STALE_DAYS (those of older code or inputs), so stale ones do not pile up.
 Any of them may also be deleted by hand at any time: it is recomputed when needed.
