@@ -1,7 +1,7 @@
 """How many Gaussians simulator version 7 (data.sed_model=empirical) deconvolves cosmoDC2's training
 photometry into: the two-fold cross-validated likelihood of the training file alone.
 
-    python benchmarks/empirical_components.py              # K = 16, 32, 64, 128 (≈ 17 min on 2 loaded cores)
+    python benchmarks/empirical_components.py              # K = 16, 32, 64, 128 (≈ 22 min on 2 loaded cores)
     python benchmarks/empirical_components.py --k 32 64
 
 The training file's galaxies are split into alternate rows A and B; the extreme deconvolution
