@@ -3,6 +3,7 @@
     python benchmarks/simulation_speed.py                     # 10,000 galaxies, 2 workers
     python benchmarks/simulation_speed.py --n 50000 --workers 2
     python benchmarks/simulation_speed.py --n 2000 --profile  # one process, per-stage ms/galaxy
+    python benchmarks/simulation_speed.py --n 5000 --workers 1 --sed-model empirical  # simulator v7
 
 Prints wall-clock throughput of the whole build (truth, rendering, writing, validation) and the
 machine's load average, since other processes on the same cores slow it down.
@@ -75,12 +76,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--stamp-size", type=int, default=32)
+    ap.add_argument("--sed-model", default="cosmos", help="data.sed_model (cosmos, the default, or e.g. empirical)")
     ap.add_argument("--profile", action="store_true", help="per-stage CPU time in one process instead")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cfg = OmegaConf.merge(
             OmegaConf.structured(LsstSimData),
-            {"root": tmp, "n_galaxies": args.n, "workers": args.workers, "stamp_size": args.stamp_size},
+            {"root": tmp, "n_galaxies": args.n, "workers": args.workers, "stamp_size": args.stamp_size, "sed_model": args.sed_model},
         )
         if args.profile:
             return stages(cfg)

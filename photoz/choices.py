@@ -92,11 +92,13 @@ class NeighbourWeights(Choice):
 
 
 class SedModel(Choice):
-    """data.sed_model of the simulator: cosmos (v4, default) | realistic (v3) | cww (the template fit's own)."""
+    """data.sed_model of the simulator: cosmos (v4–v6, default) | realistic (v3) | cww (the template fit's own) |
+    empirical (v7: band fluxes from the deconvolved density of cosmoDC2's training photometry)."""
 
     cosmos = "cosmos"
     realistic = "realistic"
     cww = "cww"
+    empirical = "empirical"
 
 
 class SedPopulation(Choice):

@@ -70,7 +70,7 @@ def test_other_composition_mistakes_are_one_line(tmp_path: Path, args: list[str]
         (["optimizer.schedule=linear"], "choose one of: cosine, onecycle, constant"),
         (["model=template_fit", "model.prior=flat"], "model.prior=flat is not a valid choice; choose one of: none, benitez, smail"),
         (["model=knn", "model.point_estimate=average"], "choose one of: zstar, mean, median, mode"),
-        (["data.sed_model=bc03"], "data.sed_model=bc03 is not a valid choice; choose one of: cosmos, realistic, cww"),
+        (["data.sed_model=bc03"], "data.sed_model=bc03 is not a valid choice; choose one of: cosmos, realistic, cww, empirical"),
         (["-m", "sweep=depth_lr", "hydra.sweeper.sampler=cmaes"], "hydra.sweeper.sampler=cmaes is not a valid choice"),
         (["-m", "sweep=depth_lr", "hydra.sweeper.pruner=patient"], "choose one of: median, hyperband, successive_halving, none"),
     ],

@@ -26,14 +26,6 @@ N_ROWS = 300
 
 
 @pytest.fixture(scope="module")
-def training_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The training file alone in a folder (no validation file next to it)."""
-    folder = tmp_path_factory.mktemp("train_only")
-    shutil.copy(calibration.training_path(), folder / calibration.TRAINING_FILE)
-    return folder / calibration.TRAINING_FILE
-
-
-@pytest.fixture(scope="module")
 def small(training_copy: Path) -> calibration.Calibration:
     return calibration.calibrate(training_copy, N_ROWS)
 

@@ -118,6 +118,7 @@ HIDE_RAIL = (
 @pytest.mark.parametrize(("args", "fragment"), [
     (["data.blend_fraction=1.5"], "data.blend_fraction=1.5 is not a fraction"),
     (["data.sed_model=cosmos"], "pip install -e '.[rail]'"),
+    (["data.sed_model=empirical"], "cosmos (and empirical) reads the COSMOS SED templates and cosmoDC2 sample"),
 ])
 def test_entry_point_refuses_bad_conditions_and_missing_rail_in_one_line(tmp_path, args: list[str], fragment: str) -> None:
     """`python -m photoz.simulate` with a blend fraction out of range, and with RAIL hidden: exit 2, one line."""

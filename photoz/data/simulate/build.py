@@ -32,6 +32,7 @@ from photoz.data.splits import random_labels, valid_fractions
 from photoz.errors import ConfigError, DataError
 
 SIM_VERSION = 6  # bump when the physics changes: it is part of the cache key
+VERSION_OF_MODEL = {"empirical": 7}  # sed_model with its own version (the default cosmos one is SIM_VERSION)
 NOT_HASHED = ("workers", "overwrite", "root", "output", "labels")  # labels: a view of the set (photoz.data.labels)
 _TAG_SPLIT, _TAG_NOISE, _TAG_PSF, _TAG_BLEND_PLACES = 2, 3, 5, 6  # photoz.data.simulate.truth owns 1 and 4
 
@@ -56,17 +57,22 @@ def check_config(cfg: DictConfig) -> list[str]:
     if cfg.workers < 1 or cfg.chunk_size < 1:
         raise ConfigError(f"data.workers={cfg.workers}, data.chunk_size={cfg.chunk_size}: both must be >= 1")
     check_conditions(float(cfg.psf_scatter), float(cfg.blend_fraction))
-    if cfg.sed_model == "cosmos" and cfg.name != "catalog":
+    if cfg.sed_model in ("cosmos", "empirical") and cfg.name != "catalog":
         from photoz.data.simulate.templates import rail_sed_dir
 
-        rail_sed_dir()  # ConfigError naming the extra when RAIL's templates are not installed
+        rail_sed_dir()  # ConfigError naming the extra when RAIL's templates and cosmoDC2 sample are not installed
     return bands
+
+
+def sim_version(cfg: DictConfig) -> int:
+    """The simulator version of the data set `cfg` makes: 7 for sed_model=empirical, else SIM_VERSION."""
+    return VERSION_OF_MODEL.get(str(cfg.sed_model), SIM_VERSION) if cfg.name != "catalog" else SIM_VERSION
 
 
 def config_key(cfg: DictConfig) -> dict[str, Any]:
     """The config that defines the content (everything but where and how fast it is built)."""
     key = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in NOT_HASHED}
-    key["sim_version"] = SIM_VERSION
+    key["sim_version"] = sim_version(cfg)
     if key["name"] == "catalog":
         path = Path(to_absolute_path(str(cfg.catalog_path)))
         key["catalog_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
@@ -209,7 +215,7 @@ def _meta(cfg: DictConfig, bands: list[str]) -> dict[str, Any]:
         "m5": {b: target_m5(b, cfg.depth) for b in bands},
         "aperture_radius_arcsec": cfg.aperture_radius,
         "filters": "lsst",  # GalSim's LSST bandpasses (photoz.physics.sed)
-        "generator": {"name": "photoz.simulate", "version": SIM_VERSION, "config": config_key(cfg)},
+        "generator": {"name": "photoz.simulate", "version": sim_version(cfg), "config": config_key(cfg)},
     }
 
 

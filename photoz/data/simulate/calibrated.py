@@ -19,6 +19,8 @@ assembles the galaxy's parameters).
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 from photoz.data.simulate.calibration import EBV_FIT, POS_STEP, Calibration
@@ -29,6 +31,13 @@ Z_WINDOW_MAG, Z_MIN_NEIGHBOURS, Z_BANDWIDTH = 0.5, 64, 0.03
 Z_MIN, Z_MAX = 0.01, 3.5
 LINE_JITTER_DEX = 0.1
 CHUNK = 4096
+
+
+class TrainingSample(Protocol):
+    """What the redshift draw reads of a calibration: the training galaxies' redshift and i magnitude."""
+
+    z: np.ndarray
+    i_mag: np.ndarray
 
 
 def neighbours(cal: Calibration, z: np.ndarray, i_mag: np.ndarray) -> np.ndarray:
@@ -62,7 +71,7 @@ def jitter(rng: np.random.Generator, cal: Calibration, grid: np.ndarray) -> tupl
     return pos, ebv, lines
 
 
-def redshift_sources(cal: Calibration, i_mag: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def redshift_sources(cal: TrainingSample, i_mag: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The training galaxies a galaxy of magnitude i draws its redshift from: (order, lo, hi), rows
     order[lo:hi] of the calibration sorted by i (|Δi| < Z_WINDOW_MAG, at least Z_MIN_NEIGHBOURS)."""
     order = np.argsort(cal.i_mag, kind="stable")
@@ -75,7 +84,7 @@ def redshift_sources(cal: Calibration, i_mag: np.ndarray) -> tuple[np.ndarray, n
     return order, np.where(few, centre, lo), np.where(few, centre + n_min, hi)
 
 
-def draw_redshift(rng: np.random.Generator, cal: Calibration, i_mag: np.ndarray) -> np.ndarray:
+def draw_redshift(rng: np.random.Generator, cal: TrainingSample, i_mag: np.ndarray) -> np.ndarray:
     """(n,) redshifts from the kernel estimate of the training sample's n(z | i) (module docstring)."""
     order, lo, hi = redshift_sources(cal, np.asarray(i_mag, float))
     z = cal.z[order[lo + (rng.uniform(size=len(lo)) * (hi - lo)).astype(int)]]

@@ -60,8 +60,8 @@ def rail_sed_dir() -> Path:
         if (path / COSMOS_LIST).is_file():
             return path
     raise ConfigError(
-        f"data.sed_model=cosmos reads the COSMOS SED templates that LSST DESC's RAIL ships ({RAIL_SED_DIR}/{COSMOS_LIST} "
-        "in pz-rail-base), which is not installed: pip install -e '.[rail]' (or choose data.sed_model=realistic)"
+        f"data.sed_model=cosmos (and empirical) reads the COSMOS SED templates and cosmoDC2 sample that LSST DESC's RAIL "
+        f"ships ({RAIL_SED_DIR}/{COSMOS_LIST} in pz-rail-base), which is not installed: pip install -e '.[rail]' (or choose data.sed_model=realistic)"
     )
 
 
