@@ -38,10 +38,12 @@ ESTIMATORS = {  # name -> photoz.train overrides ({init}: the pretraining run id
     "cnn": ["model=sequential"],
     "pretrained_cnn": ["model=sequential", "model.init={init}"],
     "pretrained_cnn_frozen": ["model=sequential", "model.init={init}", "model.freeze_encoder=true"],
+    "semi_cnn": ["model=sequential", "model.semi_supervised=consistency"],
+    "pretrained_semi_cnn": ["model=sequential", "model.init={init}", "model.semi_supervised=consistency"],
     "flexzboost": ["model=rail_flexzboost"],
     "random_forest": ["model=random_forest"],
 }
-CNNS = ("cnn", "pretrained_cnn", "pretrained_cnn_frozen")
+CNNS = ("cnn", "pretrained_cnn", "pretrained_cnn_frozen", "semi_cnn", "pretrained_semi_cnn")
 MAG_BINS = (17.0, 22.0, 23.0, 24.0, 24.5, 25.3)
 BOOTSTRAP = 200  # resamples of the test galaxies for σ_MAD's standard error
 
