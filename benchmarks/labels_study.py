@@ -13,7 +13,8 @@ estimator (--estimators: the supervised CNN, the CNN fine-tuned from the encoder
 random forest) with `data.labels.n=n data.labels.selection=<s>` (the CNNs with trainer.max_epochs set so that
 every budget takes about --cnn-steps optimizer steps: a small budget is not also a short
 training): one python -m photoz.train process each, into one MLflow store under --workdir, recorded in <workdir>/runs.json (a study
-that stops continues where it stopped). A selection that accepts fewer train galaxies than n
+that stops continues where it stopped; once the pretraining is done, more study processes with other
+--selections, --n or --estimators can run in the same workdir at once). A selection that accepts fewer train galaxies than n
 trains once at n=null (every galaxy it accepts) instead. The report, <workdir>/labels_study.md
 and .csv and sigma_vs_labels.png: per run σ_MAD (± bootstrap standard error over test galaxies),
 η, bias ± standard error, and σ_MAD / bias per true i-magnitude bin of the test split; the
@@ -38,10 +39,12 @@ ESTIMATORS = {  # name -> photoz.train overrides ({init}: the pretraining run id
     "cnn": ["model=sequential"],
     "pretrained_cnn": ["model=sequential", "model.init={init}"],
     "pretrained_cnn_frozen": ["model=sequential", "model.init={init}", "model.freeze_encoder=true"],
+    "semi_cnn": ["model=sequential", "model.semi_supervised=consistency"],
+    "pretrained_semi_cnn": ["model=sequential", "model.init={init}", "model.semi_supervised=consistency"],
     "flexzboost": ["model=rail_flexzboost"],
     "random_forest": ["model=random_forest"],
 }
-CNNS = ("cnn", "pretrained_cnn", "pretrained_cnn_frozen")
+CNNS = ("cnn", "pretrained_cnn", "pretrained_cnn_frozen", "semi_cnn", "pretrained_semi_cnn")
 MAG_BINS = (17.0, 22.0, 23.0, 24.0, 24.5, 25.3)
 BOOTSTRAP = 200  # resamples of the test galaxies for σ_MAD's standard error
 
@@ -59,13 +62,28 @@ def photoz(entry: str, args: argparse.Namespace, overrides: list[str], name: str
         print(f"  {time.perf_counter() - start:.0f} s wall (load {os.getloadavg()[0]:.1f})", flush=True)
 
 
-def latest_run(args: argparse.Namespace) -> str:
+def run_of(args: argparse.Namespace, name: str) -> str:
+    """The id of the finished run that `photoz(..., name)` made: found by its checkpoint folder
+    (<workdir>/runs/<name>/checkpoints, a tag of every photoz run), so studies that share a
+    workdir in several processes at once each find their own."""
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(f"sqlite:///{Path(args.workdir).resolve() / 'mlflow.db'}")
+    work = Path(args.workdir).resolve()
+    client = MlflowClient(f"sqlite:///{work / 'mlflow.db'}")
     exp = client.get_experiment_by_name("labels_study")
-    (run,) = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)
+    where = f"tags.checkpoint_dir = '{work / 'runs' / name / 'checkpoints'}' and attributes.status = 'FINISHED'"
+    (run,) = client.search_runs([exp.experiment_id], where, order_by=["attributes.start_time DESC"], max_results=1)
     return run.info.run_id
+
+
+def record(index_file: Path, key: str, run_id: str) -> dict:
+    """runs.json with `key` added, re-read first so that keys other processes added stay."""
+    index = json.loads(index_file.read_text()) if index_file.is_file() else {}
+    index[key] = run_id
+    tmp = index_file.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(index, indent=1))
+    tmp.replace(index_file)  # atomic: a reader never sees half a file
+    return index
 
 
 def accepted(args: argparse.Namespace, selection: str) -> int:
@@ -113,16 +131,16 @@ def run_study(args: argparse.Namespace) -> None:
         if args.dry_run:
             index["pretrain"] = "<pretraining run id>"
         else:
-            index["pretrain"] = latest_run(args)
-            index_file.write_text(json.dumps(index, indent=1))
+            index = record(index_file, "pretrain", run_of(args, "pretrain"))
     for est, selection, n, overrides in plan(args, index["pretrain"]):
         key = f"{est}|{selection}|{n}"
+        index = json.loads(index_file.read_text()) if index_file.is_file() else index  # another process may have run it
         if key in index:
             continue
-        photoz("train", args, overrides, f"{est}-{selection}-{n}")
+        name = f"{est}-{selection}-{n}"
+        photoz("train", args, overrides, name)
         if not args.dry_run:
-            index[key] = latest_run(args)
-            index_file.write_text(json.dumps(index, indent=1))
+            index = record(index_file, key, run_of(args, name))
 
 
 def per_run(client, run_id: str, tmp: Path) -> dict:

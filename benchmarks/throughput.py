@@ -55,6 +55,7 @@ from photoz.estimators.cnn import CNNEstimator
 from photoz.training.runtime import choose_runtime
 from photoz.training.loop import (
     Stepper,
+    Task,
     make_optimizer,
     make_scheduler,
     predict_outputs,
@@ -139,7 +140,8 @@ class Bench:
     def photoz_train(self, net: torch.nn.Module | None = None) -> int:
         with tqdm(disable=True) as bar:
             step = Stepper(self.opt, self.sched, self.gen)
-            train_epoch(self.est.net if net is None else net, self.source, self.loss, step, self.rt, self.args.batch, bar)
+            task = Task(self.source, dict, self.loss)  # no validation here
+            train_epoch(self.est.net if net is None else net, task, step, self.rt, self.args.batch, bar)
         return self.source.n_batches(self.args.batch, True) * self.args.batch
 
     @torch.no_grad()

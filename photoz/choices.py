@@ -52,6 +52,14 @@ class Head(Choice):
     regression = "regression"
 
 
+class SemiSupervised(Choice):
+    """model.semi_supervised of a CNN: labelled galaxies only | also the consistency of the
+    unlabelled ones' PDFs under augmentation (photoz.training.consistency)."""
+
+    none = "none"
+    consistency = "consistency"
+
+
 class Activation(Choice):
     """model.activation of a CNN."""
 

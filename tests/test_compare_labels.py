@@ -1,5 +1,6 @@
 """photoz.compare and label budgets: each budget of a model is its own row, with the labelled
-train galaxies and the selection as columns; runs from before data.labels read as all, random."""
+train galaxies and the selection as columns (and a pretrained or semi-supervised run of the same
+budget its own row again); runs from before data.labels read as all, random."""
 
 from __future__ import annotations
 
@@ -17,19 +18,27 @@ def test_each_label_budget_is_a_row_with_its_count_and_selection(tmp_path: Path)
     runs = [("sequential", None, None, 16000, 0.030), ("sequential", "500", "random", 500, 0.050),
             ("sequential", "500", "vvds", 500, 0.060), ("random_forest", "500", "vvds", 500, 0.055),
             ("sequential", "500", "vvds", 500, 0.070)]  # fmt: skip (the last: a worse run of the same budget)
-    for model, n, selection, n_labelled, sigma in runs:
+    trained = [{}] * len(runs)
+    runs += [("sequential", "500", "vvds", 500, 0.040), ("sequential", "500", "vvds", 500, 0.045)]  # better, but trained otherwise
+    trained += [{"model.init": "abc"}, {"model.init": "abc", "model.semi_supervised": "consistency"}]
+    for (model, n, selection, n_labelled, sigma), how in zip(runs, trained):
         run_id = client.create_run(exp_id, tags={"model": model}).info.run_id
         if n is not None:  # runs from before data.labels log neither
             client.log_param(run_id, "data.labels.n", n)
             client.log_param(run_id, "data.labels.selection", selection)
+        for key, value in how.items():
+            client.log_param(run_id, key, value)
         for metric, value in (("n_labelled", n_labelled), ("best_val_sigma_mad", sigma), ("test_sigma_mad", sigma)):
             client.log_metric(run_id, metric, value)
         client.set_terminated(run_id)
     rows = best_runs(client, client.get_experiment(exp_id), None)
     got = [(r.model, r.selection, r.values["n_labelled"], r.values["sigma_mad"]) for r in rows]
-    assert got == [("sequential", "random", 16000, 0.030), ("sequential (500 random)", "random", 500, 0.050),
-                   ("random_forest (500 vvds)", "vvds", 500, 0.055), ("sequential (500 vvds)", "vvds", 500, 0.060)]  # fmt: skip
+    assert got == [("sequential", "random", 16000, 0.030), ("sequential+pretrained (500 vvds)", "vvds", 500, 0.040),
+                   ("sequential+pretrained+consistency (500 vvds)", "vvds", 500, 0.045),
+                   ("sequential (500 random)", "random", 500, 0.050), ("random_forest (500 vvds)", "vvds", 500, 0.055),
+                   ("sequential (500 vvds)", "vvds", 500, 0.060)]  # fmt: skip
     paths = write_tables(rows, tmp_path)
     table = Table.read(paths["csv"], format="ascii.csv")
-    assert list(table["selection"]) == ["random", "random", "vvds", "vvds"] and list(table["n_labelled"]) == [16000, 500, 500, 500]
+    assert list(table["n_labelled"]) == [16000, 500, 500, 500, 500, 500]
+    assert list(table["selection"]) == ["random", "vvds", "vvds", "random", "vvds", "vvds"]
     assert "| model | selection |" in paths["md"].read_text() and "| labels |" in paths["md"].read_text()

@@ -150,6 +150,20 @@ def test_pretrain_init_and_fine_tune(tiny: Dataset, store: Path, pretrained: str
     a_missing_or_unfinished_pretraining_is_one_line(store, pretrained)
 
 
+def test_semi_supervised_training_end_to_end(tiny: Dataset, store: Path, tmp_path: Path) -> None:
+    """model.semi_supervised=consistency through photoz.train: it learns from the 32 unlabelled
+    train galaxies, says so, and logs the unlabelled term; without hidden redshifts it starts nothing."""
+    train(tmp_path / "semi", store, tiny.path, *FINETUNE, "model.semi_supervised=consistency", "tracking.experiment=semi")
+    (run,) = runs_of(store, "semi")
+    assert run.info.status == "FINISHED" and run.data.tags["uses_unlabelled"] == "true"
+    assert run.data.params["model.semi_supervised"] == "consistency" and run.data.params["model.consistency.ratio"] == "1"
+    assert run.data.metrics["n_labelled"] == 16 and run.data.metrics["train_consistency"] > 0
+    one_line_error("this data set has none: hide some redshifts", train, tmp_path / "all", store, tiny.path,
+                   *[o for o in FINETUNE if not o.startswith("data.labels")], "model.semi_supervised=consistency",
+                   "tracking.experiment=semi")  # fmt: skip
+    assert len(runs_of(store, "semi")) == 1  # nothing started
+
+
 def test_bad_labels_are_one_line_and_start_nothing(tiny: Dataset, store: Path, tmp_path: Path) -> None:
     bad = ["model=random_forest", "tracking.experiment=bad_labels"]
     one_line_error("data.labels.n=0: give a positive number", train, tmp_path / "a", store, tiny.path, *bad, "data.labels.n=0")

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from photoz.config import OptimizerConfig, PhotozConfig, TrainerConfig, plain
-from photoz.data.format import Dataset
+from photoz.data.format import UNLABELLED, Dataset
 from photoz.errors import ConfigError
 from photoz.estimators.base import Estimator
 from photoz.estimators.cnn_predict import CNNPrediction
@@ -40,6 +40,7 @@ from photoz.models.schema import HeadConfig
 from photoz.training import distributed
 from photoz.training.catalog_inputs import catalog_array
 from photoz.training.checkpoint import Checkpoints
+from photoz.training.consistency import Consistency, check_semi_supervised, strong_views
 from photoz.training.encoder import Encoder, start_from
 from photoz.training.hooks import EpochHook
 from photoz.training.inputs import check_inputs, square_stamp
@@ -74,7 +75,8 @@ class CNNEstimator(CNNPrediction, Estimator):
         self.optimizer = optimizer
         self.checkpoint_dir = checkpoint_dir
         self.net = net
-        self.uses_unlabelled = bool(model_cfg.init)  # a pretrained encoder learnt from unlabelled images too
+        # a pretrained encoder learnt from unlabelled images too, and so does consistency training
+        self.uses_unlabelled = bool(model_cfg.init) or model_cfg.semi_supervised != "none"
 
     @classmethod
     def from_config(cls, cfg: PhotozConfig) -> CNNEstimator:
@@ -94,6 +96,7 @@ class CNNEstimator(CNNPrediction, Estimator):
                 f"trainer.batch_size={self.trainer.batch_size} is larger than the train split ({n_train} "
                 f"galaxies in {data.path}); use trainer.batch_size={min(n_train, 64)} or more data"
             )
+        check_semi_supervised(self.model_cfg, data.bands, len(data.split_index(UNLABELLED)))
         choose_runtime(self.trainer)
         if self.trainer.log_int8:
             check_quantisable(self.model_cfg)
@@ -159,10 +162,21 @@ class CNNEstimator(CNNPrediction, Estimator):
         def loss(logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
             return head_loss(logits, z, model_cfg)
 
+        unlabelled = self._consistency(data, rt) if model_cfg.semi_supervised != "none" else None
         checkpoints = Checkpoints(self.checkpoint_dir or tempfile.mkdtemp(prefix="photoz-ckpt-"))
-        fit(self.net, Task(train, validate, loss), self.trainer, self.optimizer, FitContext(rt, checkpoints, on_epoch, self.seed))
+        task = Task(train, validate, loss, unlabelled)
+        fit(self.net, task, self.trainer, self.optimizer, FitContext(rt, checkpoints, on_epoch, self.seed))
         if self.trainer.log_int8 and distributed.is_main():
             self.quantised(data)  # the final net, for log_model
+
+    def _consistency(self, data: Dataset, rt: Runtime) -> Consistency:
+        """model.semi_supervised=consistency's term: this rank's unlabelled galaxies and their
+        strong views, noise re-drawn at their own sky level."""
+        index = distributed.shard(data.split_index(UNLABELLED))
+        cfg = self.model_cfg.consistency
+        views = strong_views(cfg, data.bands, noise_scale(data.images, index))
+        log.info("semi-supervised: %d unlabelled galaxies, %d per step", len(index), cfg.ratio * self.trainer.batch_size)
+        return Consistency(cfg, self._source(data, index, rt), views, self.trainer.batch_size)
 
     def n_trainable_params(self) -> int:
         return n_trainable_params(self.net)

@@ -14,7 +14,30 @@ from typing import Optional
 
 from omegaconf import MISSING
 
-from photoz.choices import Activation, Head, PointEstimate, ResNetBlock
+from photoz.choices import Activation, Head, PointEstimate, ResNetBlock, SemiSupervised
+
+
+@dataclass
+class ViewsConfig:
+    """pretrain.views and model.consistency.views: the random changes that make two views of one
+    galaxy (photoz.training.views).
+    None changes the galaxy's colours except the reddening jitter, which changes them as dust does."""
+
+    shift: int = 2  # largest shift in pixels along each axis (0: none); flips and 90° rotations always
+    psf: float = 0.8  # largest extra Gaussian PSF sigma in pixels (0: none)
+    noise: float = 0.5  # largest extra white noise, in units of the catalogue's per-band sky noise (0: none)
+    reddening: float = 0.03  # largest |ΔE(B-V)| of the Galactic-reddening jitter (0: none; LSST ugrizy only)
+
+
+@dataclass
+class ConsistencyConfig:
+    """model.consistency: the unlabelled term of model.semi_supervised=consistency
+    (photoz.training.consistency; UDA, Xie et al. 2020)."""
+
+    weight: float = 1.0  # of the consistency term beside the labelled loss (UDA's lambda)
+    ratio: int = 1  # unlabelled galaxies per labelled galaxy in each step (UDA's and FixMatch's mu)
+    temperature: float = 1.0  # of the target PDF: < 1 sharpens it (UDA: 0.4); 1 compares the PDFs as they are
+    views: ViewsConfig = field(default_factory=ViewsConfig)  # the strong view whose PDF must match the target
 
 
 @dataclass
@@ -31,6 +54,8 @@ class HeadConfig:
     catalog_features: list[str] = field(default_factory=list)  # [photometry, <column>, ...] into the head
     init: Optional[str] = None  # MLflow run id of a python -m photoz.pretrain run: start from its encoder
     freeze_encoder: bool = False  # with init: train the dense head only (the encoder keeps its weights)
+    semi_supervised: SemiSupervised = SemiSupervised.none  # none | consistency: also learn from the unlabelled train images
+    consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)  # with semi_supervised=consistency
 
 
 @dataclass

@@ -27,6 +27,7 @@ from photoz.training import distributed
 from photoz.training.augment import random_dihedral
 from photoz.training.batches import BatchSource
 from photoz.training.checkpoint import Checkpoints
+from photoz.training.consistency import Consistency
 from photoz.training.hooks import EpochHook
 from photoz.training.runtime import Runtime
 
@@ -83,11 +84,13 @@ def make_scheduler(
 
 @dataclass(frozen=True)
 class Task:
-    """What fit learns: the train batches, the validation (rank 0's val metrics), the loss."""
+    """What fit learns: the train batches, the validation (rank 0's val metrics), the loss, and
+    with model.semi_supervised the unlabelled term of each step."""
 
     train: BatchSource
     validate: Validate
     loss_fn: LossFn
+    unlabelled: Consistency | None = None
 
 
 @dataclass(frozen=True)
@@ -111,28 +114,27 @@ class Stepper:
     generator: torch.Generator
 
 
-def train_epoch(
-    net: nn.Module, source: BatchSource, loss_fn: LossFn, step: Stepper, rt: Runtime, batch_size: int, bar: tqdm
-) -> float:
-    """One pass over the shuffled train split with random flips/rotations; returns the mean loss."""
+def train_epoch(net: nn.Module, task: Task, step: Stepper, rt: Runtime, batch_size: int, bar: tqdm) -> dict[str, float]:
+    """One pass over the shuffled train split with random flips/rotations: the mean train_loss
+    (and with task.unlabelled the mean train_consistency, the unlabelled term before its weight)."""
     net.train()
-    total = torch.zeros((), device=rt.device)
+    total = torch.zeros(2, device=rt.device)
     seen = 0
-    for x, catalog, z in source.batches(batch_size, shuffle=True, generator=step.generator):
+    for x, catalog, z in task.train.batches(batch_size, shuffle=True, generator=step.generator):
         x = random_dihedral(x, step.generator)
-        if rt.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with rt.autocast():
-            out = net(x) if catalog is None else net(x, catalog)
-        loss = loss_fn(out.float(), z)
+        if task.unlabelled is None:
+            loss, agree = task.loss_fn(rt.forward(net, x, catalog).float(), z), torch.zeros((), device=rt.device)
+        else:
+            loss, agree = task.unlabelled.loss(net, (x, catalog, z), task.loss_fn, rt, step.generator)
         step.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         step.optimizer.step()
         step.scheduler.step()
-        total += loss.detach() * len(z)
+        total += torch.stack([loss.detach(), agree.detach()]) * len(z)
         seen += len(z)
         bar.update(1)
-    return total.item() / seen
+    loss, agree = (total / seen).tolist()
+    return {"train_loss": loss} | ({"train_consistency": agree} if task.unlabelled is not None else {})
 
 
 @torch.inference_mode()
@@ -141,10 +143,7 @@ def predict_outputs(net: nn.Module, source: BatchSource, rt: Runtime, batch_size
     net.eval()
     outs = []
     for x, catalog, _ in source.batches(batch_size):
-        if rt.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with rt.autocast():
-            outs.append((net(x) if catalog is None else net(x, catalog)).float())
+        outs.append(rt.forward(net, x, catalog).float())
     return torch.cat(outs).cpu().numpy()
 
 
@@ -190,13 +189,13 @@ def _train(
     steps = task.train.n_batches(t.batch_size, shuffle=True)
     start = time.perf_counter()
     with tqdm(total=steps, desc=f"epoch {epoch}/{t.max_epochs}", disable=not (t.progress and distributed.is_main()), leave=False) as bar:
-        loss = train_epoch(model, task.train, task.loss_fn, step, ctx.rt, t.batch_size, bar)
-    loss = distributed.mean(loss, ctx.rt.device)
+        losses = train_epoch(model, task, step, ctx.rt, t.batch_size, bar)
+    metrics = {key: distributed.mean(value, ctx.rt.device) for key, value in losses.items()}
     seconds = time.perf_counter() - start
-    if not math.isfinite(loss):
-        raise ConfigError(f"training diverged: train loss is {loss} at epoch {epoch}; lower optimizer.lr (now {opt.lr})")
-    images_per_s = steps * t.batch_size * distributed.world_size() / seconds
-    metrics = {"train_loss": loss, "lr": step.scheduler.get_last_lr()[0], "epoch_images_per_s": images_per_s}
+    if not math.isfinite(metrics["train_loss"]):
+        raise ConfigError(f"training diverged: train loss is {metrics['train_loss']} at epoch {epoch}; lower optimizer.lr (now {opt.lr})")
+    images_per_s = steps * t.batch_size * distributed.world_size() / seconds  # labelled images
+    metrics |= {"lr": step.scheduler.get_last_lr()[0], "epoch_images_per_s": images_per_s}
     metrics.update(distributed.from_main(task.validate))  # rank 0 validates, every rank gets the metrics
     return metrics
 

@@ -30,6 +30,13 @@ class Runtime:
     def autocast(self) -> AbstractContextManager:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
 
+    def forward(self, net: torch.nn.Module, x: torch.Tensor, catalog: torch.Tensor | None = None) -> torch.Tensor:
+        """net(x), or net(x, catalog), in this runtime's memory layout and precision."""
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with self.autocast():
+            return net(x) if catalog is None else net(x, catalog)
+
     def describe(self) -> str:
         return f"{self.device} {'bf16' if self.bf16 else 'fp32'}{' channels_last' if self.channels_last else ''}"
 

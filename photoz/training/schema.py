@@ -6,16 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
-@dataclass
-class ViewsConfig:
-    """pretrain.views: the random changes that make two views of one galaxy (photoz.training.views).
-    None changes the galaxy's colours except the reddening jitter, which changes them as dust does."""
-
-    shift: int = 2  # largest shift in pixels along each axis (0: none); flips and 90° rotations always
-    psf: float = 0.8  # largest extra Gaussian PSF sigma in pixels (0: none)
-    noise: float = 0.5  # largest extra white noise, in units of the catalogue's per-band sky noise (0: none)
-    reddening: float = 0.03  # largest |ΔE(B-V)| of the Galactic-reddening jitter (0: none; LSST ugrizy only)
+from photoz.models.schema import ViewsConfig  # shared with semi-supervised training (model.consistency.views)
 
 
 @dataclass

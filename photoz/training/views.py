@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from photoz.errors import ConfigError
-from photoz.training.schema import ViewsConfig
+from photoz.models.schema import ViewsConfig
 
 # A_b / E(B-V) of the LSST filters: Cardelli, Clayton & Mathis (1989) with R_V = 3.1 integrated over
 # each LSST throughput for a flat SED, as rubin_sim.phot_utils.DustValues computes them (the values
@@ -52,17 +52,18 @@ def _symmetries(size: int) -> torch.Tensor:
 
 
 class Views:
-    """Draws augmented views of raw stamps; `sigma` is the (C,) catalogue sky noise per band (nJy)."""
+    """Draws augmented views of raw stamps; `sigma` is the (C,) catalogue sky noise per band (nJy),
+    `where` the config block `cfg` came from (named by its errors)."""
 
-    def __init__(self, cfg: ViewsConfig, bands: list[str], sigma: np.ndarray) -> None:
+    def __init__(self, cfg: ViewsConfig, bands: list[str], sigma: np.ndarray, where: str = "pretrain.views") -> None:
         for key in ("shift", "psf", "noise", "reddening"):
             if getattr(cfg, key) < 0:
-                raise ConfigError(f"pretrain.views.{key}={getattr(cfg, key)} must be >= 0 (0 switches it off)")
+                raise ConfigError(f"{where}.{key}={getattr(cfg, key)} must be >= 0 (0 switches it off)")
         unknown = [b for b in bands if b not in R_LSST]
         if cfg.reddening > 0 and unknown:
             raise ConfigError(
-                f"pretrain.views.reddening={cfg.reddening} needs A_b/E(B-V) of band(s) {', '.join(unknown)}; photoz "
-                "has LSST ugrizy's: use pretrain.views.reddening=0 for other bands"
+                f"{where}.reddening={cfg.reddening} needs A_b/E(B-V) of band(s) {', '.join(unknown)}; photoz "
+                f"has LSST ugrizy's: use {where}.reddening=0 for other bands"
             )
         self.cfg = cfg
         self.sigma = torch.as_tensor(np.asarray(sigma, np.float32)).view(1, -1, 1, 1)

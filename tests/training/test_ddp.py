@@ -120,11 +120,13 @@ def test_a_failing_hook_on_rank0_stops_every_rank(ranks: Path) -> None:
 
 
 def test_torchrun_entry_point_writes_one_mlflow_run(tmp_path: Path) -> None:
-    """`torchrun --nproc_per_node 2 -m photoz.train` trains on 2 gloo ranks and only rank 0 logs."""
+    """`torchrun --nproc_per_node 2 -m photoz.train` trains on 2 gloo ranks and only rank 0 logs;
+    with consistency training (each rank its share of the unlabelled galaxies: a forward without
+    gradient, then one forward and backward)."""
     import mlflow
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    proc = _torchrun_train(tmp_path, uri, "trainer.max_epochs=2")
+    proc = _torchrun_train(tmp_path, uri, "trainer.max_epochs=2", "data.labels.n=24", "model.semi_supervised=consistency")
     assert proc.returncode == 0, proc.stderr[-3000:]
     runs = mlflow.MlflowClient(uri).search_runs(
         [e.experiment_id for e in mlflow.MlflowClient(uri).search_experiments()]
@@ -132,6 +134,7 @@ def test_torchrun_entry_point_writes_one_mlflow_run(tmp_path: Path) -> None:
     assert len(runs) == 1
     assert runs[0].info.status == "FINISHED"
     assert len(mlflow.MlflowClient(uri).get_metric_history(runs[0].info.run_id, "val_sigma_mad")) == 2
+    assert runs[0].data.metrics["train_consistency"] > 0 and runs[0].data.tags["uses_unlabelled"] == "true"
 
 
 def _torchrun_train(tmp_path: Path, uri: str, *overrides: str):

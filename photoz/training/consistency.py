@@ -1,0 +1,81 @@
+"""Semi-supervised training by consistency (model.semi_supervised=consistency).
+
+Unsupervised Data Augmentation (UDA; Xie et al. 2020, NeurIPS 33, 6256): besides its labelled
+batch, each training step draws `ratio` x batch_size galaxies of the `unlabelled` split
+(photoz.data.labels: their redshifts are hidden, their images are not). The network's PDF of a
+weak view of each (a flip / 90° rotation, as labelled galaxies get), taken without gradient and
+sharpened by `temperature`, is the target for its PDF of a strong view (photoz.training.views:
+shift, PSF broadening, noise re-drawn at the catalogue's depth, a reddening jitter, the changes
+contrastive pretraining uses). The step's loss is the labelled loss + `weight` x KL(target || PDF
+of the strong view). A redshift does not change under these views, so the network learns to give
+the galaxies the survey needs photo-z for (not only the labelled ones) PDFs that do not change
+either. Labelled images and strong views go through the network as one batch: one forward
+before one backward, as DDP needs, and BatchNorm sees both populations. Every draw comes from
+the step's generator, so a resumed run continues the same sequence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from photoz.errors import ConfigError
+from photoz.models.schema import ConsistencyConfig, HeadConfig
+from photoz.training.augment import random_dihedral
+from photoz.training.batches import BatchSource
+from photoz.training.runtime import Runtime
+from photoz.training.views import Views
+
+
+def strong_views(cfg: ConsistencyConfig, bands: list[str], sigma: np.ndarray) -> Views:
+    """The strong views of model.consistency.views for `bands` with sky noise `sigma` (nJy)."""
+    return Views(cfg.views, bands, sigma, where="model.consistency.views")
+
+
+def check_semi_supervised(model_cfg: HeadConfig, bands: list[str], n_unlabelled: int) -> None:
+    """ConfigError unless model.semi_supervised=consistency can run: a pdf head, weight >= 0,
+    ratio >= 1, temperature > 0, views these bands allow, and unlabelled train galaxies."""
+    if model_cfg.semi_supervised == "none":
+        return
+    c = model_cfg.consistency
+    if model_cfg.head != "pdf":
+        raise ConfigError("model.semi_supervised=consistency compares PDFs: it needs model.head=pdf")
+    bad = {"weight": c.weight < 0, "ratio": c.ratio < 1, "temperature": not c.temperature > 0}
+    for key, wrong in bad.items():
+        if wrong:
+            bound = {"weight": ">= 0", "ratio": ">= 1 (an integer)", "temperature": "> 0"}[key]
+            raise ConfigError(f"model.consistency.{key}={getattr(c, key)} must be {bound}")
+    strong_views(c, bands, np.ones(len(bands)))
+    if n_unlabelled == 0:
+        raise ConfigError("model.semi_supervised=consistency learns from unlabelled train galaxies and this data set has "
+                          "none: hide some redshifts with data.labels.n=<n> or data.labels.selection=<survey> (docs/labels.md)")
+
+
+class Consistency:
+    """The unlabelled term of each training step: `source` the unlabelled galaxies, `views` their
+    strong views, `batch_size` the labelled batch (ratio x batch_size unlabelled per step)."""
+
+    def __init__(self, cfg: ConsistencyConfig, source: BatchSource, views: Views, batch_size: int) -> None:
+        self.cfg = cfg
+        self.source = source
+        self.views = views
+        self.n = cfg.ratio * batch_size
+
+    def loss(
+        self, net: nn.Module, labelled: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor],
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], rt: Runtime, g: torch.Generator,
+    ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """(labelled loss + weight x consistency, consistency) of one step; `labelled` is the
+        step's (augmented images, catalogue rows or None, redshifts)."""
+        x, catalog, z = labelled
+        x_u, catalog_u, _ = self.source.take(torch.randint(0, len(self.source), (self.n,), generator=g))
+        weak, strong = random_dihedral(x_u, g), self.views(x_u, g)
+        with torch.no_grad():
+            target = torch.softmax(rt.forward(net, weak, catalog_u).float() / self.cfg.temperature, dim=1)
+        both = rt.forward(net, torch.cat([x, strong]), None if catalog is None else torch.cat([catalog, catalog_u])).float()
+        agree = F.kl_div(F.log_softmax(both[len(x) :], dim=1), target, reduction="batchmean")
+        return loss_fn(both[: len(x)], z) + self.cfg.weight * agree, agree
