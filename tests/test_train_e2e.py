@@ -257,3 +257,26 @@ def test_a_run_that_fails_after_starting_ends_failed(tiny: Dataset, store: Path,
     assert_one_error_line(res, "model.z_max=0.5")
     (run,) = runs_of(store, "fails")
     assert run.info.status == "FAILED" and "model.z_max=0.5" in run.data.tags["error"]
+
+
+def test_a_resumed_training_logs_each_epoch_once(store: Path) -> None:
+    """The loop re-reports the epoch last.pt was saved after (photoz.training.loop.fit): the
+    resumed run's EpochLogger logs it if the kill came before its metrics reached MLflow and
+    skips the epochs MLflow already holds."""
+    from photoz.config import TrialConfig
+    from photoz.job.run import EpochLogger
+
+    before = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri(store))
+    try:
+        mlflow.set_experiment("once")
+        with mlflow.start_run() as run:
+            EpochLogger(3, TrialConfig())(1, {"val_sigma_mad": 1.0})  # epoch 2's last.pt written, then killed
+        with mlflow.start_run(run_id=run.info.run_id):
+            resumed = EpochLogger(3, TrialConfig(), resumed=run.info.run_id)
+            for epoch in (1, 2, 3):  # epoch 1 was logged, epoch 2 is the lost one
+                resumed(epoch, {"val_sigma_mad": float(epoch)})
+    finally:
+        mlflow.set_tracking_uri(before)
+    history = MlflowClient(uri(store)).get_metric_history(run.info.run_id, "val_sigma_mad")
+    assert sorted((m.step, m.value) for m in history) == [(1, 1.0), (2, 2.0), (3, 3.0)] and resumed.epochs == 2

@@ -30,7 +30,7 @@ from photoz.errors import ConfigError
 from photoz.job.resume import resolve_resume
 from photoz.job.run import model_config
 from photoz.registry import cnn_names
-from photoz.tracking.record import git_commit, log_config, log_metrics
+from photoz.tracking.record import git_commit, log_config, log_metrics, logged_steps
 from photoz.tracking.tracker import Tracker, experiment_name, resolve_uri
 from photoz.training.batches import BatchSource
 from photoz.training.checkpoint import Checkpoints, write_state
@@ -127,9 +127,7 @@ def pretrain_run(cfg: PretrainConfig) -> str:
 def _epoch_logger(resumed: str | None) -> Callable[[int, dict[str, float]], None]:
     """Log each epoch's metrics to the active run once: of a resumed run, the epochs its history
     already holds are skipped (the loop re-reports the epoch last.pt was saved after)."""
-    import mlflow
-
-    logged = {m.step for m in mlflow.MlflowClient().get_metric_history(resumed, "pretrain_loss")} if resumed else set()
+    logged = logged_steps(resumed, "pretrain_loss") if resumed else set()
 
     def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
         if epoch not in logged:

@@ -31,7 +31,7 @@ from photoz.estimators.base import Estimator
 from photoz.estimators import naming
 from photoz.estimators.build import build_estimator
 from photoz.job.resume import resolve_resume
-from photoz.tracking.record import git_commit, log_config, log_metrics, log_predictions, model_name, set_description
+from photoz.tracking.record import git_commit, log_config, log_metrics, log_predictions, logged_steps, model_name, set_description
 from photoz.tracking.summary import RunPlace, run_description, run_summary
 from photoz.tracking.tracker import Tracker, experiment_name, resolve_uri
 from photoz.training import distributed
@@ -75,11 +75,15 @@ def check_splits(data: Dataset) -> None:
 
 class EpochLogger:
     """The EpochHook: logs each epoch's metrics to MLflow and reports val σ_MAD to Optuna (the
-    trial that `trial` names, in a sweep); `max_epochs` is the last epoch (0: a one-shot baseline)."""
+    trial that `trial` names, in a sweep); `max_epochs` is the last epoch (0: a one-shot baseline).
+    Of a resumed run (`resumed`: its id) the epochs its history already holds are not logged again:
+    the loop re-reports the epoch last.pt was saved after, in case a kill came before its log."""
 
-    def __init__(self, max_epochs: int, trial: TrialConfig) -> None:
+    def __init__(self, max_epochs: int, trial: TrialConfig, resumed: str | None = None) -> None:
         self.epochs = 0
         self.max_epochs = max_epochs
+        self.resumed = resumed
+        self.logged: set[int] | None = None  # the resumed run's logged epochs, read at the first call
         self.reporter = None
         if trial.study_name:
             from photoz.job.sweep import trial_reporter
@@ -87,6 +91,10 @@ class EpochLogger:
             self.reporter = trial_reporter(trial)
 
     def __call__(self, epoch: int, metrics: dict[str, float]) -> None:
+        if self.logged is None:
+            self.logged = logged_steps(self.resumed, "val_sigma_mad") if self.resumed else set()
+        if epoch in self.logged:
+            return
         self.epochs += 1
         log_metrics(metrics, step=epoch)
         if self.reporter is not None:
@@ -157,7 +165,7 @@ def run(cfg: PhotozConfig) -> float:
     key, model = config_hash(cfg), plain(cfg.model)
     ckpt_dir, resume_id = resolve_resume(cfg.trainer, model, tracker, key, data.bands)
     estimator.use_checkpoint_dir(ckpt_dir)
-    hook = EpochLogger(estimator.max_epochs, cfg.trial)
+    hook = EpochLogger(estimator.max_epochs, cfg.trial, resume_id)
     name = run_name(cfg, estimator, hook.reporter.trial if hook.reporter else None)
     tags = run_tags(cfg, data, key, ckpt_dir) | {"uses_unlabelled": str(estimator.uses_unlabelled).lower()} | estimator.tags()
     with tracker.run(name, tags, resume_id) as run_id:

@@ -74,6 +74,13 @@ def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
     mlflow.log_metrics(metrics, step=step)
 
 
+def logged_steps(run_id: str, key: str) -> set[int]:
+    """The steps (epochs) at which run `run_id` of the active store has logged metric `key`."""
+    import mlflow
+
+    return {m.step for m in mlflow.MlflowClient().get_metric_history(run_id, key)}
+
+
 def log_config(cfg: PhotozConfig, skip: tuple[str, ...] = ()) -> None:
     """Flattened params (less `skip` sections) and the resolved YAML (config.yaml) of the whole
     config the run ran with, to the active run."""

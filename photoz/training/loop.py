@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from functools import partial
 
@@ -46,6 +46,7 @@ class FitState:
     best_epoch: int = 0
     stale: int = 0  # epochs since best_val improved
     stopped_early: bool = False
+    metrics: dict[str, float] = field(default_factory=dict)  # the last epoch's, re-reported on resume
 
 
 def make_optimizer(net: nn.Module, opt: OptimizerConfig, device: torch.device) -> torch.optim.Optimizer:
@@ -218,10 +219,12 @@ def fit(net: nn.Module, task: Task, t: TrainerConfig, opt: OptimizerConfig, ctx:
     (same batch order, schedule and counters as if never interrupted).
     """
     model, step, state = _start(net, task, t, opt, ctx)
+    if state.epoch and state.metrics:  # a kill between last.pt and the hook loses no epoch: the hook skips what it has
+        distributed.from_main(partial(ctx.on_epoch, state.epoch, state.metrics))
     while state.epoch < t.max_epochs and not state.stopped_early:
         epoch = state.epoch + 1
         metrics = _train(model, task, step, t, opt, ctx, epoch)
-        state.epoch = epoch
+        state.epoch, state.metrics = epoch, metrics
         if _improved(state, epoch, metrics["val_sigma_mad"]) and distributed.is_main():
             ctx.checkpoints.save_best(net.state_dict(), epoch, state.best_val)
         state.stopped_early = 0 < t.patience <= state.stale

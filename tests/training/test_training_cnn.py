@@ -67,15 +67,18 @@ def test_fit_reports_every_epoch_writes_checkpoints_and_predicts_pdfs(tiny: Data
 def test_resumed_training_matches_uninterrupted_training(tiny: Dataset, tmp_path: Path) -> None:
     small_cnn(tiny, tmp_path / "a").fit(tiny, Recorder())
 
+    seen = []
+
     def interrupt(epoch: int, metrics: dict[str, float]) -> None:
-        raise KeyboardInterrupt  # Ctrl-C after epoch 1 (its checkpoint is already written)
+        seen.append(metrics)
+        raise KeyboardInterrupt  # killed after epoch 1's last.pt, before its metrics were logged
 
     with pytest.raises(KeyboardInterrupt):
         small_cnn(tiny, tmp_path / "b").fit(tiny, interrupt)
     resumed, hook = small_cnn(tiny, tmp_path / "b", "trainer.resume=true"), Recorder()
     torch.manual_seed(123)  # a different global RNG state must not matter: last.pt restores it
     resumed.fit(tiny, hook)
-    assert [e for e, _ in hook.calls] == [2]
+    assert [e for e, _ in hook.calls] == [1, 2] and hook.calls[0][1] == seen[0]  # epoch 1 re-reported: none lost
     a = Checkpoints(tmp_path / "a").load_last()["model"]
     b = Checkpoints(tmp_path / "b").load_last()["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
