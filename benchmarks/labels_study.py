@@ -45,21 +45,25 @@ ESTIMATORS = {  # name -> photoz.train overrides ({init}: the pretraining run id
     "random_forest": ["model=random_forest"],
 }
 CNNS = ("cnn", "pretrained_cnn", "pretrained_cnn_frozen", "semi_cnn", "pretrained_semi_cnn")
+SEMI = ("semi_cnn", "pretrained_semi_cnn")  # need unlabelled galaxies: skipped at a budget that labels all
 MAG_BINS = (17.0, 22.0, 23.0, 24.0, 24.5, 25.3)
 BOOTSTRAP = 200  # resamples of the test galaxies for σ_MAD's standard error
 
 
-def photoz(entry: str, args: argparse.Namespace, overrides: list[str], name: str) -> None:
-    """One photoz process into the study's store; prints the command and the load."""
+def photoz(entry: str, args: argparse.Namespace, overrides: list[str], name: str) -> bool:
+    """One photoz process into the study's store; prints the command and the load; whether it succeeded."""
     work = Path(args.workdir).resolve()
     cmd = [sys.executable, "-m", f"photoz.{entry}", f"tracking.uri=sqlite:///{work / 'mlflow.db'}", "trainer.progress=false",
            f"tracking.artifact_root={work / 'artifacts'}", "tracking.experiment=labels_study",
            f"hydra.run.dir={work / 'runs' / name}", *args.data.split(), *overrides]  # fmt: skip
     print("$", " ".join(cmd), f"(load {os.getloadavg()[0]:.1f})", flush=True)
-    if not args.dry_run:
-        start = time.perf_counter()
-        subprocess.run(cmd, cwd=ROOT, check=True)
-        print(f"  {time.perf_counter() - start:.0f} s wall (load {os.getloadavg()[0]:.1f})", flush=True)
+    if args.dry_run:
+        return True
+    start = time.perf_counter()
+    code = subprocess.run(cmd, cwd=ROOT).returncode
+    print(f"  {time.perf_counter() - start:.0f} s wall (load {os.getloadavg()[0]:.1f})"
+          + (f"; FAILED with exit {code} (its error line is above): not recorded, the study goes on" if code else ""), flush=True)  # fmt: skip
+    return code == 0
 
 
 def run_of(args: argparse.Namespace, name: str) -> str:
@@ -107,13 +111,18 @@ def cnn_epochs(args: argparse.Namespace, n_labelled: int | None) -> list[str]:
 def plan(args: argparse.Namespace, init: str) -> list[tuple[str, str, str, list[str]]]:
     """(estimator, selection, n, overrides) of every training run of the study."""
     out = []
+    n_train = None if args.dry_run else accepted(args, "random")
     for selection in args.selections.split(","):
         limit = None if args.dry_run else accepted(args, selection)
         budgets = [n for n in args.n.split(",") if limit is None or int(n) <= limit]
         if limit is not None and len(budgets) < len(args.n.split(",")):
             budgets.append("null")  # every galaxy the selection accepts
         for n in budgets:
+            labelled = limit if n == "null" else None if args.dry_run else int(n)
             for est in args.estimators.split(","):
+                if est in SEMI and labelled is not None and labelled >= n_train:
+                    print(f"skipped: {est} at {n} labels ({selection}) leaves no galaxy unlabelled to learn from", flush=True)
+                    continue
                 labels = [f"data.labels.n={n}", f"data.labels.selection={selection}"]
                 overrides = [o.format(init=init) for o in ESTIMATORS[est]] + labels + args.train.split()
                 if est in CNNS:
@@ -126,20 +135,21 @@ def run_study(args: argparse.Namespace) -> None:
     work = Path(args.workdir).resolve()
     index_file = work / "runs.json"
     index = json.loads(index_file.read_text()) if index_file.is_file() else {}
-    if "pretrain" not in index:
-        photoz("pretrain", args, args.pretrain.split(), "pretrain")
+    needs_encoder = any(est.startswith("pretrained") for est in args.estimators.split(","))
+    if "pretrain" not in index and needs_encoder:
+        if not photoz("pretrain", args, args.pretrain.split(), "pretrain"):
+            raise SystemExit("the pretraining failed (its error line is above); the pretrained estimators need it")
         if args.dry_run:
             index["pretrain"] = "<pretraining run id>"
         else:
             index = record(index_file, "pretrain", run_of(args, "pretrain"))
-    for est, selection, n, overrides in plan(args, index["pretrain"]):
+    for est, selection, n, overrides in plan(args, index.get("pretrain", "")):
         key = f"{est}|{selection}|{n}"
         index = json.loads(index_file.read_text()) if index_file.is_file() else index  # another process may have run it
         if key in index:
             continue
         name = f"{est}-{selection}-{n}"
-        photoz("train", args, overrides, name)
-        if not args.dry_run:
+        if photoz("train", args, overrides, name) and not args.dry_run:
             index = record(index_file, key, run_of(args, name))
 
 
@@ -184,7 +194,7 @@ def report(args: argparse.Namespace) -> None:
     write_tables(rows, work)
     figure(rows, work / "sigma_vs_labels.png")
     print((work / "labels_study.md").read_text())
-    print(f"written to {work}: labels_study.md, labels_study.csv, sigma_vs_labels.png (pretraining run {index['pretrain']})")
+    print(f"written to {work}: labels_study.md, labels_study.csv, sigma_vs_labels.png (pretraining run {index.get('pretrain', 'none')})")
 
 
 def write_tables(rows: list[dict], work: Path) -> None:

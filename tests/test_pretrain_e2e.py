@@ -158,7 +158,7 @@ def test_semi_supervised_training_end_to_end(tiny: Dataset, store: Path, tmp_pat
     assert run.info.status == "FINISHED" and run.data.tags["uses_unlabelled"] == "true"
     assert run.data.params["model.semi_supervised"] == "consistency" and run.data.params["model.consistency.ratio"] == "1"
     assert run.data.metrics["n_labelled"] == 16 and run.data.metrics["train_consistency"] > 0
-    one_line_error("this data set has none: hide some redshifts", train, tmp_path / "all", store, tiny.path,
+    one_line_error("galaxy of this data set keeps its redshift", train, tmp_path / "all", store, tiny.path,
                    *[o for o in FINETUNE if not o.startswith("data.labels")], "model.semi_supervised=consistency",
                    "tracking.experiment=semi")  # fmt: skip
     assert len(runs_of(store, "semi")) == 1  # nothing started

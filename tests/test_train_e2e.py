@@ -184,7 +184,7 @@ def test_resume_continues_the_interrupted_run(tiny: Dataset, store: Path, tmp_pa
 
     ckpt = tmp_path / "a" / "checkpoints"
     other = train(tmp_path / "c", store, *common, "model=googlenet", "trainer.resume=true", f"trainer.checkpoint_dir={ckpt}")
-    assert_one_error_line(other, "from another model")
+    assert_one_error_line(other, "from another model (model.name=sequential there, googlenet here")
     gri = make_tiny_dataset(tmp_path / "gri", n=24, bands=list("gri"))  # same model, other bands
     bands = train(tmp_path / "d", store, *common, f"data.path={gri.path}", "trainer.resume=true", f"trainer.checkpoint_dir={ckpt}")
     assert_one_error_line(bands, "was trained on bands ['u', 'g', 'r', 'i', 'z', 'y'], but this data set has ['g', 'r', 'i']")

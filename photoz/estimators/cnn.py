@@ -175,7 +175,11 @@ class CNNEstimator(CNNPrediction, Estimator):
         index = distributed.shard(data.split_index(UNLABELLED))
         cfg = self.model_cfg.consistency
         views = strong_views(cfg, data.bands, noise_scale(data.images, index))
-        log.info("semi-supervised: %d unlabelled galaxies, %d per step", len(index), cfg.ratio * self.trainer.batch_size)
+        per_step = cfg.ratio * self.trainer.batch_size
+        log.info("semi-supervised: %d unlabelled galaxies, %d drawn per step (with replacement)", len(index), per_step)
+        if per_step > len(index):
+            log.warning("model.consistency.ratio=%d draws %d unlabelled galaxies per step from %d: each is seen "
+                        "several times per step; a lower ratio costs less", cfg.ratio, per_step, len(index))  # fmt: skip
         return Consistency(cfg, self._source(data, index, rt), views, self.trainer.batch_size)
 
     def n_trainable_params(self) -> int:

@@ -26,9 +26,20 @@ def checkpoint_dir(trainer: TrainerConfig) -> str:
     return str(base / "checkpoints")
 
 
-def _describe(model: dict) -> str:
-    keys = ("name", "depth", "width", "head", "n_bins")
-    return " ".join(f"{k}={model[k]}" for k in keys if k in model)
+def _flat(model: dict, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in model.items():
+        out.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return out
+
+
+def _differences(saved: dict, model: dict) -> str:
+    """The model keys whose values differ, e.g. `model.consistency.ratio=40 there, 2 here` (at most 4)."""
+    there, here = _flat(saved), _flat(model)
+    keys = sorted(k for k in there.keys() | here.keys() if there.get(k) != here.get(k))
+    keys = ["name"] if "name" in keys else keys  # another network: its other keys say nothing more
+    shown = [f"model.{k}={there.get(k, '(unset)')} there, {here.get(k, '(unset)')} here" for k in keys[:4]]
+    return "; ".join(shown) + (f"; and {len(keys) - 4} more" if len(keys) > 4 else "")
 
 
 def resolve_resume(
@@ -62,8 +73,8 @@ def resolve_resume(
             raise ConfigError(f"run {found.info.run_id} wrote its checkpoints to {ckpt}, which is gone; start a new run")
     if state["model"] != model:
         raise ConfigError(
-            f"checkpoint in {ckpt} is from another model ({_describe(state['model'])}), "
-            f"not {_describe(model)}; resume with the model settings it was trained with, or drop trainer.resume"
+            f"checkpoint in {ckpt} is from another model ({_differences(state['model'], model)}); "
+            "resume with the model settings it was trained with, or drop trainer.resume"
         )
     if bands is not None and state.get("bands", bands) != bands:
         raise ConfigError(

@@ -54,7 +54,7 @@ class HeadConfig:
     catalog_features: list[str] = field(default_factory=list)  # [photometry, <column>, ...] into the head
     init: Optional[str] = None  # MLflow run id of a python -m photoz.pretrain run: start from its encoder
     freeze_encoder: bool = False  # with init: train the dense head only (the encoder keeps its weights)
-    semi_supervised: SemiSupervised = SemiSupervised.none  # none | consistency: also learn from the unlabelled train images
+    semi_supervised: SemiSupervised = SemiSupervised.none  # none | consistency: also learn from the images data.labels leaves unlabelled
     consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)  # with semi_supervised=consistency
 
 

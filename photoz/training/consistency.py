@@ -16,6 +16,8 @@ the step's generator, so a resumed run continues the same sequence.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -24,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from photoz.errors import ConfigError
-from photoz.models.schema import ConsistencyConfig, HeadConfig
+from photoz.models.schema import ConsistencyConfig, HeadConfig, ViewsConfig
 from photoz.training.augment import random_dihedral
 from photoz.training.batches import BatchSource
 from photoz.training.runtime import Runtime
@@ -36,23 +38,38 @@ def strong_views(cfg: ConsistencyConfig, bands: list[str], sigma: np.ndarray) ->
     return Views(cfg.views, bands, sigma, where="model.consistency.views")
 
 
+def _changed(cfg: ConsistencyConfig) -> list[str]:
+    """The model.consistency keys set away from their defaults."""
+    default, views = ConsistencyConfig(), [f.name for f in dataclasses.fields(ViewsConfig)]
+    keys = [f.name for f in dataclasses.fields(ConsistencyConfig) if f.name != "views"]
+    return [k for k in keys if getattr(cfg, k) != getattr(default, k)] + [
+        f"views.{k}" for k in views if getattr(cfg.views, k) != getattr(default.views, k)
+    ]
+
+
 def check_semi_supervised(model_cfg: HeadConfig, bands: list[str], n_unlabelled: int) -> None:
-    """ConfigError unless model.semi_supervised=consistency can run: a pdf head, weight >= 0,
-    ratio >= 1, temperature > 0, views these bands allow, and unlabelled train galaxies."""
-    if model_cfg.semi_supervised == "none":
-        return
+    """ConfigError unless model.semi_supervised=consistency can run (a pdf head, 0 <= weight < inf,
+    ratio >= 1, 0 < temperature < inf, views these bands allow, unlabelled galaxies), or, with
+    semi_supervised=none, if model.consistency was set anyway (it would have no effect)."""
     c = model_cfg.consistency
+    if model_cfg.semi_supervised == "none":
+        changed = _changed(c)
+        if changed:
+            raise ConfigError(f"model.consistency.{changed[0]} is set but model.semi_supervised=none, so it has no effect: "
+                              "add model.semi_supervised=consistency, or drop it")  # fmt: skip
+        return
     if model_cfg.head != "pdf":
         raise ConfigError("model.semi_supervised=consistency compares PDFs: it needs model.head=pdf")
-    bad = {"weight": c.weight < 0, "ratio": c.ratio < 1, "temperature": not c.temperature > 0}
+    bad = {"weight": not 0 <= c.weight < math.inf, "ratio": c.ratio < 1, "temperature": not 0 < c.temperature < math.inf}
+    bounds = {"weight": "a finite number >= 0", "ratio": "an integer >= 1", "temperature": "a finite number > 0"}
     for key, wrong in bad.items():
         if wrong:
-            bound = {"weight": ">= 0", "ratio": ">= 1 (an integer)", "temperature": "> 0"}[key]
-            raise ConfigError(f"model.consistency.{key}={getattr(c, key)} must be {bound}")
+            raise ConfigError(f"model.consistency.{key}={getattr(c, key)} must be {bounds[key]}")
     strong_views(c, bands, np.ones(len(bands)))
     if n_unlabelled == 0:
-        raise ConfigError("model.semi_supervised=consistency learns from unlabelled train galaxies and this data set has "
-                          "none: hide some redshifts with data.labels.n=<n> or data.labels.selection=<survey> (docs/labels.md)")
+        raise ConfigError("model.semi_supervised=consistency learns from unlabelled galaxies, and every train and val "
+                          "galaxy of this data set keeps its redshift: label fewer with data.labels.n=<n> (less than "
+                          "the train split) or data.labels.selection=<survey> (docs/labels.md)")  # fmt: skip
 
 
 class Consistency:

@@ -194,7 +194,8 @@ def _train(
     metrics = {key: distributed.mean(value, ctx.rt.device) for key, value in losses.items()}
     seconds = time.perf_counter() - start
     if not math.isfinite(metrics["train_loss"]):
-        raise ConfigError(f"training diverged: train loss is {metrics['train_loss']} at epoch {epoch}; lower optimizer.lr (now {opt.lr})")
+        more = " or model.consistency.weight" if task.unlabelled is not None else ""
+        raise ConfigError(f"training diverged: train loss is {metrics['train_loss']} at epoch {epoch}; lower optimizer.lr (now {opt.lr}){more}")
     images_per_s = steps * t.batch_size * distributed.world_size() / seconds  # labelled images
     metrics |= {"lr": step.scheduler.get_last_lr()[0], "epoch_images_per_s": images_per_s}
     metrics.update(distributed.from_main(task.validate))  # rank 0 validates, every rank gets the metrics

@@ -120,23 +120,38 @@ def test_a_resumed_consistency_run_matches_an_uninterrupted_one(tiny: Dataset, t
     "model, bands, n_unlabelled, fragment",
     [
         (CNNConfig(semi_supervised="consistency", head="regression"), BANDS, 10, "it needs model.head=pdf"),
-        (CNNConfig(semi_supervised="consistency", consistency=ConsistencyConfig(ratio=0)), BANDS, 10, "model.consistency.ratio=0 must be >= 1"),
-        (CNNConfig(semi_supervised="consistency", consistency=ConsistencyConfig(weight=-1.0)), BANDS, 10, "model.consistency.weight=-1.0 must be >= 0"),
-        (CNNConfig(semi_supervised="consistency", consistency=ConsistencyConfig(temperature=0.0)), BANDS, 10, "model.consistency.temperature=0.0 must be > 0"),
+        (CNNConfig(semi_supervised="consistency", consistency=ConsistencyConfig(ratio=0)), BANDS, 10, "model.consistency.ratio=0 must be an integer >= 1"),
+        (CNNConfig(semi_supervised="consistency", consistency=ConsistencyConfig(weight=-1.0)), BANDS, 10, "model.consistency.weight=-1.0 must be a finite number >= 0"),
+        (CNNConfig(semi_supervised="consistency", consistency=ConsistencyConfig(temperature=0.0)), BANDS, 10, "model.consistency.temperature=0.0 must be a finite number > 0"),
         (CNNConfig(semi_supervised="consistency"), ["NUV", "r"], 10, "model.consistency.views.reddening=0.03 needs A_b/E(B-V) of band(s) NUV"),
         (CNNConfig(semi_supervised="consistency", consistency=ConsistencyConfig(views=ViewsConfig(psf=-1.0))), BANDS, 10, "model.consistency.views.psf=-1.0 must be >= 0"),
-        (CNNConfig(semi_supervised="consistency"), BANDS, 0, "this data set has none: hide some redshifts with data.labels.n"),
+        (CNNConfig(semi_supervised="consistency", consistency=ConsistencyConfig(weight=float("nan"))), BANDS, 10, "weight=nan must be a finite number >= 0"),
+        (CNNConfig(semi_supervised="consistency", consistency=ConsistencyConfig(temperature=float("inf"))), BANDS, 10, "temperature=inf must be a finite number > 0"),
+        (CNNConfig(semi_supervised="consistency"), BANDS, 0, "every train and val galaxy of this data set keeps its redshift"),
+        (CNNConfig(consistency=ConsistencyConfig(ratio=0)), BANDS, 10, "model.consistency.ratio is set but model.semi_supervised=none"),
+        (CNNConfig(consistency=ConsistencyConfig(views=ViewsConfig(psf=0.0))), BANDS, 10, "model.consistency.views.psf is set but"),
     ],
 )  # fmt: skip
 def test_a_bad_semi_supervised_setting_is_one_line(model: CNNConfig, bands: list[str], n_unlabelled: int, fragment: str) -> None:
     with pytest.raises(ConfigError) as err:
         check_semi_supervised(model, bands, n_unlabelled)
     assert fragment in str(err.value) and "\n" not in str(err.value), str(err.value)
-    check_semi_supervised(CNNConfig(head="regression"), ["NUV"], 0)  # off: nothing is checked
+    check_semi_supervised(CNNConfig(head="regression"), ["NUV"], 0)  # off and unset: nothing to check
 
 
 def test_consistency_without_hidden_redshifts_is_refused_before_training(tmp_path: Path) -> None:
     data = make_tiny_dataset(tmp_path / "all", n=48)
     est, view = small(data, tmp_path / "ckpt", "data.labels.n=null")
-    with pytest.raises(ConfigError, match="this data set has none"):
+    with pytest.raises(ConfigError, match="keeps its redshift: label fewer"):
         est.check(view)
+
+
+def test_a_resume_refused_over_changed_settings_names_the_keys() -> None:
+    """resolve_resume's message: the keys that differ (nested ones dotted), or only the network's
+    name when the network is another one."""
+    from photoz.job.resume import _differences
+
+    saved = {"name": "sequential", "depth": 2, "consistency": {"ratio": 40, "views": {"psf": 0.8}}}
+    here = {"name": "sequential", "depth": 2, "consistency": {"ratio": 2, "views": {"psf": 0.0}}}
+    assert _differences(saved, here) == "model.consistency.ratio=40 there, 2 here; model.consistency.views.psf=0.8 there, 0.0 here"
+    assert _differences(saved, {**here, "name": "googlenet", "depth": 3}) == "model.name=sequential there, googlenet here"
