@@ -3,6 +3,7 @@
     python benchmarks/labels_study.py                 # the full study on the default set (CPU-hours: see docs/labels.md)
     python benchmarks/labels_study.py --dry-run       # print the commands it would run
     python benchmarks/labels_study.py --report-only   # rebuild the table and figure from the runs made so far
+    python benchmarks/labels_study.py --report-only --workdir A --merge B   # one report of two study workdirs
     python benchmarks/labels_study.py --n 100,200 --workdir /tmp/ls --data "data.n_galaxies=2000 data.stamp_size=16" \\
         --train "trainer.max_epochs=1 trainer.batch_size=32" --pretrain "trainer.max_epochs=1 trainer.batch_size=64"
 
@@ -178,23 +179,30 @@ def per_run(client, run_id: str, tmp: Path) -> dict:
     return row
 
 
-def report(args: argparse.Namespace) -> None:
+def study_rows(work: Path, tmp: Path) -> list[dict]:
+    """The report's rows of the runs recorded in `work`/runs.json."""
     from mlflow.tracking import MlflowClient
 
-    work = Path(args.workdir).resolve()
     index = json.loads((work / "runs.json").read_text())
     client = MlflowClient(f"sqlite:///{work / 'mlflow.db'}")
     rows = []
+    for key, run_id in index.items():
+        if key != "pretrain":
+            est, selection, _ = key.split("|")
+            rows.append({"estimator": est, "selection": selection, **per_run(client, run_id, tmp / run_id)})
+    return rows
+
+
+def report(args: argparse.Namespace) -> None:
+    work = Path(args.workdir).resolve()
     with tempfile.TemporaryDirectory() as tmp:
-        for key, run_id in index.items():
-            if key != "pretrain":
-                est, selection, _ = key.split("|")
-                rows.append({"estimator": est, "selection": selection, **per_run(client, run_id, Path(tmp) / run_id)})
+        rows = [r for w in [work, *(Path(m).resolve() for m in args.merge)] for r in study_rows(w, Path(tmp))]
     rows.sort(key=lambda r: (r["selection"], r["estimator"], r["n_labelled"]))
     write_tables(rows, work)
     figure(rows, work / "sigma_vs_labels.png")
     print((work / "labels_study.md").read_text())
-    print(f"written to {work}: labels_study.md, labels_study.csv, sigma_vs_labels.png (pretraining run {index.get('pretrain', 'none')})")
+    print(f"written to {work}: labels_study.md, labels_study.csv, sigma_vs_labels.png"
+          + (f" (with the runs of {', '.join(args.merge)})" if args.merge else ""))
 
 
 def write_tables(rows: list[dict], work: Path) -> None:
@@ -251,6 +259,8 @@ def main() -> None:
     parser.add_argument("--workdir", default=str(ROOT / "benchmarks" / "out" / "labels_study"))
     parser.add_argument("--dry-run", action="store_true", help="print the commands only")
     parser.add_argument("--report-only", action="store_true", help="only rebuild the report from <workdir>/runs.json")
+    parser.add_argument("--merge", action="append", default=[], metavar="WORKDIR",
+                        help="also report the runs of another study workdir (repeatable)")
     args = parser.parse_args()
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
     print(f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
