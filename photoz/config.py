@@ -226,6 +226,19 @@ def plain(node: Any) -> dict[str, Any]:
     return OmegaConf.to_container(node, resolve=True, enum_to_str=True)
 
 
+def changed_keys(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> dict[str, tuple[Any, Any]]:
+    """The dotted keys whose values differ between two nested plain configs: {key: (a's, b's)},
+    sorted, "(unset)" where one lacks the key."""
+    out: dict[str, tuple[Any, Any]] = {}
+    for key in sorted(a.keys() | b.keys()):
+        x, y = a.get(key, "(unset)"), b.get(key, "(unset)")
+        if isinstance(x, dict) and isinstance(y, dict):
+            out.update(changed_keys(x, y, f"{prefix}{key}."))
+        elif x != y:
+            out[f"{prefix}{key}"] = (x, y)
+    return out
+
+
 T = TypeVar("T")
 
 

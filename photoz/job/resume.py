@@ -11,7 +11,7 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import to_absolute_path
 
-from photoz.config import TrainerConfig
+from photoz.config import TrainerConfig, changed_keys
 from photoz.errors import ConfigError
 from photoz.tracking.liveness import still_alive
 from photoz.tracking.tracker import Tracker
@@ -26,19 +26,12 @@ def checkpoint_dir(trainer: TrainerConfig) -> str:
     return str(base / "checkpoints")
 
 
-def _flat(model: dict, prefix: str = "") -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in model.items():
-        out.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
-    return out
-
-
 def _differences(saved: dict, model: dict) -> str:
-    """The model keys whose values differ, e.g. `model.consistency.ratio=40 there, 2 here` (at most 4)."""
-    there, here = _flat(saved), _flat(model)
-    keys = sorted(k for k in there.keys() | here.keys() if there.get(k) != here.get(k))
-    keys = ["name"] if "name" in keys else keys  # another network: its other keys say nothing more
-    shown = [f"model.{k}={there.get(k, '(unset)')} there, {here.get(k, '(unset)')} here" for k in keys[:4]]
+    """The model keys whose values differ, e.g. `model.consistency.ratio=40 there, 2 here` (at most
+    4; only the name when the network is another one: its other keys say nothing more)."""
+    changed = changed_keys(saved, model)
+    keys = ["name"] if "name" in changed else list(changed)
+    shown = [f"model.{k}={changed[k][0]} there, {changed[k][1]} here" for k in keys[:4]]
     return "; ".join(shown) + (f"; and {len(keys) - 4} more" if len(keys) > 4 else "")
 
 

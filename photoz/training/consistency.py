@@ -10,13 +10,14 @@ contrastive pretraining uses). The step's loss is the labelled loss + `weight` x
 of the strong view). A redshift does not change under these views, so the network learns to give
 the galaxies the survey needs photo-z for (not only the labelled ones) PDFs that do not change
 either. Labelled images and strong views go through the network as one batch: one forward
-before one backward, as DDP needs, and BatchNorm sees both populations. Every draw comes from
+before one backward, as DDP needs, and BatchNorm sees both populations. Unlike UDA's single pass,
+the target's is a pass of its own (training mode, no gradient), which costs no backward but has
+its own BatchNorm statistics and dropout (docs/labels.md). Every draw comes from
 the step's generator, so a resumed run continues the same sequence.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 
@@ -25,8 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from photoz.config import changed_keys, plain
 from photoz.errors import ConfigError
-from photoz.models.schema import ConsistencyConfig, HeadConfig, ViewsConfig
+from photoz.models.schema import ConsistencyConfig, HeadConfig
 from photoz.training.augment import random_dihedral
 from photoz.training.batches import BatchSource
 from photoz.training.runtime import Runtime
@@ -38,22 +40,13 @@ def strong_views(cfg: ConsistencyConfig, bands: list[str], sigma: np.ndarray) ->
     return Views(cfg.views, bands, sigma, where="model.consistency.views")
 
 
-def _changed(cfg: ConsistencyConfig) -> list[str]:
-    """The model.consistency keys set away from their defaults."""
-    default, views = ConsistencyConfig(), [f.name for f in dataclasses.fields(ViewsConfig)]
-    keys = [f.name for f in dataclasses.fields(ConsistencyConfig) if f.name != "views"]
-    return [k for k in keys if getattr(cfg, k) != getattr(default, k)] + [
-        f"views.{k}" for k in views if getattr(cfg.views, k) != getattr(default.views, k)
-    ]
-
-
 def check_semi_supervised(model_cfg: HeadConfig, bands: list[str], n_unlabelled: int) -> None:
     """ConfigError unless model.semi_supervised=consistency can run (a pdf head, 0 <= weight < inf,
     ratio >= 1, 0 < temperature < inf, views these bands allow, unlabelled galaxies), or, with
     semi_supervised=none, if model.consistency was set anyway (it would have no effect)."""
     c = model_cfg.consistency
     if model_cfg.semi_supervised == "none":
-        changed = _changed(c)
+        changed = list(changed_keys(plain(c), plain(ConsistencyConfig())))
         if changed:
             raise ConfigError(f"model.consistency.{changed[0]} is set but model.semi_supervised=none, so it has no effect: "
                               "add model.semi_supervised=consistency, or drop it")  # fmt: skip
