@@ -100,8 +100,9 @@ class NeighbourWeights(Choice):
 
 
 class SedModel(Choice):
-    """data.sed_model of the simulator: cosmos (v4–v6, default) | realistic (v3) | cww (the template fit's own) |
-    empirical (v7: band fluxes from the deconvolved density of cosmoDC2's training photometry)."""
+    """data.sed_model of the simulator: empirical (v8, default: band fluxes from the deconvolved density of
+    cosmoDC2's training photometry, on rank-matched v6 galaxies) | cosmos (v4–v6) | realistic (v3) | cww (the
+    template fit's own)."""
 
     cosmos = "cosmos"
     realistic = "realistic"

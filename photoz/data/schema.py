@@ -43,7 +43,7 @@ class LsstSimData:
     mag_limit: float = 25.3
     mag_min: float = 17.0
     aperture_radius: float = 1.0
-    sed_model: SedModel = SedModel.cosmos
+    sed_model: SedModel = SedModel.empirical
     sed_population: SedPopulation = SedPopulation.cosmodc2
     ebv_mean: float = 0.2
     line_ew_scale: float = 1.0

@@ -31,8 +31,8 @@ from photoz.data.simulate.workers import quiet_worker
 from photoz.data.splits import random_labels, valid_fractions
 from photoz.errors import ConfigError, DataError
 
-SIM_VERSION = 6  # bump when the physics changes: it is part of the cache key
-VERSION_OF_MODEL = {"empirical": 7}  # sed_model with its own version (the default cosmos one is SIM_VERSION)
+SIM_VERSION = 6  # of sed_model cosmos, realistic, cww: bump when their physics changes (part of the cache key)
+VERSION_OF_MODEL = {"empirical": 8}  # sed_model with its own version (the default, empirical, is 8)
 NOT_HASHED = ("workers", "overwrite", "root", "output", "labels")  # labels: a view of the set (photoz.data.labels)
 _TAG_SPLIT, _TAG_NOISE, _TAG_PSF, _TAG_BLEND_PLACES = 2, 3, 5, 6  # photoz.data.simulate.truth owns 1 and 4
 
@@ -65,7 +65,7 @@ def check_config(cfg: DictConfig) -> list[str]:
 
 
 def sim_version(cfg: DictConfig) -> int:
-    """The simulator version of the data set `cfg` makes: 7 for sed_model=empirical, else SIM_VERSION."""
+    """The simulator version of the data set `cfg` makes: 8 for sed_model=empirical, else SIM_VERSION."""
     return VERSION_OF_MODEL.get(str(cfg.sed_model), SIM_VERSION) if cfg.name != "catalog" else SIM_VERSION
 
 

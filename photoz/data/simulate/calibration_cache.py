@@ -5,7 +5,7 @@ version 7).
 
 Where: $PHOTOZ_CACHE, else $XDG_CACHE_HOME/photoz (~/.cache/photoz): one <prefix>-<key>.npz
 (cosmodc2-… ~3 MB, cosmodc2-xd-… 0.1 MB), written atomically; an unwritable folder only costs the
-recomputation (~15 s, or ~3.5 min for the empirical mixture) next time.
+recomputation (~15 s, or ~3.5 min for the empirical mixture, which photoz also ships) next time.
 Loading a file refreshes its modification time; writing a new one removes the cosmodc2-*.npz files
 of that folder not used for STALE_DAYS (those of older code or inputs), so stale ones do not pile up.
 Any of them may also be deleted by hand at any time: it is recomputed when needed.
@@ -144,5 +144,7 @@ def training_calibration() -> Calibration:
 
 
 def empirical_calibration() -> EmpiricalCalibration:
-    """The deconvolved mixture of RAIL's cosmoDC2 training file (cached: cache_dir())."""
-    return cached_calibration(training_path(), cache_dir(), kind="empirical")
+    """The deconvolved mixture of RAIL's cosmoDC2 training file: the one photoz ships when it was
+    fitted on the installed file (photoz.data.simulate.empirical.SHIPPED), else fitted and cached."""
+    path = training_path()
+    return empirical.shipped_calibration(path) or cached_calibration(path, cache_dir(), kind="empirical")

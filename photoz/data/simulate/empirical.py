@@ -21,14 +21,18 @@ training file's own photometry defines the population, with its noise removed:
   morphology and sizes, as in versions 2–3).
 
 No SED is drawn, so there are no true_sed, dust or line columns, and only LSST's ugrizy exist.
-The validation file is never read here. The fit (~2–3 min on a loaded 2-core machine) is cached
-by photoz.data.simulate.calibration_cache.
+The validation file is never read here. The fit (~3.5 min on a loaded 2-core machine) ships with
+photoz as SHIPPED (weights, means, covariances; no pickle), recorded with the training file's sha256
+and the fit's settings: it is used only when both match the installed file and this module, else
+the mixture is refitted and cached (photoz.data.simulate.calibration_cache). `python -m
+photoz.data.simulate.empirical` refits and rewrites SHIPPED.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +46,7 @@ REDSHIFT_NOISE = 1e-3  # σ on the (exact) true redshift, so every covariance is
 RATIO_FLOOR = 1e-4  # f_band / f_i (10 mag fainter than i)
 MAG_PER_LN = 2.5 / np.log(10.0)  # 1.0857
 RATIO_BANDS = tuple(b for b in BANDS if b != "i")
+SHIPPED = Path(__file__).with_name("empirical_mixture.npz")
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,3 +103,36 @@ def draw_fluxes(rng: np.random.Generator, cal: EmpiricalCalibration, z: np.ndarr
     ratio = np.insert(np.maximum(ratio, RATIO_FLOOR), BANDS.index("i"), 1.0, axis=1)
     f_i = 10 ** (-0.4 * (np.asarray(i_mag, float) - NJY_ZP))
     return (ratio * f_i[:, None])[:, [BANDS.index(b) for b in bands]]
+
+
+def settings() -> np.ndarray:
+    """What the fit depends on besides the training file and the EM code: K, iterations, seed, z noise."""
+    return np.array([N_COMPONENTS, ITERATIONS, SEED, REDSHIFT_NOISE], float)
+
+
+def write_shipped(cal: EmpiricalCalibration, file: Path = SHIPPED) -> None:
+    """Save the mixture of `cal` (fitted with this module's settings) as the shipped one."""
+    np.savez_compressed(file, weights=cal.weights, means=cal.means, covs=cal.covs, sha256=np.array(cal.sha256),
+                        settings=settings())
+
+
+@cache
+def shipped_calibration(path: Path, file: Path = SHIPPED) -> EmpiricalCalibration | None:
+    """The shipped mixture with `path`'s (z, i), if it was fitted on this very file with these
+    settings; else None (the caller refits)."""
+    if not file.is_file():
+        return None
+    with np.load(file) as data:  # plain arrays only: allow_pickle stays False
+        shipped = {k: data[k] for k in data.files}
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    if str(shipped["sha256"]) != sha or not np.array_equal(shipped["settings"], settings()):
+        return None
+    z, i_mag, _, _ = read_training(path)
+    return EmpiricalCalibration(z, i_mag, shipped["weights"], shipped["means"], shipped["covs"], sha)
+
+
+if __name__ == "__main__":  # python -m photoz.data.simulate.empirical: refit on RAIL's training file, rewrite SHIPPED
+    from photoz.data.simulate.calibration import training_path
+
+    write_shipped(calibrate(training_path()))
+    print(f"wrote {SHIPPED}")

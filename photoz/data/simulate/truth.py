@@ -30,7 +30,7 @@ def make_truth(cfg: DictConfig, bands: list[str], tag: int = TAG_POPULATION, n: 
     elif cfg.sed_model == "realistic":
         bulge, disk = _realistic(cfg, truth, bands, rng)
     elif cfg.sed_model == "empirical":
-        bulge, disk = _empirical(truth, bands, rng)
+        bulge, disk = _empirical(cfg, truth, bands, rng)
     else:
         bulge, disk = bulge_disk_fluxes(truth, bands)
     truth.add_column(np.arange(1, len(truth) + 1, dtype=np.int64), name="id", index=0)
@@ -42,7 +42,7 @@ def make_truth(cfg: DictConfig, bands: list[str], tag: int = TAG_POPULATION, n: 
 
 def _redshift_law(cfg: DictConfig) -> RedshiftDraw:
     """n(z | i): cosmoDC2's, calibrated on its training sample (sed_population=cosmodc2, simulator
-    version 6; sed_model=empirical, version 7), else the LSST Science Book's."""
+    version 6; sed_model=empirical, version 8), else the LSST Science Book's."""
     if cfg.sed_model == "cosmos" and cfg.sed_population == "cosmodc2":
         from photoz.data.simulate.cosmos import draw_calibrated_redshift
 
@@ -66,17 +66,13 @@ def _realistic(cfg: DictConfig, truth: Table, bands: list[str], rng: np.random.G
     return realistic_fluxes(truth, params, bands)
 
 
-def _empirical(truth: Table, bands: list[str], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Bulge/disk fluxes of the empirical model (photoz.data.simulate.empirical): the drawn fluxes
-    split in the ratio true_bt; true_sed is NaN."""
+def _empirical(cfg: DictConfig, truth: Table, bands: list[str], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Bulge/disk fluxes of the empirical model, version 8 (photoz.data.simulate.matched): version 7's
+    fluxes on rank-matched version 6 galaxies, whose columns it sets."""
     from photoz.data.simulate.calibration_cache import empirical_calibration
-    from photoz.data.simulate.empirical import draw_fluxes
+    from photoz.data.simulate.matched import matched_fluxes
 
-    z, i_mag = np.asarray(truth["redshift"], float), np.asarray(truth["true_mag_i"], float)
-    total = draw_fluxes(rng, empirical_calibration(), z, i_mag, bands)
-    truth["true_sed"] = np.nan  # no SED: the colours come from the mixture, as data=catalog's from the table
-    bt = np.asarray(truth["true_bt"], float)[:, None]
-    return bt * total, (1.0 - bt) * total
+    return matched_fluxes(truth, rng, bands, float(cfg.line_ew_scale), empirical_calibration())
 
 
 def neighbour_truth(cfg: DictConfig, bands: list[str], truth: Table, bulge: np.ndarray, disk: np.ndarray,
