@@ -14,13 +14,13 @@ from scipy.ndimage import gaussian_filter  # noqa: E402
 
 from cosmodc2_reference import BLUE_Z_EDGES, COLOURS, Z_EDGES, blue_fraction, colours, median_tracks  # noqa: E402
 
-STYLE = {"cosmoDC2": ("k", "-"), "v7 (empirical)": ("tab:purple", "-"), "v6 (cosmos, cosmodc2)": ("tab:green", "-"),
+STYLE = {"cosmoDC2": ("k", "-"), "v8 (empirical, default)": ("tab:purple", "-"), "v6 (cosmos, cosmodc2)": ("tab:green", "-"),
          "v5 (v6 with the Science Book n(z | i))": ("tab:olive", "-."), "v4 (cosmos, physics)": ("tab:blue", "--"),
          "v3 (realistic)": ("tab:red", ":")}
 
 
 def plot_tracks(samples: dict[str, tuple[np.ndarray, dict]], path: Path) -> None:
-    """Median colour per Δz = 0.1 bin (lines) and the 16–84 % range of cosmoDC2, v7 and v6 (bands)."""
+    """Median colour per Δz = 0.1 bin (lines) and the 16–84 % range of cosmoDC2, v8 and v6 (bands)."""
     fig, axes = plt.subplots(1, 5, figsize=(19, 3.8))
     mid = 0.5 * (Z_EDGES[:-1] + Z_EDGES[1:])
     for name, (z, mag) in samples.items():
@@ -29,7 +29,7 @@ def plot_tracks(samples: dict[str, tuple[np.ndarray, dict]], path: Path) -> None
         colour, line = STYLE[name]
         for c, ax in enumerate(axes):
             ax.plot(mid, med[:, c], line, color=colour, lw=2, label=name)
-            if name in ("cosmoDC2", "v7 (empirical)", "v6 (cosmos, cosmodc2)"):
+            if name in ("cosmoDC2", "v8 (empirical, default)", "v6 (cosmos, cosmodc2)"):
                 lo, hi = (np.array([np.nanpercentile(col[(z >= a) & (z < b), c], q) if ((z >= a) & (z < b)).sum() > 50 else np.nan
                                     for a, b in zip(Z_EDGES[:-1], Z_EDGES[1:])]) for q in (16, 84))
                 ax.fill_between(mid, lo, hi, color=colour, alpha=0.12)

@@ -3,7 +3,7 @@
     python benchmarks/simulation_speed.py                     # 10,000 galaxies, 2 workers
     python benchmarks/simulation_speed.py --n 50000 --workers 2
     python benchmarks/simulation_speed.py --n 2000 --profile  # one process, per-stage ms/galaxy
-    python benchmarks/simulation_speed.py --n 5000 --workers 1 --sed-model empirical  # simulator v7
+    python benchmarks/simulation_speed.py --n 5000 --workers 1 --sed-model cosmos  # simulator v6 (the default is v8)
 
 Prints wall-clock throughput of the whole build (truth, rendering, writing, validation) and the
 machine's load average, since other processes on the same cores slow it down.
@@ -76,7 +76,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--stamp-size", type=int, default=32)
-    ap.add_argument("--sed-model", default="cosmos", help="data.sed_model (cosmos, the default, or e.g. empirical)")
+    ap.add_argument("--sed-model", default="empirical", help="data.sed_model (empirical, the default, or e.g. cosmos)")
     ap.add_argument("--profile", action="store_true", help="per-stage CPU time in one process instead")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

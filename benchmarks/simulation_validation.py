@@ -8,9 +8,9 @@ against LSST DESC's cosmoDC2 sample that RAIL ships, and draw the figures of doc
 
 Prints the 5σ point-source depth measured on simulated stamps per band next to the published
 m5 (pass: within 0.3 mag), n(z) and magnitude summaries, and writes sim_nz_imag.png,
-sim_colours.png and sim_montage.png. Then compares v7 (data.sed_model=empirical: ugrizy fluxes from
-the extreme-deconvolution density of the cosmoDC2 *training* file's photometry), v6 (data.sed_model=cosmos, the default
-sed_population=cosmodc2: n(z | i) and SEDs calibrated on RAIL's cosmoDC2 *training* file), v5 (the
+sim_colours.png and sim_montage.png. Then compares v8 (data.sed_model=empirical, the default: ugrizy fluxes
+from the extreme-deconvolution density of the cosmoDC2 *training* file's photometry, on v6 galaxies matched by colour
+rank), v6 (data.sed_model=cosmos, sed_population=cosmodc2: n(z | i) and SEDs calibrated on RAIL's cosmoDC2 *training* file), v5 (the
 same SEDs with the LSST Science Book's n(z | i)), v4 (sed_population=physics) and v3 (realistic) with the held-out cosmoDC2 *validation* file catalogue-level (true magnitudes
 with cosmoDC2's own noise, at cosmoDC2's i distribution; benchmarks/cosmodc2_reference.py says
 exactly how): median colours per Δz = 0.1 bin (pass: within 0.1 mag wherever both have >= 50
@@ -126,7 +126,7 @@ def plot_montage(ds, path: Path, rows: int = 4, cols: int = 8) -> None:
 
 
 def compare_with_cosmodc2(n: int, seed: int = 1, sim_seed: int = 0) -> None:
-    """v7, v6, v5, v4 and v3 populations beside cosmoDC2: median tracks, blue fraction, C2ST; figures."""
+    """v8, v6, v5, v4 and v3 populations beside cosmoDC2: median tracks, blue fraction, C2ST; figures."""
     import cosmodc2_figures as figs
     import cosmodc2_reference as ref
 
@@ -140,7 +140,7 @@ def compare_with_cosmodc2(n: int, seed: int = 1, sim_seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     acc, acc_err = ref.c2st(rng, ref.features(mag_tr, z_tr), ref.features(mag_ref, z_ref))
     print(f"C2ST of cosmoDC2's training file against it (two samples of one sky): {acc:.3f} ± {acc_err:.3f}")
-    models = {"v7 (empirical)": {"sed_model": "empirical"},
+    models = {"v8 (empirical, default)": {"sed_model": "empirical"},
               "v6 (cosmos, cosmodc2)": {"sed_model": "cosmos", "sed_population": "cosmodc2"},
               "v5 (v6 with the Science Book n(z | i))": "v5",
               "v4 (cosmos, physics)": {"sed_model": "cosmos", "sed_population": "physics"},

@@ -148,15 +148,17 @@ def test_drawn_redshifts_follow_the_training_n_z_given_i(small, training_copy: P
 
 def test_default_population_draws_the_calibrated_redshifts() -> None:
     """make_truth with sed_population=cosmodc2 takes its redshifts from the training calibration
-    (replayed draw for draw), physics from the Science Book's n(z | i)."""
+    (replayed draw for draw), physics from the Science Book's n(z | i); the default empirical model
+    the same as cosmodc2 (the same training galaxies)."""
     from omegaconf import OmegaConf
 
     from photoz.data.schema import LsstSimData
     from photoz.data.simulate.truth import TAG_POPULATION, make_truth
 
     cfg = OmegaConf.merge(OmegaConf.structured(LsstSimData), {"n_galaxies": 200, "bands": ["g", "r", "i"]})
-    for population, law in (("cosmodc2", cosmos.draw_calibrated_redshift), ("physics", science_book_redshift)):
-        truth = make_truth(OmegaConf.merge(cfg, {"sed_population": population}), ["g", "r", "i"])[0]
+    for model, population, law in (("cosmos", "cosmodc2", cosmos.draw_calibrated_redshift), ("cosmos", "physics", science_book_redshift),
+                                   ("empirical", "cosmodc2", cosmos.draw_calibrated_redshift)):
+        truth = make_truth(OmegaConf.merge(cfg, {"sed_model": model, "sed_population": population}), ["g", "r", "i"])[0]
         rng = np.random.default_rng([cfg.seed, TAG_POPULATION])
         i_mag = draw_i_mag(rng, 200, cfg.mag_min, cfg.mag_limit)
         np.testing.assert_array_equal(np.asarray(truth["redshift"]), law(rng, i_mag))

@@ -1,8 +1,10 @@
-"""Simulator version 7 (data.sed_model=empirical): ugrizy fluxes drawn from the extreme-deconvolution
-density of cosmoDC2's training photometry. The deconvolution removes known noise, conditional draws
-follow the analytic conditional Gaussian, the calibration is deterministic and reads the training
-file only, the noise model of a galaxy is the hand-propagated one, and bulge + disk add up to the
-drawn i magnitude in the ratio true_bt."""
+"""Simulator version 8 (data.sed_model=empirical, the default): version 7's ugrizy fluxes drawn from
+the extreme-deconvolution density of cosmoDC2's training photometry, on version 6 galaxies matched by
+colour rank. The deconvolution removes known noise, conditional draws follow the analytic
+conditional Gaussian, the calibration is deterministic and reads the training file only, the noise
+model of a galaxy is the hand-propagated one, bulge + disk add up to the drawn i magnitude in the
+ratio true_bt, the galaxies are version 6's handed out by colour rank, and the shipped mixture is
+used only for the file it was fitted on."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ pytest.importorskip("rail", reason="the empirical model reads RAIL's cosmoDC2 tr
 
 from photoz.data.format import NJY_ZP  # noqa: E402
 from photoz.data.schema import LsstSimData  # noqa: E402
-from photoz.data.simulate import build, calibration, calibration_cache, deconvolution, empirical  # noqa: E402
+from photoz.data.simulate import build, calibration, deconvolution, empirical, evolution, matched  # noqa: E402
 from photoz.data.simulate.truth import make_truth  # noqa: E402
 
 N_ROWS, K_SMALL, ITERATIONS_SMALL = 400, 4, 15
@@ -85,12 +87,10 @@ def _empirical_cfg(**over: object):
     return OmegaConf.merge(OmegaConf.structured(LsstSimData), {"n_galaxies": 300, "sed_model": "empirical", **over})
 
 
-def test_empirical_truth_is_deterministic_and_its_components_add_up(small, monkeypatch: pytest.MonkeyPatch) -> None:
-    """make_truth with sed_model=empirical (the small calibration standing in for the full one, whose
-    fit takes minutes): same seed, same fluxes; another seed, others; bulge + disk in i is the drawn
-    true i magnitude, bulge / disk = true_bt / (1 − true_bt) in every band; version 7, the default 6."""
-    key = calibration_cache.cache_key(calibration.training_path(), "empirical")
-    monkeypatch.setitem(calibration_cache._MEMO, key, small)
+def test_empirical_truth_is_deterministic_and_its_components_add_up() -> None:
+    """make_truth with sed_model=empirical (the shipped mixture): same seed, same fluxes; another
+    seed, others; bulge + disk in i is the drawn true i magnitude, bulge / disk = true_bt /
+    (1 − true_bt) in every band; the galaxies carry version 6's SED columns; version 8, the default."""
     truth, bulge, disk = make_truth(_empirical_cfg(), BANDS)
     again = make_truth(_empirical_cfg(), BANDS)
     np.testing.assert_array_equal(bulge, again[1])
@@ -109,9 +109,57 @@ def test_empirical_truth_is_deterministic_and_its_components_add_up(small, monke
     i_mag = draw_i_mag(np.random.default_rng([0, TAG_POPULATION]), 300, 17.0, 25.3)
     np.testing.assert_allclose(total[:, BANDS.index("i")], 10 ** (-0.4 * (i_mag - NJY_ZP)), rtol=1e-10)
     assert np.all(total > 0) and np.all(np.isfinite(total))
-    assert np.all(np.isnan(truth["true_sed"]))  # no SED behind the fluxes
-    assert build.config_key(_empirical_cfg())["sim_version"] == 7
-    assert build.config_key(OmegaConf.structured(LsstSimData))["sim_version"] == build.SIM_VERSION == 6
+    assert np.isfinite(truth["true_sed"]).all() and np.isfinite(truth["true_logmstar"]).all()  # the donors' SEDs
+    assert build.config_key(_empirical_cfg())["sim_version"] == 8
+    assert build.config_key(OmegaConf.structured(LsstSimData))["sim_version"] == 8  # the default
+    assert build.config_key(_empirical_cfg(sed_model="cosmos"))["sim_version"] == build.SIM_VERSION == 6
+
+
+def test_rank_match_pairs_ranks_within_cells() -> None:
+    """Cell 0: recipients 10, 30, 20 get the donors of values 1, 3, 2 (ranks kept); cell 1: 7, 8 get 4, 5."""
+    got = matched.rank_match(np.array([0, 0, 0, 1, 1]), np.array([3.0, 1.0, 2.0, 5.0, 4.0]), np.array([10.0, 30.0, 20.0, 7.0, 8.0]))
+    np.testing.assert_array_equal(got, [1, 0, 2, 4, 3])
+
+
+def test_version_8_gives_version_6_galaxies_by_colour_rank() -> None:
+    """The same seed draws the same (z, i) and version 6 galaxies under sed_model=cosmos and
+    empirical: per (z, i) cell, the empirical galaxies sorted by their g − z carry the cosmos
+    galaxies' class, B/T and mass sorted by theirs, and the bulge size at the same physical length;
+    so colour and B/T correlate again (version 7: not at all)."""
+    n = 3000
+    v8, b8, d8 = make_truth(_empirical_cfg(n_galaxies=n), BANDS)
+    v6, b6, d6 = make_truth(_empirical_cfg(n_galaxies=n, sed_model="cosmos"), BANDS)
+    np.testing.assert_array_equal(v8["redshift"], v6["redshift"])
+    assert not np.allclose(b8 + d8, b6 + d6)  # other colours
+    z, i_mag = np.asarray(v8["redshift"]), np.asarray(v8["true_mag_i"])
+    cell = matched.cells(z, i_mag)
+    order8 = np.lexsort((matched.colour(b8 + d8), cell))
+    order6 = np.lexsort((matched.colour(b6 + d6), cell))
+    for name in ("true_class", "true_bt", "true_logmstar", "true_sed"):
+        np.testing.assert_array_equal(np.asarray(v8[name])[order8], np.asarray(v6[name])[order6])
+    kpc = evolution.kpc_per_arcsec
+    physical8 = np.asarray(v8["true_bulge_hlr"])[order8] * kpc(z[order8])
+    physical6 = np.asarray(v6["true_bulge_hlr"])[order6] * kpc(z[order6])
+    inside = np.asarray(v8["true_bulge_hlr"])[order8] < matched.BULGE_HLR_RANGE[1]  # not clipped
+    np.testing.assert_allclose(physical8[inside], physical6[inside], rtol=1e-9)
+    np.testing.assert_allclose(v8["true_hlr"], 2.0 * v8["true_bulge_hlr"])
+    assert np.corrcoef(matched.colour(b8 + d8), v8["true_bt"])[0, 1] > 0.3
+
+
+def test_the_shipped_mixture_is_used_only_for_the_file_it_was_fitted_on(training_copy: Path, tmp_path: Path) -> None:
+    """The installed training file's bytes and today's settings: the shipped mixture (no fit); one
+    byte changed, or other settings: None, so photoz refits instead of using a stale mixture."""
+    shipped = empirical.shipped_calibration(training_copy)
+    assert shipped is not None and shipped.means.shape == (empirical.N_COMPONENTS, 7)
+    np.testing.assert_allclose(shipped.weights.sum(), 1.0)
+    np.testing.assert_array_equal(shipped.z, calibration.read_training(training_copy)[0])
+    changed = tmp_path / training_copy.name
+    changed.write_bytes(training_copy.read_bytes() + b"\0")
+    assert empirical.shipped_calibration(changed) is None
+    other = tmp_path / "other_settings.npz"
+    with np.load(empirical.SHIPPED) as data:
+        np.savez(other, **{**{k: data[k] for k in data.files}, "settings": data["settings"] + 1})
+    assert empirical.shipped_calibration(training_copy, other) is None
 
 
 def test_draw_fluxes_is_the_conditional_draw_scaled_to_i(small) -> None:
