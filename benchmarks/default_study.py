@@ -1,7 +1,7 @@
 """Benchmark: every estimator at its defaults on the default set, written as the README's Results.
 
-    python benchmarks/default_study.py                                   # all models, cosmos (v4, the default) and cww
-    python benchmarks/default_study.py --sed-models cosmos --models template_fit,random_forest,sequential
+    python benchmarks/default_study.py                                   # all models, empirical (v8, the default)
+    python benchmarks/default_study.py --sed-models empirical,cosmos --models template_fit,random_forest,sequential
     python benchmarks/default_study.py -- trainer.max_epochs=4           # extra photoz.train overrides
 
 For each `data.sed_model` and model it runs `python -m photoz.train model=<m> data.sed_model=<s>`
@@ -26,7 +26,7 @@ import numpy as np
 from astropy.table import Table, join
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = "template_fit,random_forest,knn,sequential,googlenet"
+MODELS = "template_fit,random_forest,knn,rail_flexzboost,sequential,googlenet"
 MAG_BINS = (17.0, 22.0, 23.0, 24.0, 24.5, 25.3)
 
 
@@ -100,7 +100,7 @@ def magnitude_rows(runs: dict, tmp: Path) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=MODELS)
-    parser.add_argument("--sed-models", default="cosmos,cww")
+    parser.add_argument("--sed-models", default="empirical")
     parser.add_argument("--workdir", default=str(ROOT / "benchmarks" / "out" / "default_study"))
     parser.add_argument("--report-only", action="store_true", help="only read runs already made")
     parser.add_argument("--store", default=None, help="with --report-only: an MLflow URI other than <workdir>/mlflow.db")

@@ -1,4 +1,4 @@
-"""How many Gaussians simulator version 7 (data.sed_model=empirical) deconvolves cosmoDC2's training
+"""How many Gaussians simulator version 7's colours (those of data.sed_model=empirical, version 8) deconvolve cosmoDC2's training
 photometry into: the two-fold cross-validated likelihood of the training file alone.
 
     python benchmarks/empirical_components.py              # K = 16, 32, 64, 128 (≈ 22 min on 2 loaded cores)

@@ -125,6 +125,15 @@ def plot_montage(ds, path: Path, rows: int = 4, cols: int = 8) -> None:
     fig.savefig(path, dpi=110)
 
 
+def print_morphology_colour(name: str, truth) -> None:
+    """How much morphology follows colour: Pearson r of the true g − z with B/T and with the class."""
+    gz = np.asarray(truth["true_mag_g"]) - np.asarray(truth["true_mag_z"])
+    parts = [f"B/T {np.corrcoef(gz, truth['true_bt'])[0, 1]:+.3f}"]
+    if "true_class" in truth.colnames:
+        parts.append(f"class {np.corrcoef(gz, truth['true_class'])[0, 1]:+.3f}")
+    print(f"{name}: correlation of the true g − z with " + ", ".join(parts) + f" ({len(gz)} galaxies)")
+
+
 def compare_with_cosmodc2(n: int, seed: int = 1, sim_seed: int = 0) -> None:
     """v8, v6, v5, v4 and v3 populations beside cosmoDC2: median tracks, blue fraction, C2ST; figures."""
     import cosmodc2_figures as figs
@@ -151,6 +160,7 @@ def compare_with_cosmodc2(n: int, seed: int = 1, sim_seed: int = 0) -> None:
         if isinstance(over, dict):
             cfg = OmegaConf.merge(OmegaConf.structured(LsstSimData), {"n_galaxies": n, "seed": sim_seed, **over})
             truth = make_truth(cfg, BANDS)[0]
+            print_morphology_colour(name, truth)
         elif over == "v5":  # v5 exactly: the Science Book's z given i, then the calibrated SEDs
             truth = v5_truth(n, sim_seed)
         else:  # the SED model alone: v6's SEDs at cosmoDC2's own (z, i), so only the colours can differ

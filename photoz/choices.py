@@ -111,7 +111,8 @@ class SedModel(Choice):
 
 
 class SedPopulation(Choice):
-    """data.sed_population of sed_model=cosmos: cosmodc2 (v5, calibrated on cosmoDC2's training sample) | physics (v4)."""
+    """data.sed_population of sed_model=cosmos (refused with another model): cosmodc2 (v5–v6, calibrated on
+    cosmoDC2's training sample) | physics (v4)."""
 
     cosmodc2 = "cosmodc2"
     physics = "physics"

@@ -77,7 +77,7 @@ def test_main_sequence_is_speagle_above_the_break_and_flat_below() -> None:
 
 @pytest.mark.parametrize("population", ["physics", "cosmodc2"])
 def test_cosmos_truth_is_deterministic_and_physical(tmp_path, population: str) -> None:
-    """Both populations of the COSMOS model (v4: physics, v6: calibrated on cosmoDC2, the default)."""
+    """Both populations of the COSMOS model (v4: physics, v6: calibrated on cosmoDC2, the default until v8)."""
     cfg = sim_cfg(tmp_path, n_galaxies=300, sed_model="cosmos", sed_population=population)
     truth, bulge, disk = build.make_truth(cfg, list(BANDS))
     again = build.make_truth(cfg, list(BANDS))

@@ -57,6 +57,9 @@ def check_config(cfg: DictConfig) -> list[str]:
     if cfg.workers < 1 or cfg.chunk_size < 1:
         raise ConfigError(f"data.workers={cfg.workers}, data.chunk_size={cfg.chunk_size}: both must be >= 1")
     check_conditions(float(cfg.psf_scatter), float(cfg.blend_fraction))
+    if cfg.name != "catalog" and cfg.sed_model != "cosmos" and cfg.sed_population != "cosmodc2":
+        raise ConfigError(f"data.sed_population={cfg.sed_population} applies to data.sed_model=cosmos only, not "
+                          f"{cfg.sed_model}; add data.sed_model=cosmos (simulator version 4) or drop data.sed_population")
     if cfg.sed_model in ("cosmos", "empirical") and cfg.name != "catalog":
         from photoz.data.simulate.templates import rail_sed_dir
 
@@ -166,6 +169,10 @@ def _context() -> mp.context.BaseContext:
 def simulate(cfg: DictConfig, path: Path) -> Dataset:
     """Render the data set that cfg describes into path (temp dir + rename)."""
     bands = check_config(cfg)
+    if cfg.name != "catalog" and cfg.sed_model == "empirical":
+        from photoz.data.simulate.matched import warn_beyond_training
+
+        warn_beyond_training(float(cfg.mag_limit))
     truth, bulge, disk = make_truth(cfg, bands)
     psf, neighbours = observing_conditions(cfg, bands, truth, bulge, disk)
     n, size, step = len(truth), int(cfg.stamp_size), int(cfg.chunk_size)

@@ -1,7 +1,7 @@
 """The cosmoDC2 calibrations computed once and kept on disk, keyed by a sha256 of everything they
 depend on, so that they are reused only for identical inputs and code: KINDS names them, "cosmodc2"
 (photoz.data.simulate.calibration, versions 5–6) and "empirical" (photoz.data.simulate.empirical,
-version 7).
+versions 7–8, a refit where the shipped mixture does not apply).
 
 Where: $PHOTOZ_CACHE, else $XDG_CACHE_HOME/photoz (~/.cache/photoz): one <prefix>-<key>.npz
 (cosmodc2-… ~3 MB, cosmodc2-xd-… 0.1 MB), written atomically; an unwritable folder only costs the

@@ -1,5 +1,6 @@
-"""`data.sed_model=empirical` (simulator version 7): band fluxes from the deconvolved distribution of
-cosmoDC2's training photometry, not from a template family.
+"""Simulator version 7's colours, which version 8 (`data.sed_model=empirical`, the default;
+photoz.data.simulate.matched) puts on version 6's galaxies: band fluxes from the deconvolved
+distribution of cosmoDC2's training photometry, not from a template family.
 
 Versions 5 and 6 fit cosmoDC2's training galaxies with COSMOS template mixtures, and that family
 cannot reproduce cosmoDC2's colours (its galaxies are Galacticus bulge + disk star-formation
@@ -16,21 +17,23 @@ training file's own photometry defines the population, with its noise removed:
   two-fold split of the training file (docs/data.md);
 - a simulated galaxy with redshift z (version 6's kernel estimate of the training n(z | i):
   photoz.data.simulate.calibrated.draw_redshift) and true i draws its ratios from the mixture
-  conditioned on (z, i); ratios below RATIO_FLOOR (the Gaussian tails of undetected bands) are set
-  to it. Bulge and disk share those fluxes in the ratio true_bt (photoz.data.simulate.population's
-  morphology and sizes, as in versions 2–3).
+  conditioned on (z, i) (draw_fluxes); ratios below RATIO_FLOOR (the Gaussian tails of undetected
+  bands) are set to it.
 
-No SED is drawn, so there are no true_sed, dust or line columns, and only LSST's ugrizy exist.
-The validation file is never read here. The fit (~3.5 min on a loaded 2-core machine) ships with
-photoz as SHIPPED (weights, means, covariances; no pickle), recorded with the training file's sha256
-and the fit's settings: it is used only when both match the installed file and this module, else
-the mixture is refitted and cached (photoz.data.simulate.calibration_cache). `python -m
-photoz.data.simulate.empirical` refits and rewrites SHIPPED.
+Only LSST's ugrizy exist. The validation file is never read here. The fit (~3.5 min on a loaded
+2-core machine) ships with photoz as SHIPPED (weights, means, covariances; no pickle), recorded
+with the training file's sha256, the fit's settings and a digest of the code that fits it
+(fit_digest): it is used only when all three match, else the mixture is refitted and cached
+(photoz.data.simulate.calibration_cache). `python -m photoz.data.simulate.empirical` refits and
+rewrites SHIPPED.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
+import os
+import zipfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -39,6 +42,7 @@ import numpy as np
 
 from photoz.data.format import NJY_ZP
 from photoz.data.simulate import deconvolution
+from photoz.data.simulate import calibration
 from photoz.data.simulate.calibration import BANDS, read_training
 
 N_COMPONENTS, ITERATIONS, SEED = 64, 100, 0
@@ -106,26 +110,40 @@ def draw_fluxes(rng: np.random.Generator, cal: EmpiricalCalibration, z: np.ndarr
 
 
 def settings() -> np.ndarray:
-    """What the fit depends on besides the training file and the EM code: K, iterations, seed, z noise."""
+    """What the fit depends on besides the training file and its code: K, iterations, seed, z noise."""
     return np.array([N_COMPONENTS, ITERATIONS, SEED, REDSHIFT_NOISE], float)
 
 
+def fit_digest() -> str:
+    """sha256 of the code the fit runs: the EM module and the functions that read and prepare the
+    training galaxies (their source, so that a docstring elsewhere in this module changes nothing)."""
+    digest = hashlib.sha256(Path(deconvolution.__file__).read_bytes())
+    for function in (calibration.read_training, features, calibrate):
+        digest.update(inspect.getsource(function).encode())
+    return digest.hexdigest()
+
+
 def write_shipped(cal: EmpiricalCalibration, file: Path = SHIPPED) -> None:
-    """Save the mixture of `cal` (fitted with this module's settings) as the shipped one."""
-    np.savez_compressed(file, weights=cal.weights, means=cal.means, covs=cal.covs, sha256=np.array(cal.sha256),
-                        settings=settings())
+    """Save the mixture of `cal` (fitted with this module's settings and code) as the shipped one,
+    atomically (temp file renamed into place)."""
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        np.savez_compressed(fh, weights=cal.weights, means=cal.means, covs=cal.covs, sha256=np.array(cal.sha256),
+                            settings=settings(), code=np.array(fit_digest()))
+    tmp.replace(file)
 
 
 @cache
 def shipped_calibration(path: Path, file: Path = SHIPPED) -> EmpiricalCalibration | None:
     """The shipped mixture with `path`'s (z, i), if it was fitted on this very file with these
-    settings; else None (the caller refits)."""
-    if not file.is_file():
+    settings and this code; else None (the caller refits), also for a missing or damaged file."""
+    try:
+        with np.load(file) as data:  # plain arrays only: allow_pickle stays False
+            shipped = {k: data[k] for k in ("weights", "means", "covs", "sha256", "settings", "code")}
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return None
-    with np.load(file) as data:  # plain arrays only: allow_pickle stays False
-        shipped = {k: data[k] for k in data.files}
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    if str(shipped["sha256"]) != sha or not np.array_equal(shipped["settings"], settings()):
+    if (str(shipped["sha256"]), str(shipped["code"])) != (sha, fit_digest()) or not np.array_equal(shipped["settings"], settings()):
         return None
     z, i_mag, _, _ = read_training(path)
     return EmpiricalCalibration(z, i_mag, shipped["weights"], shipped["means"], shipped["covs"], sha)

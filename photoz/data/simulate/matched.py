@@ -13,7 +13,8 @@ colours are further from cosmoDC2's (C2ST 0.67 against 0.53). Version 8 keeps bo
    by colour rank: the galaxy whose version 7 g − z is the k-th reddest of its cell receives the
    parameters (MOVED columns) of the cell's k-th reddest version 6 galaxy;
 3. its fluxes are its version 7 ones, split between bulge and disk by the received B/T; the sizes
-   keep their physical length (rescaled by kpc per arcsec from the donor's to its own redshift).
+   keep their physical length (rescaled by kpc per arcsec from the donor's to its own redshift;
+   the bulge's then clipped to BULGE_HLR_RANGE, the range version 6's bulges span).
 
 So the colour distribution is version 7's exactly, the parameters' distribution in each cell is
 version 6's, and redder galaxies are still the bulgier, more massive, more compact ones. The
@@ -23,19 +24,22 @@ fluxes (true_sed is the donor's template position, true_logmstar its mass at the
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from astropy.table import Table
 
 from photoz.data.simulate.calibration import BANDS
 from photoz.data.simulate.cosmos import cosmos_fluxes
-from photoz.data.simulate.empirical import draw_fluxes
+from photoz.data.simulate.empirical import EmpiricalCalibration, draw_fluxes
 from photoz.data.simulate.evolution import kpc_per_arcsec
 
+log = logging.getLogger(__name__)
 CELL_Z, CELL_I = 0.1, 0.5
 RANK_COLOUR = ("g", "z")  # spans the 4000 Å break to z ≈ 1.2 and the UV slope beyond
+BULGE_HLR_RANGE = (0.015, 3.0)  # arcsec: version 6's bulges span it (galaxy √(ab) 0.03–3″ × (0.5 + 0.5 B/T))
 MOVED = ("true_bt", "true_q", "true_bulge_q", "true_hlr", "true_bulge_hlr", "true_class", "true_sed", "true_bulge_sed",
          "true_logmstar", "true_ssfr", "true_ebv", "true_ew_oii")
-BULGE_HLR_RANGE = (0.015, 3.0)  # arcsec, as version 6's (photoz.data.simulate.cosmos)
 
 
 def cells(z: np.ndarray, i_mag: np.ndarray) -> np.ndarray:
@@ -58,7 +62,7 @@ def colour(flux: np.ndarray) -> np.ndarray:
 
 
 def matched_fluxes(truth: Table, rng: np.random.Generator, bands: list[str], line_ew_scale: float,
-                   calibration) -> tuple[np.ndarray, np.ndarray]:
+                   calibration: EmpiricalCalibration) -> tuple[np.ndarray, np.ndarray]:
     """(n, C) bulge and disk fluxes in nJy in `bands` (of ugrizy); sets truth's version 6 columns
     (MOVED), rank-matched as the module docstring says. `calibration`: version 7's mixture."""
     bulge6, disk6 = cosmos_fluxes(truth, rng, list(BANDS), line_ew_scale, "cosmodc2")
@@ -73,3 +77,15 @@ def matched_fluxes(truth: Table, rng: np.random.Generator, bands: list[str], lin
     bt = np.asarray(truth["true_bt"], float)[:, None]
     total = total[:, [BANDS.index(b) for b in bands]]
     return bt * total, (1.0 - bt) * total
+
+
+def warn_beyond_training(mag_limit: float) -> None:
+    """Say so when data.mag_limit asks for galaxies fainter than cosmoDC2's training galaxies, whose
+    colours the mixture then extrapolates."""
+    from photoz.data.simulate.calibration_cache import empirical_calibration
+
+    faintest = float(np.max(empirical_calibration().i_mag))
+    if mag_limit > faintest + 0.05:
+        log.warning("data.mag_limit=%s is fainter than cosmoDC2's training galaxies (i < %.1f) whose colours "
+                    "data.sed_model=empirical draws: fainter galaxies get the mixture's extrapolated colours "
+                    "(data.sed_model=cosmos extrapolates with physical SEDs instead)", mag_limit, faintest)

@@ -2,7 +2,7 @@
 
 - i magnitudes follow the LSST Science Book counts, N(<i) ∝ 10^(0.31 i), between data.mag_min
   and data.mag_limit;
-- redshift given i (versions 2–5, and data.sed_population=physics; version 6's default draws it
+- redshift given i (versions 2–5, and data.sed_population=physics; versions 6–8 draw it
   from cosmoDC2's n(z | i) instead: photoz.data.simulate.calibrated) from the Science Book n(z), p(z) ∝ z² exp(−z/z0) with z0(i) = 0.0417 i − 0.744
   for the whole sample brighter than i. Counts rising as 10^(0.31 i) make such a sample dominated
   by galaxies 1/(0.31 ln 10) ≈ 1.4 mag brighter than its limit, so a galaxy of magnitude i draws
