@@ -42,7 +42,6 @@ import numpy as np
 
 from photoz.data.format import NJY_ZP
 from photoz.data.simulate import deconvolution
-from photoz.data.simulate import calibration
 from photoz.data.simulate.calibration import BANDS, read_training
 
 N_COMPONENTS, ITERATIONS, SEED = 64, 100, 0
@@ -118,7 +117,7 @@ def fit_digest() -> str:
     """sha256 of the code the fit runs: the EM module and the functions that read and prepare the
     training galaxies (their source, so that a docstring elsewhere in this module changes nothing)."""
     digest = hashlib.sha256(Path(deconvolution.__file__).read_bytes())
-    for function in (calibration.read_training, features, calibrate):
+    for function in (read_training, features, calibrate):
         digest.update(inspect.getsource(function).encode())
     return digest.hexdigest()
 

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 CELL_Z, CELL_I = 0.1, 0.5
 RANK_COLOUR = ("g", "z")  # spans the 4000 Å break to z ≈ 1.2 and the UV slope beyond
 BULGE_HLR_RANGE = (0.015, 3.0)  # arcsec: version 6's bulges span it (galaxy √(ab) 0.03–3″ × (0.5 + 0.5 B/T))
-MOVED = ("true_bt", "true_q", "true_bulge_q", "true_hlr", "true_bulge_hlr", "true_class", "true_sed", "true_bulge_sed",
+MOVED = ("true_bt", "true_q", "true_bulge_q", "true_bulge_hlr", "true_class", "true_sed", "true_bulge_sed",
          "true_logmstar", "true_ssfr", "true_ebv", "true_ew_oii")
 
 
@@ -73,7 +73,7 @@ def matched_fluxes(truth: Table, rng: np.random.Generator, bands: list[str], lin
         truth[name] = np.asarray(truth[name])[donor]
     bulge_hlr = np.asarray(truth["true_bulge_hlr"], float) * kpc_per_arcsec(z[donor]) / kpc_per_arcsec(z)
     truth["true_bulge_hlr"] = np.clip(bulge_hlr, *BULGE_HLR_RANGE)
-    truth["true_hlr"] = 2.0 * truth["true_bulge_hlr"]  # as version 6: the disk twice the bulge
+    truth["true_hlr"] = 2.0 * truth["true_bulge_hlr"]  # derived, as in version 6: the disk twice the bulge
     bt = np.asarray(truth["true_bt"], float)[:, None]
     total = total[:, [BANDS.index(b) for b in bands]]
     return bt * total, (1.0 - bt) * total
