@@ -20,15 +20,15 @@ from __future__ import annotations
 import numpy as np
 
 import cosmodc2_reference as ref
+from photoz.predictions.metrics import delta_z, sigma_mad
 
 SPREAD_I_BINS = ((17.0, 22.0), (22.0, 24.0), (24.0, 25.3))
 DIFFICULTY_I_BINS = ((17.0, 22.0), (22.0, 23.0), (23.0, 24.0), (24.0, 25.3), (17.0, 25.3))
 
 
 def nmad(v: np.ndarray) -> float:
-    """1.4826 × the median absolute deviation of the finite values."""
-    v = v[np.isfinite(v)]
-    return 1.4826 * float(np.median(np.abs(v - np.median(v))))
+    """1.4826 × the median absolute deviation of the finite values (a colour has NaN where undetected)."""
+    return sigma_mad(v[np.isfinite(v)])
 
 
 def spread_ratios(z: np.ndarray, col: np.ndarray, i_mag: np.ndarray, z_ref: np.ndarray, col_ref: np.ndarray,
@@ -53,12 +53,12 @@ def forest_features(mag: dict[str, np.ndarray]) -> np.ndarray:
 def sigma_per_bin(rng: np.random.Generator, z_phot: np.ndarray, z: np.ndarray, i_mag: np.ndarray,
                   boots: int = 200) -> list[tuple[float, float, int]]:
     """Per DIFFICULTY_I_BINS: σ_MAD, its bootstrap standard error, the count."""
-    dz = (z_phot - z) / (1 + z)
+    dz = delta_z(z_phot, z)
     out = []
     for lo, hi in DIFFICULTY_I_BINS:
         d = dz[(i_mag >= lo) & (i_mag < hi)]
-        draws = [nmad(d[rng.integers(0, len(d), len(d))]) for _ in range(boots)]
-        out.append((nmad(d), float(np.std(draws)), len(d)))
+        draws = [sigma_mad(d[rng.integers(0, len(d), len(d))]) for _ in range(boots)]
+        out.append((sigma_mad(d), float(np.std(draws)), len(d)))
     return out
 
 
