@@ -58,16 +58,11 @@ def test_table(run, tmp: Path) -> Table:
     """The run's test predictions joined with the data set's true i magnitude."""
     import mlflow
 
-    from photoz.data import read_dataset
+    from run_dataset import run_catalog
 
     path = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="predictions/test_predictions.fits",
                                                dst_path=str(tmp / run.info.run_id))
-    tagged = Path(run.data.tags["data"])  # the folder the run read; its name is the data set's identity
-    found = [p for p in (tagged, Path("data") / tagged.name) if p.is_dir()]
-    if not found:
-        raise SystemExit(f"default_study: run {run.info.run_id} read the data set {tagged}, which is gone, and there is "
-                         f"no data/{tagged.name} here; run from the folder whose data/ holds it, or rebuild it with python -m photoz.simulate")
-    cat = read_dataset(str(found[0]), validate=False).catalog
+    cat = run_catalog(run)
     return join(Table.read(path), cat["id", "true_mag_i"], keys="id")
 
 

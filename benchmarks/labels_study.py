@@ -158,12 +158,13 @@ def per_run(client, run_id: str, tmp: Path) -> dict:
     """The row of one run: labels, test metrics (σ_MAD with its bootstrap SE) and per-i-bin metrics."""
     from astropy.table import Table, join
 
-    from photoz.data import read_dataset
+    from run_dataset import run_catalog
+
     from photoz.predictions.metrics import point_metrics
 
     run = client.get_run(run_id)
     path = client.download_artifacts(run_id, "predictions/test_predictions.fits", str(tmp))
-    catalog = read_dataset(run.data.tags["data"], validate=False).catalog
+    catalog = run_catalog(run)
     mag = "true_mag_i" if "true_mag_i" in catalog.colnames else "mag_i"
     t = join(Table.read(path), catalog["id", mag], keys="id")
     z_phot, z_spec, i_mag = (np.asarray(t[c], float) for c in ("z_phot", "z_spec", mag))
