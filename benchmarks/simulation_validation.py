@@ -135,7 +135,8 @@ def print_morphology_colour(name: str, truth) -> None:
 
 
 def compare_with_cosmodc2(n: int, seed: int = 1, sim_seed: int = 0) -> None:
-    """v8, v6, v5, v4 and v3 populations beside cosmoDC2: median tracks, blue fraction, C2ST; figures."""
+    """v8, v6, v5, v4 and v3 populations beside cosmoDC2: median tracks, colour spread, blue fraction,
+    C2ST, a random forest's σ_MAD on each sky (cosmodc2_tightness); figures."""
     import cosmodc2_figures as figs
     import cosmodc2_reference as ref
     import cosmodc2_tightness as tight
@@ -185,14 +186,14 @@ def compare_with_cosmodc2(n: int, seed: int = 1, sim_seed: int = 0) -> None:
         print(f"  all colours: {off}/{int(used.sum())} bins off by > 0.1 mag -> {'PASS' if off == 0 else 'FAIL'} (every bin within 0.1)")
         print("  per bin (u−g g−r r−i i−z z−y): " + "; ".join(
             f"{ref.Z_EDGES[k]:.1f} " + " ".join(f"{d:+.2f}" for d in delta[k]) for k in np.flatnonzero(rows)))
-        print_spread(z, mag, z_ref, mag_ref)
+        tight.print_spread(z, mag, z_ref, mag_ref)
         acc, acc_err = ref.c2st(rng, ref.features(mag, z), ref.features(mag_ref, z_ref))
         acc_2d = ref.c2st(rng, ref.features(mag, z)[:, 5:], ref.features(mag_ref, z_ref)[:, 5:])[0]
         keep = ref.match_i_z(rng, mag["i"], z, mag_ref["i"], z_ref)
         acc_iz, acc_iz_err = ref.c2st(rng, ref.features(mag, z)[keep], ref.features(mag_ref, z_ref))
         print(f"  C2ST accuracy (colours + i + z): {acc:.3f} ± {acc_err:.3f} -> {'PASS' if acc <= 0.60 else 'FAIL'} (<= 0.60); "
               f"at matched (i, z): {acc_iz:.3f} ± {acc_iz_err:.3f} ({len(keep)} galaxies); on (i, z) alone: {acc_2d:.3f}")
-        print_difficulty(forest_rng, truth, relations, (z_tr, mag_tr), (z_ref, mag_ref), reference)
+        tight.print_difficulty(forest_rng, truth, relations, (z_tr, mag_tr), (z_ref, mag_ref), reference)
     samples.pop("v6's SEDs at the training galaxies' (z, i)")
     blue = {name: ref.blue_fraction(z, ref.colours(mag)) for name, (z, mag) in samples.items()}
     print("blue fraction per Δz = 0.2 from z = 0.2: " + "; ".join(f"{k} " + " ".join(f"{v:.2f}" for v in f) for k, f in blue.items()))
@@ -202,34 +203,6 @@ def compare_with_cosmodc2(n: int, seed: int = 1, sim_seed: int = 0) -> None:
     figs.plot_colour_colour(samples, FIGURES / "sim_vs_cosmodc2_colour_colour.png")
     figs.plot_blue_fraction(samples, FIGURES / "sim_vs_cosmodc2_blue_fraction.png")
     print(f"figures: {FIGURES}/sim_vs_cosmodc2_tracks.png, sim_vs_cosmodc2_colour_colour.png, sim_vs_cosmodc2_blue_fraction.png")
-
-
-def print_spread(z: np.ndarray, mag: dict, z_ref: np.ndarray, mag_ref: dict) -> None:
-    """The colour spread at fixed z against cosmoDC2's, per i range: median and widest ratio."""
-    import cosmodc2_reference as ref
-    import cosmodc2_tightness as tight
-
-    col, col_ref = ref.colours(mag), ref.colours(mag_ref)
-    parts = []
-    for i_range in tight.SPREAD_I_BINS:
-        r = tight.spread_ratios(z, col, mag["i"], z_ref, col_ref, mag_ref["i"], i_range)
-        k, c = np.unravel_index(np.nanargmax(r), r.shape)
-        a, b = ref.COLOURS[c]
-        parts.append(f"i {i_range[0]:g}–{i_range[1]:g}: median {np.nanmedian(r):.2f}, widest {r[k, c]:.2f} "
-                     f"({a}−{b}, z {ref.BLUE_Z_EDGES[k]:.1f}–{ref.BLUE_Z_EDGES[k + 1]:.1f})")
-    print("  colour spread at fixed z / cosmoDC2's (1.4826 MAD, Δz = 0.2, ≥ 50 galaxies each): " + "; ".join(parts))
-
-
-def print_difficulty(rng: np.random.Generator, truth, relations: dict, train: tuple, test: tuple, reference: list) -> None:
-    """σ_MAD of a random forest trained on as many simulated galaxies as cosmoDC2's training file,
-    per i bin, and its ratio to the forest's on cosmoDC2 (`reference`)."""
-    import cosmodc2_tightness as tight
-
-    sim_train, sim_test = tight.simulated_split(rng, truth, test[1]["i"], relations, len(train[0]))
-    ours = tight.difficulty(rng, sim_train, sim_test)
-    print(f"  random forest on {len(sim_train[0])} of them, scored on {len(sim_test[0])}, σ_MAD per i bin (/ cosmoDC2's): " + "; ".join(
-        f"{lo:g}–{hi:g}: {s:.4f} ± {e:.4f} ({s / r[0]:.2f})"
-        for (lo, hi), (s, e, _), r in zip(tight.DIFFICULTY_I_BINS, ours, reference)))
 
 
 def at_training_z_i(rng: np.random.Generator, z: np.ndarray, i_mag: np.ndarray) -> Table:
