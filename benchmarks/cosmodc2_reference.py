@@ -105,9 +105,10 @@ def match_histogram(rng: np.random.Generator, sim: np.ndarray, ref: np.ndarray, 
     return np.flatnonzero(inside & (rng.uniform(size=len(sim)) < accept[cell]))
 
 
-def match_i(rng: np.random.Generator, i_sim: np.ndarray, i_ref: np.ndarray) -> np.ndarray:
-    """Indices of simulated galaxies with i < 25.3 kept so that their i histogram (0.1 mag) follows the reference's."""
-    return match_histogram(rng, i_sim[:, None], i_ref[:, None], [np.arange(14.0, MAG_LIMIT + 1e-9, 0.1)])
+def match_i(rng: np.random.Generator, i_sim: np.ndarray, i_ref: np.ndarray, cap: float = 1.0) -> np.ndarray:
+    """Indices of simulated galaxies with i < 25.3 kept so that their i histogram (0.1 mag) follows the
+    reference's (cap: as match_histogram's)."""
+    return match_histogram(rng, i_sim[:, None], i_ref[:, None], [np.arange(14.0, MAG_LIMIT + 1e-9, 0.1)], cap)
 
 
 def match_i_z(rng: np.random.Generator, i_sim: np.ndarray, z_sim: np.ndarray, i_ref: np.ndarray, z_ref: np.ndarray) -> np.ndarray:
@@ -197,10 +198,12 @@ def features(mag: dict[str, np.ndarray], z: np.ndarray) -> np.ndarray:
     return np.column_stack([colours(mag), mag["i"], z])
 
 
-def observed_sample(rng: np.random.Generator, truth, ref_i: np.ndarray, relations: dict) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """A simulated truth table as cosmoDC2 would have measured it: noisy, i-matched."""
+def observed_sample(rng: np.random.Generator, truth, ref_i: np.ndarray, relations: dict,
+                    cap: float = 1.0) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A simulated truth table as cosmoDC2 would have measured it: noisy, i-matched (cap < 1: the
+    acceptance ratio capped at that quantile, so that more galaxies remain)."""
     noisy = add_noise(rng, {b: np.asarray(truth[f"true_mag_{b}"], float) for b in BANDS}, relations)
-    keep = match_i(rng, noisy["i"], ref_i)
+    keep = match_i(rng, noisy["i"], ref_i, cap)
     return np.asarray(truth["redshift"], float)[keep], {b: noisy[b][keep] for b in BANDS}
 
 

@@ -72,15 +72,11 @@ def difficulty(rng: np.random.Generator, train: tuple[np.ndarray, dict], test: t
 
 
 def simulated_split(rng: np.random.Generator, truth, i_ref: np.ndarray, relations: dict, n_train: int):
-    """A simulated truth table as cosmoDC2 would measure it (noise, i-matched with a capped ratio),
-    cut into n_train training galaxies and the rest: ((z, mag), (z, mag))."""
-    noisy = ref.add_noise(rng, {b: np.asarray(truth[f"true_mag_{b}"], float) for b in ref.BANDS}, relations)
-    keep = ref.match_histogram(rng, noisy["i"][:, None], i_ref[:, None],
-                               [np.arange(14.0, ref.MAG_LIMIT + 1e-9, 0.1)], cap=0.95)
-    keep = rng.permutation(keep)
-    z = np.asarray(truth["redshift"], float)
-    part = [keep[:n_train], keep[n_train:]]
-    return tuple((z[k], {b: noisy[b][k] for b in ref.BANDS}) for k in part)
+    """A simulated truth table as cosmoDC2 would measure it (noise, i-matched with the ratio capped at
+    its 95th percentile), shuffled and cut into n_train training galaxies and the rest: ((z, mag), (z, mag))."""
+    z, mag = ref.observed_sample(rng, truth, i_ref, relations, cap=0.95)
+    order = rng.permutation(len(z))
+    return tuple((z[k], {b: mag[b][k] for b in ref.BANDS}) for k in (order[:n_train], order[n_train:]))
 
 
 def print_spread(z: np.ndarray, mag: dict, z_ref: np.ndarray, mag_ref: dict) -> None:
@@ -96,10 +92,11 @@ def print_spread(z: np.ndarray, mag: dict, z_ref: np.ndarray, mag_ref: dict) -> 
     print("  colour spread at fixed z / cosmoDC2's (1.4826 MAD, Δz = 0.2, ≥ 50 galaxies each): " + "; ".join(parts))
 
 
-def print_difficulty(rng: np.random.Generator, truth, relations: dict, train: tuple, test: tuple, reference: list) -> None:
-    """σ_MAD of a random forest trained on as many simulated galaxies as cosmoDC2's training file,
-    per i bin, and its ratio to the forest's on cosmoDC2 (`reference`)."""
-    sim_train, sim_test = simulated_split(rng, truth, test[1]["i"], relations, len(train[0]))
+def print_difficulty(rng: np.random.Generator, truth, relations: dict, i_ref: np.ndarray, n_train: int,
+                     reference: list) -> None:
+    """σ_MAD of a random forest trained on n_train simulated galaxies (as many as cosmoDC2's training
+    file), per i bin, and its ratio to the forest's on cosmoDC2 (`reference`)."""
+    sim_train, sim_test = simulated_split(rng, truth, i_ref, relations, n_train)
     ours = difficulty(rng, sim_train, sim_test)
     print(f"  random forest on {len(sim_train[0])} of them, scored on {len(sim_test[0])}, σ_MAD per i bin (/ cosmoDC2's): " + "; ".join(
         f"{lo:g}–{hi:g}: {s:.4f} ± {e:.4f} ({s / r[0]:.2f})"

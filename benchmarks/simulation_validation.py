@@ -193,7 +193,7 @@ def compare_with_cosmodc2(n: int, seed: int = 1, sim_seed: int = 0) -> None:
         acc_iz, acc_iz_err = ref.c2st(rng, ref.features(mag, z)[keep], ref.features(mag_ref, z_ref))
         print(f"  C2ST accuracy (colours + i + z): {acc:.3f} ± {acc_err:.3f} -> {'PASS' if acc <= 0.60 else 'FAIL'} (<= 0.60); "
               f"at matched (i, z): {acc_iz:.3f} ± {acc_iz_err:.3f} ({len(keep)} galaxies); on (i, z) alone: {acc_2d:.3f}")
-        tight.print_difficulty(forest_rng, truth, relations, (z_tr, mag_tr), (z_ref, mag_ref), reference)
+        tight.print_difficulty(forest_rng, truth, relations, mag_ref["i"], len(z_tr), reference)
     samples.pop("v6's SEDs at the training galaxies' (z, i)")
     blue = {name: ref.blue_fraction(z, ref.colours(mag)) for name, (z, mag) in samples.items()}
     print("blue fraction per Δz = 0.2 from z = 0.2: " + "; ".join(f"{k} " + " ".join(f"{v:.2f}" for v in f) for k, f in blue.items()))
