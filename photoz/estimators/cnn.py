@@ -41,6 +41,7 @@ from photoz.training import distributed
 from photoz.training.catalog_inputs import catalog_array
 from photoz.training.checkpoint import Checkpoints
 from photoz.training.consistency import Consistency, check_semi_supervised, strong_views
+from photoz.training.dimming import check_dimming, labelled_augment
 from photoz.training.encoder import Encoder, start_from
 from photoz.training.hooks import EpochHook
 from photoz.training.inputs import check_inputs, square_stamp
@@ -97,6 +98,7 @@ class CNNEstimator(CNNPrediction, Estimator):
                 f"galaxies in {data.path}); use trainer.batch_size={min(n_train, 64)} or more data"
             )
         check_semi_supervised(self.model_cfg, data.bands, len(data.split_index(UNLABELLED)))
+        check_dimming(self.model_cfg)
         choose_runtime(self.trainer)
         if self.trainer.log_int8:
             check_quantisable(self.model_cfg)
@@ -164,7 +166,8 @@ class CNNEstimator(CNNPrediction, Estimator):
 
         unlabelled = self._consistency(data, rt) if model_cfg.semi_supervised != "none" else None
         checkpoints = Checkpoints(self.checkpoint_dir or tempfile.mkdtemp(prefix="photoz-ckpt-"))
-        task = Task(train, validate, loss, unlabelled)
+        augment = labelled_augment(model_cfg, noise_scale(data.images, train_idx) if model_cfg.dimming else None)
+        task = Task(train, validate, loss, unlabelled, augment)
         fit(self.net, task, self.trainer, self.optimizer, FitContext(rt, checkpoints, on_epoch, self.seed))
         if self.trainer.log_int8 and distributed.is_main():
             self.quantised(data)  # the final net, for log_model

@@ -56,6 +56,7 @@ class HeadConfig:
     freeze_encoder: bool = False  # with init: train the dense head only (the encoder keeps its weights)
     semi_supervised: SemiSupervised = SemiSupervised.none  # none | consistency: also learn from the images data.labels leaves unlabelled
     consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)  # with semi_supervised=consistency
+    dimming: float = 0.0  # largest Δm (mag) each labelled training image is dimmed by, noise re-drawn at the catalogue's depth (0: off)
 
 
 @dataclass

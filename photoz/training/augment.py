@@ -7,7 +7,11 @@ composition of (optional) horizontal flip, vertical flip and transpose, so three
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
+
+Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]  # (labelled stamps, generator) -> stamps
 
 
 def random_dihedral(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

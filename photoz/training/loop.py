@@ -1,9 +1,10 @@
 """The CNN training loop: optimizer and schedule, epochs, early stopping, checkpoints, resume.
 
 Kept as small functions over plain tensors so each piece can be timed and swapped: batches come
-from BatchSource, augmentation from augment.random_dihedral, and the loss is accumulated on the
-device (one host sync per epoch, not per step). Under torchrun the model is wrapped in DDP and
-validation, hooks and checkpoints run on rank 0 (photoz.training.distributed).
+from BatchSource, augmentation from Task.augment (augment.random_dihedral unless model.dimming), and
+the loss is accumulated on the device (one host sync per epoch, not per step). Under torchrun the
+model is wrapped in DDP and validation, hooks and checkpoints run on rank 0
+(photoz.training.distributed).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tqdm.auto import tqdm
 from photoz.config import OptimizerConfig, TrainerConfig
 from photoz.errors import ConfigError
 from photoz.training import distributed
-from photoz.training.augment import random_dihedral
+from photoz.training.augment import Augment, random_dihedral
 from photoz.training.batches import BatchSource
 from photoz.training.checkpoint import Checkpoints
 from photoz.training.consistency import Consistency
@@ -85,13 +86,15 @@ def make_scheduler(
 
 @dataclass(frozen=True)
 class Task:
-    """What fit learns: the train batches, the validation (rank 0's val metrics), the loss, and
-    with model.semi_supervised the unlabelled term of each step."""
+    """What fit learns: the train batches, the validation (rank 0's val metrics), the loss,
+    with model.semi_supervised the unlabelled term of each step, and the augmentation of each
+    labelled batch (a random flip / 90° rotation; with model.dimming also photoz.training.dimming)."""
 
     train: BatchSource
     validate: Validate
     loss_fn: LossFn
     unlabelled: Consistency | None = None
+    augment: Augment = random_dihedral
 
 
 @dataclass(frozen=True)
@@ -116,13 +119,13 @@ class Stepper:
 
 
 def train_epoch(net: nn.Module, task: Task, step: Stepper, rt: Runtime, batch_size: int, bar: tqdm) -> dict[str, float]:
-    """One pass over the shuffled train split with random flips/rotations: the mean train_loss
+    """One pass over the shuffled train split, each batch through task.augment: the mean train_loss
     (and with task.unlabelled the mean train_consistency, the unlabelled term before its weight)."""
     net.train()
     total = torch.zeros(2, device=rt.device)
     seen = 0
     for x, catalog, z in task.train.batches(batch_size, shuffle=True, generator=step.generator):
-        x = random_dihedral(x, step.generator)
+        x = task.augment(x, step.generator)
         if task.unlabelled is None:
             loss, agree = task.loss_fn(rt.forward(net, x, catalog).float(), z), torch.zeros((), device=rt.device)
         else:

@@ -1,0 +1,80 @@
+"""model.dimming (photoz.training.dimming): labelled images dimmed by up to Δm magnitudes with the
+sky noise restored, colours kept; off by default (today's augmentation, draw for draw); a CNN
+trains with it and resumes exactly; bad settings are one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from photoz.errors import ConfigError
+from photoz.models.schema import CNNConfig
+from photoz.training.augment import random_dihedral
+from photoz.training.checkpoint import Checkpoints
+from photoz.training.dimming import Dimming, check_dimming, labelled_augment
+from test_consistency import small, tiny  # noqa: F401  (the tiny data set fixture and the small CNN)
+
+SIGMA = np.array([1.0, 2.0, 4.0], np.float32)
+
+
+def test_dimming_scales_every_band_alike_within_its_range() -> None:
+    galaxy = torch.rand(500, 3, 8, 8) * 100 + 1  # noiseless stamps
+    out = Dimming(2.0, SIGMA * 1e-6)(galaxy, torch.Generator().manual_seed(0))
+    factor = out.sum(dim=(2, 3)) / galaxy.sum(dim=(2, 3))  # (B, C)
+    assert torch.allclose(factor, factor[:, :1].expand_as(factor), rtol=1e-4)  # the same factor in every band: colours kept
+    dm = -2.5 * torch.log10(factor[:, 0])
+    assert dm.min() >= -1e-4 and dm.max() <= 2.0 + 1e-4 and dm.min() < 0.05 and dm.max() > 1.95  # uniform in [0, 2] mag
+    assert abs(dm.mean().item() - 1.0) < 0.1
+
+
+def test_dimming_brings_the_sky_noise_back_to_the_catalogue_level() -> None:
+    sky = torch.randn(2000, 3, 8, 8, generator=torch.Generator().manual_seed(1)) * torch.from_numpy(SIGMA).view(1, -1, 1, 1)
+    out = Dimming(3.0, SIGMA)(sky, torch.Generator().manual_seed(2))
+    assert np.allclose(out.std(dim=(0, 2, 3)).numpy(), SIGMA, rtol=0.02)  # not aSIGMA: a fainter galaxy at the same depth
+
+
+def test_no_dimming_is_todays_augmentation_draw_for_draw() -> None:
+    x = torch.rand(16, 3, 8, 8)
+    assert labelled_augment(CNNConfig(), None) is random_dihedral
+    dimmed = labelled_augment(CNNConfig(dimming=1.0), SIGMA)(x, torch.Generator().manual_seed(3))
+    assert dimmed.shape == x.shape and not torch.allclose(dimmed, random_dihedral(x, torch.Generator().manual_seed(3)))
+
+
+@pytest.mark.parametrize(
+    "model, fragment",
+    [
+        (CNNConfig(dimming=-1.0), "model.dimming=-1.0 must be a finite number of magnitudes >= 0"),
+        (CNNConfig(dimming=float("inf")), "model.dimming=inf must be a finite number"),
+        (CNNConfig(dimming=2.0, catalog_features=["photometry"]), "dims the images but not the catalogue row"),
+    ],
+)
+def test_a_bad_dimming_is_one_line(model: CNNConfig, fragment: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        check_dimming(model)
+    assert fragment in str(err.value) and "\n" not in str(err.value)
+    check_dimming(CNNConfig(catalog_features=["photometry"]))  # off: nothing to refuse
+
+
+def test_a_dimmed_cnn_trains_and_resumes_exactly(tiny, tmp_path: Path) -> None:  # noqa: F811
+    est, view = small(tiny, tmp_path / "a", "model.semi_supervised=none", "model.dimming=2.0")
+    est.check(view)
+    calls = []
+    est.fit(view, lambda epoch, metrics: calls.append(metrics))
+    assert len(calls) == 2 and all(np.isfinite(m["train_loss"]) for m in calls)
+
+    def interrupt(epoch: int, metrics: dict[str, float]) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        small(tiny, tmp_path / "b", "model.semi_supervised=none", "model.dimming=2.0")[0].fit(view, interrupt)
+    torch.manual_seed(7)
+    small(tiny, tmp_path / "b", "model.semi_supervised=none", "model.dimming=2.0", "trainer.resume=true")[0].fit(view, lambda e, m: None)
+    a, b = (Checkpoints(tmp_path / d).load_last()["model"] for d in "ab")
+    assert all(torch.equal(a[k], b[k]) for k in a)  # the same dimming draws after the resume
+    undimmed = small(tiny, tmp_path / "c", "model.semi_supervised=none")[0]
+    undimmed.fit(view, lambda e, m: None)
+    c = Checkpoints(tmp_path / "c").load_last()["model"]
+    assert not all(torch.equal(a[k], c[k]) for k in a)  # the dimming changed what was learnt
