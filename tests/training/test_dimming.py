@@ -10,14 +10,21 @@ import numpy as np
 import pytest
 import torch
 
+from photoz.data import Dataset
 from photoz.errors import ConfigError
 from photoz.models.schema import CNNConfig
 from photoz.training.augment import random_dihedral
 from photoz.training.checkpoint import Checkpoints
 from photoz.training.dimming import Dimming, check_dimming, labelled_augment
-from test_consistency import small, tiny  # noqa: F401  (the tiny data set fixture and the small CNN)
+from test_consistency import small  # a small CNN on a labelled view
+from tinydata import make_tiny_dataset
 
 SIGMA = np.array([1.0, 2.0, 4.0], np.float32)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Dataset:
+    return make_tiny_dataset(tmp_path_factory.mktemp("data") / "tiny", n=64)
 
 
 def test_dimming_scales_every_band_alike_within_its_range() -> None:
@@ -58,7 +65,7 @@ def test_a_bad_dimming_is_one_line(model: CNNConfig, fragment: str) -> None:
     check_dimming(CNNConfig(catalog_features=["photometry"]))  # off: nothing to refuse
 
 
-def test_a_dimmed_cnn_trains_and_resumes_exactly(tiny, tmp_path: Path) -> None:  # noqa: F811
+def test_a_dimmed_cnn_trains_and_resumes_exactly(tiny: Dataset, tmp_path: Path) -> None:
     est, view = small(tiny, tmp_path / "a", "model.semi_supervised=none", "model.dimming=2.0")
     est.check(view)
     calls = []
