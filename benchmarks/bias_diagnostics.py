@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from mlflow.tracking import MlflowClient
 
-from photoz.data.format import read_dataset
+from run_dataset import run_dataset
 from photoz.estimators.cnn import CNNEstimator
 from photoz.predictions.metrics import bias, bias_error, delta_z, eta, sigma_mad
 from photoz.predictions.pdf import pit_ks, point_estimates
@@ -62,7 +62,7 @@ def main() -> None:
     est = CNNEstimator.load(run_model_uri(client, args.run))
     cfg = est.net.model_cfg
     grid = z_grid(cfg.n_bins, cfg.z_max)
-    data = read_dataset(run.data.tags["data"])
+    data = run_dataset(run)
     (val, z_val), (test, z_test) = logits_of(est, data, "val"), logits_of(est, data, "test")
 
     dz = delta_z(point_estimates(pdfs(test, 1.0), grid)["zstar"], z_test)

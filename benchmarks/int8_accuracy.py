@@ -16,7 +16,7 @@ import mlflow
 import numpy as np
 from mlflow.tracking import MlflowClient
 
-from photoz.data.format import read_dataset
+from run_dataset import run_dataset
 from photoz.estimators.cnn import CNNEstimator
 from photoz.predictions.metrics import point_metrics
 from photoz.estimators.logged import run_model_uri
@@ -37,7 +37,7 @@ def main() -> None:
     mlflow.set_tracking_uri(args.tracking_uri)
     client = MlflowClient(args.tracking_uri)
     est = CNNEstimator.load(run_model_uri(client, args.run))
-    data = read_dataset(client.get_run(args.run).data.tags["data"])
+    data = run_dataset(client.get_run(args.run))
     test = data.split_index("test")
     fp32 = est.predict(data, test)
     est.use_int8(data)
