@@ -44,11 +44,13 @@ ESTIMATORS = {  # name -> photoz.train overrides ({init}: the pretraining run id
     "pretrained_semi_cnn": ["model=sequential", "model.init={init}", "model.semi_supervised=consistency"],
     "dimmed_cnn": ["model=sequential", "model.dimming=2.5"],  # labelled images also seen up to 2.5 mag fainter
     "pretrained_dimmed_cnn": ["model=sequential", "model.init={init}", "model.dimming=2.5"],
+    "semi_dimmed_cnn": ["model=sequential", "model.semi_supervised=consistency", "model.dimming=2.5"],
     "flexzboost": ["model=rail_flexzboost"],
     "random_forest": ["model=random_forest"],
 }
-CNNS = ("cnn", "pretrained_cnn", "pretrained_cnn_frozen", "semi_cnn", "pretrained_semi_cnn", "dimmed_cnn", "pretrained_dimmed_cnn")
-SEMI = ("semi_cnn", "pretrained_semi_cnn")  # need unlabelled galaxies: skipped at a budget that labels all
+CNNS = ("cnn", "pretrained_cnn", "pretrained_cnn_frozen", "semi_cnn", "pretrained_semi_cnn", "dimmed_cnn", "pretrained_dimmed_cnn",
+        "semi_dimmed_cnn")  # fmt: skip
+SEMI = ("semi_cnn", "pretrained_semi_cnn", "semi_dimmed_cnn")  # need unlabelled galaxies: skipped at a budget that labels all
 MAG_BINS = (17.0, 22.0, 23.0, 24.0, 24.5, 25.3)
 BOOTSTRAP = 200  # resamples of the test galaxies for σ_MAD's standard error
 
