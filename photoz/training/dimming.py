@@ -52,9 +52,9 @@ class Dimming:
         return x * a.to(x.device, x.dtype) + noise.to(x.device, x.dtype)
 
 
-def labelled_augment(model_cfg: HeadConfig, sigma: np.ndarray) -> Augment:
+def labelled_augment(model_cfg: HeadConfig, sigma: np.ndarray | None) -> Augment:
     """What each labelled training batch gets: a random flip / 90° rotation, then with
-    model.dimming > 0 the dimming (`sigma`: the train stamps' per-band sky noise)."""
+    model.dimming > 0 the dimming (`sigma`: the train stamps' per-band sky noise; unused without)."""
     if model_cfg.dimming == 0:
         return random_dihedral
     dim = Dimming(model_cfg.dimming, sigma)
