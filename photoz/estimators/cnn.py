@@ -41,7 +41,8 @@ from photoz.training import distributed
 from photoz.training.catalog_inputs import catalog_array
 from photoz.training.checkpoint import Checkpoints
 from photoz.training.consistency import Consistency, check_semi_supervised, strong_views
-from photoz.training.dimming import check_dimming, labelled_augment
+from photoz.training.augment import Augment, random_dihedral
+from photoz.training.dimming import Dimming, check_dimming
 from photoz.training.encoder import Encoder, start_from
 from photoz.training.hooks import EpochHook
 from photoz.training.inputs import check_inputs, square_stamp
@@ -166,11 +167,19 @@ class CNNEstimator(CNNPrediction, Estimator):
 
         unlabelled = self._consistency(data, rt) if model_cfg.semi_supervised != "none" else None
         checkpoints = Checkpoints(self.checkpoint_dir or tempfile.mkdtemp(prefix="photoz-ckpt-"))
-        augment = labelled_augment(model_cfg, noise_scale(data.images, train_idx) if model_cfg.dimming else None)
-        task = Task(train, validate, loss, unlabelled, augment)
+        task = Task(train, validate, loss, unlabelled, self._augment(data))
         fit(self.net, task, self.trainer, self.optimizer, FitContext(rt, checkpoints, on_epoch, self.seed))
         if self.trainer.log_int8 and distributed.is_main():
             self.quantised(data)  # the final net, for log_model
+
+    def _augment(self, data: Dataset) -> Augment:
+        """Each labelled batch's augmentation: a flip / 90° rotation, with model.dimming also the
+        dimming, its sky noise measured on every non-test stamp, labelled or not (a selection's
+        labelled galaxies are bright, and their stamps' borders hold galaxy light)."""
+        if not self.model_cfg.dimming:
+            return random_dihedral
+        rows = np.concatenate([data.split_index(s) for s in ("train", "val", UNLABELLED)])
+        return Dimming(self.model_cfg.dimming, noise_scale(data.images, rows))
 
     def _consistency(self, data: Dataset, rt: Runtime) -> Consistency:
         """model.semi_supervised=consistency's term: this rank's unlabelled galaxies and their

@@ -38,7 +38,7 @@ def row_label(tags: dict[str, str], params: dict[str, str]) -> str:
         "+catalog": params.get("model.catalog_features", "[]") not in ("[]", ""),
         "+pretrained": params.get("model.init", "None") not in ("None", ""),
         "+consistency": params.get("model.semi_supervised", "none") not in ("none", ""),
-        "+dimmed": params.get("model.dimming", "0.0") not in ("0.0", "0", ""),
+        "+dimmed": float(params.get("model.dimming") or 0) != 0,
     }
     label = tags.get("model_config", tags["model"]) + "".join(k for k, on in extras.items() if on)
     selection, n = params.get("data.labels.selection", "random"), params.get("data.labels.n", "None")

@@ -7,8 +7,11 @@ and extrapolates wildly there. Each labelled stamp of a training step is multipl
 a = 10^(-0.4 Δm), Δm uniform in [0, model.dimming] magnitudes per galaxy (every band alike, so
 the colours are kept), and white noise of std sigma_b sqrt(1 - a²) is added, which brings the sky
 noise, scaled down with the galaxy, back to the catalogue's per-band level sigma_b (measured on
-the stamps' borders, photoz.training.normalise.noise_scale). The result is the same galaxy, at the
-same redshift, observed as a fainter galaxy would be. It is not a fainter galaxy of that redshift
+the borders of every non-test stamp, labelled or not: a selection's labelled galaxies are bright
+and their borders hold galaxy light; photoz.training.normalise.noise_scale). The result is, in
+the sky-limited approximation, the same galaxy at the same redshift observed as a fainter galaxy
+would be (the galaxy's own photon noise is scaled by a, not sqrt(a), and neighbours in the stamp
+are dimmed with it). It is not a fainter galaxy of that redshift
 (those are intrinsically bluer and smaller), and it teaches nothing of redshifts the labels do not
 reach; and it blurs the magnitude-redshift relation the labels carry, so it is off by default and
 meant for selected labels. Random draws come from the training step's generator, so a resumed run
@@ -24,7 +27,7 @@ import torch
 
 from photoz.errors import ConfigError
 from photoz.models.schema import HeadConfig
-from photoz.training.augment import Augment, random_dihedral
+from photoz.training.augment import random_dihedral
 
 
 def check_dimming(model_cfg: HeadConfig) -> None:
@@ -39,23 +42,17 @@ def check_dimming(model_cfg: HeadConfig) -> None:
 
 
 class Dimming:
-    """Dims each stamp of a (B, C, H, W) nJy batch by up to `max_mag` magnitudes and restores the
-    (C,) per-band sky noise `sigma` (nJy)."""
+    """The augmentation of each labelled batch with model.dimming: a random flip / 90° rotation,
+    then every stamp of the (B, C, H, W) nJy batch dimmed by up to `max_mag` magnitudes with the
+    (C,) per-band sky noise `sigma` (nJy) restored."""
 
     def __init__(self, max_mag: float, sigma: np.ndarray) -> None:
         self.max_mag = max_mag
         self.sigma = torch.as_tensor(np.asarray(sigma, np.float32)).view(1, -1, 1, 1)
 
     def __call__(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        """The flipped / rotated, dimmed stamps (same device and dtype as x); draws from `g`."""
+        x = random_dihedral(x, g)
         a = 10 ** (-0.4 * self.max_mag * torch.rand(len(x), generator=g)).view(-1, 1, 1, 1)
         noise = torch.randn(x.shape, generator=g) * torch.sqrt(1 - a**2) * self.sigma
         return x * a.to(x.device, x.dtype) + noise.to(x.device, x.dtype)
-
-
-def labelled_augment(model_cfg: HeadConfig, sigma: np.ndarray | None) -> Augment:
-    """What each labelled training batch gets: a random flip / 90° rotation, then with
-    model.dimming > 0 the dimming (`sigma`: the train stamps' per-band sky noise; unused without)."""
-    if model_cfg.dimming == 0:
-        return random_dihedral
-    dim = Dimming(model_cfg.dimming, sigma)
-    return lambda x, g: dim(random_dihedral(x, g), g)

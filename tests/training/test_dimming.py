@@ -1,6 +1,6 @@
 """model.dimming (photoz.training.dimming): labelled images dimmed by up to Δm magnitudes with the
-sky noise restored, colours kept; off by default (today's augmentation, draw for draw); a CNN
-trains with it and resumes exactly; bad settings are one line."""
+sky noise (measured on every non-test stamp, whatever is labelled) restored, colours kept; off by
+default (today's augmentation); a CNN trains with it and resumes exactly; bad settings are one line."""
 
 from __future__ import annotations
 
@@ -11,11 +11,15 @@ import pytest
 import torch
 
 from photoz.data import Dataset
+from photoz.data.labels import apply_labels
+from photoz.data.schema import LabelsConfig
 from photoz.errors import ConfigError
+from photoz.estimators.cnn import CNNEstimator
 from photoz.models.schema import CNNConfig
 from photoz.training.augment import random_dihedral
 from photoz.training.checkpoint import Checkpoints
-from photoz.training.dimming import Dimming, check_dimming, labelled_augment
+from photoz.training.dimming import Dimming, check_dimming
+from photoz.training.normalise import noise_scale
 from test_consistency import small  # a small CNN on a labelled view
 from tinydata import make_tiny_dataset
 
@@ -43,11 +47,16 @@ def test_dimming_brings_the_sky_noise_back_to_the_catalogue_level() -> None:
     assert np.allclose(out.std(dim=(0, 2, 3)).numpy(), SIGMA, rtol=0.02)  # not aSIGMA: a fainter galaxy at the same depth
 
 
-def test_no_dimming_is_todays_augmentation_draw_for_draw() -> None:
-    x = torch.rand(16, 3, 8, 8)
-    assert labelled_augment(CNNConfig(), None) is random_dihedral
-    dimmed = labelled_augment(CNNConfig(dimming=1.0), SIGMA)(x, torch.Generator().manual_seed(3))
-    assert dimmed.shape == x.shape and not torch.allclose(dimmed, random_dihedral(x, torch.Generator().manual_seed(3)))
+def test_no_dimming_is_todays_augmentation_and_the_sky_noise_does_not_depend_on_the_labels(tiny: Dataset) -> None:
+    assert CNNEstimator(CNNConfig())._augment(tiny) is random_dihedral  # off: today's draws
+    sigmas = []
+    for n in (16, 32):  # which galaxies keep their redshift must not change the noise the dimming restores
+        view = apply_labels(tiny, LabelsConfig(n=n))
+        dim = CNNEstimator(CNNConfig(dimming=2.0))._augment(view)
+        assert isinstance(dim, Dimming) and dim.max_mag == 2.0
+        sigmas.append(dim.sigma.flatten().numpy())
+    non_test = np.concatenate([tiny.split_index(s) for s in ("train", "val")])
+    assert np.array_equal(sigmas[0], sigmas[1]) and np.array_equal(sigmas[0], noise_scale(tiny.images, non_test))
 
 
 @pytest.mark.parametrize(
@@ -55,6 +64,7 @@ def test_no_dimming_is_todays_augmentation_draw_for_draw() -> None:
     [
         (CNNConfig(dimming=-1.0), "model.dimming=-1.0 must be a finite number of magnitudes >= 0"),
         (CNNConfig(dimming=float("inf")), "model.dimming=inf must be a finite number"),
+        (CNNConfig(dimming=float("nan")), "model.dimming=nan must be a finite number"),
         (CNNConfig(dimming=2.0, catalog_features=["photometry"]), "dims the images but not the catalogue row"),
     ],
 )
