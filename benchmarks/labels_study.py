@@ -4,6 +4,7 @@
     python benchmarks/labels_study.py --dry-run       # print the commands it would run
     python benchmarks/labels_study.py --report-only   # rebuild the table and figure from the runs made so far
     python benchmarks/labels_study.py --report-only --workdir A --merge B   # one report of two study workdirs
+    python benchmarks/labels_study.py --selections vvds --estimators dimmed_cnn --seeds 0,1   # each CNN with two network seeds
     python benchmarks/labels_study.py --n 100,200 --workdir /tmp/ls --data "data.n_galaxies=2000 data.stamp_size=16" \\
         --train "trainer.max_epochs=1 trainer.batch_size=32" --pretrain "trainer.max_epochs=1 trainer.batch_size=64"
 
@@ -114,7 +115,8 @@ def cnn_epochs(args: argparse.Namespace, n_labelled: int | None) -> list[str]:
 
 
 def plan(args: argparse.Namespace, init: str) -> list[tuple[str, str, str, list[str]]]:
-    """(estimator, selection, n, overrides) of every training run of the study."""
+    """(estimator, selection, n, overrides) of every training run of the study; a CNN trained
+    with a --seeds seed k other than 0 is estimator `<est>|seed<k>`."""
     out = []
     n_train = None if args.dry_run else accepted(args, "random")
     for selection in args.selections.split(","):
@@ -130,9 +132,12 @@ def plan(args: argparse.Namespace, init: str) -> list[tuple[str, str, str, list[
                     continue
                 labels = [f"data.labels.n={n}", f"data.labels.selection={selection}"]
                 overrides = [o.format(init=init) for o in ESTIMATORS[est]] + labels + args.train.split()
-                if est in CNNS:
-                    overrides += cnn_epochs(args, limit if n == "null" else int(n))
-                out.append((est, selection, n, overrides))
+                if est not in CNNS:
+                    out.append((est, selection, n, overrides))
+                    continue
+                overrides += cnn_epochs(args, limit if n == "null" else int(n))
+                for k in (int(k) for k in args.seeds.split(",")):
+                    out.append((est + (f"|seed{k}" if k else ""), selection, n, overrides + ([f"seed={k}"] if k else [])))
     return out
 
 
@@ -149,29 +154,39 @@ def run_study(args: argparse.Namespace) -> None:
         else:
             index = record(index_file, "pretrain", run_of(args, "pretrain"))
     for est, selection, n, overrides in plan(args, index.get("pretrain", "")):
-        key = f"{est}|{selection}|{n}"
+        est, _, seed = est.partition("|")
+        key = f"{est}|{selection}|{n}" + (f"|{seed}" if seed else "")  # seed 0's key is the study's first
         index = json.loads(index_file.read_text()) if index_file.is_file() else index  # another process may have run it
         if key in index:
             continue
-        name = f"{est}-{selection}-{n}"
+        name = f"{est}-{selection}-{n}" + (f"-{seed}" if seed else "")
         if photoz("train", args, overrides, name) and not args.dry_run:
             index = record(index_file, key, run_of(args, name))
 
 
-def per_run(client, run_id: str, tmp: Path) -> dict:
-    """The row of one run: labels, test metrics (σ_MAD with its bootstrap SE) and per-i-bin metrics."""
+def test_predictions(client, run, tmp: Path):
+    """The run's test predictions (an astropy Table, sorted by id) with each galaxy's true i
+    magnitude as column `i` (the catalogue's true_mag_i, else mag_i)."""
     from astropy.table import Table, join
 
     from run_dataset import run_catalog
 
-    from photoz.predictions.metrics import point_metrics
-
-    run = client.get_run(run_id)
-    path = client.download_artifacts(run_id, "predictions/test_predictions.fits", str(tmp))
+    path = client.download_artifacts(run.info.run_id, "predictions/test_predictions.fits", str(tmp))
     catalog = run_catalog(run)
     mag = "true_mag_i" if "true_mag_i" in catalog.colnames else "mag_i"
     t = join(Table.read(path), catalog["id", mag], keys="id")
-    z_phot, z_spec, i_mag = (np.asarray(t[c], float) for c in ("z_phot", "z_spec", mag))
+    t.rename_column(mag, "i")
+    t.sort("id")
+    return t
+
+
+def per_run(client, run_id: str, tmp: Path) -> dict:
+    """The row of one run: labels, test metrics (σ_MAD with its bootstrap SE) and per-i-bin metrics."""
+    from photoz.predictions.metrics import point_metrics
+
+    run = client.get_run(run_id)
+    t = test_predictions(client, run, tmp)
+    z_phot, z_spec, i_mag = (np.asarray(t[c], float) for c in ("z_phot", "z_spec", "i"))
     rng = np.random.default_rng(0)
     draws = [point_metrics(z_phot[s], z_spec[s])["sigma_mad"] for s in rng.integers(0, len(t), (BOOTSTRAP, len(t)))]
     m = run.data.metrics
@@ -193,8 +208,8 @@ def study_rows(work: Path, tmp: Path) -> list[dict]:
     rows = []
     for key, run_id in index.items():
         if key != "pretrain":
-            est, selection, _ = key.split("|")
-            rows.append({"estimator": est, "selection": selection, **per_run(client, run_id, tmp / run_id)})
+            est, selection, _, *seed = key.split("|")
+            rows.append({"estimator": " ".join([est, *seed]), "selection": selection, **per_run(client, run_id, tmp / run_id)})
     return rows
 
 
@@ -255,6 +270,7 @@ def main() -> None:
     parser.add_argument("--n", default="500,1000,2000,4000,16000", help="label budgets")
     parser.add_argument("--selections", default="random,vvds", help="data.labels.selection values")
     parser.add_argument("--estimators", default="cnn,pretrained_cnn,flexzboost,random_forest", help=", ".join(ESTIMATORS))
+    parser.add_argument("--seeds", default="0", help="network seeds of each CNN run (the labelled galaxies are data.labels.seed's)")
     parser.add_argument("--data", default="", help="data overrides for every run, e.g. 'data.n_galaxies=2000'")
     parser.add_argument("--train", default="", help="extra photoz.train overrides")
     parser.add_argument("--cnn-steps", type=int, default=3000,
