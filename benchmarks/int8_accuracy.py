@@ -16,10 +16,10 @@ import mlflow
 import numpy as np
 from mlflow.tracking import MlflowClient
 
-from run_dataset import run_dataset
 from photoz.estimators.cnn import CNNEstimator
 from photoz.predictions.metrics import point_metrics
 from photoz.estimators.logged import run_model_uri
+from run_dataset import run_dataset  # benchmarks/: a removed worktree's data set is found under ./data
 
 
 def deltas(z8: np.ndarray, z32: np.ndarray, zs: np.ndarray) -> dict[str, float]:

@@ -49,9 +49,8 @@ ESTIMATORS = {  # name -> photoz.train overrides ({init}: the pretraining run id
     "flexzboost": ["model=rail_flexzboost"],
     "random_forest": ["model=random_forest"],
 }
-CNNS = ("cnn", "pretrained_cnn", "pretrained_cnn_frozen", "semi_cnn", "pretrained_semi_cnn", "dimmed_cnn", "pretrained_dimmed_cnn",
-        "semi_dimmed_cnn")  # fmt: skip
-SEMI = ("semi_cnn", "pretrained_semi_cnn", "semi_dimmed_cnn")  # need unlabelled galaxies: skipped at a budget that labels all
+CNNS = tuple(est for est, overrides in ESTIMATORS.items() if "model=sequential" in overrides)
+SEMI = tuple(est for est in CNNS if "model.semi_supervised=consistency" in ESTIMATORS[est])  # skipped where every galaxy is labelled
 MAG_BINS = (17.0, 22.0, 23.0, 24.0, 24.5, 25.3)
 BOOTSTRAP = 200  # resamples of the test galaxies for σ_MAD's standard error
 

@@ -5,9 +5,16 @@ bias_diagnostics.py and int8_accuracy.py predict on its images)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from astropy.table import Table
+    from mlflow.entities import Run
+
+    from photoz.data import Dataset
 
 
-def run_dataset(run, validate: bool = True):
+def run_dataset(run: Run, validate: bool = True) -> Dataset:
     """The data set `run` (an MLflow run) read: the folder its `data` tag names or, when that folder
     is gone (the worktree or machine it ran in), the data set of the same name under ./data (the
     name carries the data set's hash). Neither: one line and a non-zero exit."""
@@ -21,6 +28,6 @@ def run_dataset(run, validate: bool = True):
     return read_dataset(str(found[0]), validate=validate)
 
 
-def run_catalog(run):
+def run_catalog(run: Run) -> Table:
     """The catalogue of the data set `run` read (run_dataset's, unvalidated: a report reads columns)."""
     return run_dataset(run, validate=False).catalog
