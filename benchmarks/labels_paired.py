@@ -107,7 +107,7 @@ def main() -> None:
                 print(f"{name}: σ_MAD {row.values['sigma_mad'].value:.4f}  {d}")
                 print(faint_line(tables[name], tables["flexzboost"], faint, np.random.default_rng(0)))
             base_key = tuple(args.growth_from.split("|"))
-            if base_key != (selection, n) and "flexzboost" in groups.get(base_key, {}):
+            if selection != base_key[0] and "flexzboost" in groups.get(base_key, {}):  # a selection against random labels
                 base = {name: test_predictions(client, client.get_run(rid), Path(tmp) / rid)
                         for name, rid in groups[base_key].items() if name in runs}  # fmt: skip
                 print(f"faint-bin bias growth from {' '.join(base_key)} labels:")
