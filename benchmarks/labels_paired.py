@@ -54,12 +54,13 @@ def growth_line(runs: dict, base: dict, faint: tuple[float, float], rng: np.rand
     sel = np.flatnonzero((ref["i"] >= faint[0]) & (ref["i"] < faint[1]))
     draws = rng.choice(sel, (BOOTSTRAP, len(sel)))
 
-    def growth(name: str, k: np.ndarray) -> float:
-        here, there = (tuple(np.asarray(t[c], float) for c in ("z_phot", "z_spec")) for t in (runs[name], base[name]))
+    def growth(name: str, k: np.ndarray) -> float:  # a seed's row grows from its estimator's (first) seed
+        there = base[name.split(" ")[0]]
+        here, there = (tuple(np.asarray(t[c], float) for c in ("z_phot", "z_spec")) for t in (runs[name], there))
         return abs(faint_metrics(k, *here)[0] - faint_metrics(k, *there)[0])
 
     lines = []
-    for name in (n for n in runs if n in base):
+    for name in (n for n in runs if n.split(" ")[0] in base):
         g = growth(name, sel)
         line = f"{name}: faint bias grew by {g:.4f}"
         if name != "flexzboost":
@@ -109,7 +110,7 @@ def main() -> None:
             base_key = tuple(args.growth_from.split("|"))
             if selection != base_key[0] and "flexzboost" in groups.get(base_key, {}):  # a selection against random labels
                 base = {name: test_predictions(client, client.get_run(rid), Path(tmp) / rid)
-                        for name, rid in groups[base_key].items() if name in runs}  # fmt: skip
+                        for name, rid in groups[base_key].items() if name in {r.split(" ")[0] for r in runs}}  # fmt: skip
                 print(f"faint-bin bias growth from {' '.join(base_key)} labels:")
                 print("\n".join(growth_line(tables, base, faint, np.random.default_rng(0))))
 
