@@ -38,10 +38,10 @@ from photoz.models.build import build_model, check_redshift_range, head_loss, n_
 from photoz.models.cost import flops_per_galaxy
 from photoz.models.schema import HeadConfig
 from photoz.training import distributed
+from photoz.training.augment import Augment, random_dihedral
 from photoz.training.catalog_inputs import catalog_array
 from photoz.training.checkpoint import Checkpoints
 from photoz.training.consistency import Consistency, check_semi_supervised, strong_views
-from photoz.training.augment import Augment, random_dihedral
 from photoz.training.dimming import Dimming, check_dimming
 from photoz.training.encoder import Encoder, start_from
 from photoz.training.hooks import EpochHook
