@@ -15,6 +15,7 @@ with --growth-from labels (4,000 random by default), against FlexZBoost's move. 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import tempfile
 from pathlib import Path
@@ -24,11 +25,11 @@ import numpy as np
 BOOTSTRAP = 500
 
 
-def faint_metrics(t, zp: np.ndarray, zs: np.ndarray) -> np.ndarray:
-    """(bias, σ_MAD) of Δz over the rows `t` index."""
+def faint_metrics(rows: np.ndarray, zp: np.ndarray, zs: np.ndarray) -> np.ndarray:
+    """(bias, σ_MAD) of Δz over `rows` (indices, repeats allowed)."""
     from photoz.predictions.metrics import point_metrics
 
-    m = point_metrics(zp[t], zs[t])
+    m = point_metrics(zp[rows], zs[rows])
     return np.array([m["bias"], m["sigma_mad"]])
 
 
@@ -93,13 +94,14 @@ def main() -> None:
             est, selection, n, *seed = key.split("|")
             groups.setdefault((selection, n), {})[" ".join([est, *seed])] = run_id
     with tempfile.TemporaryDirectory() as tmp:
+        load = functools.cache(lambda rid: test_predictions(client, client.get_run(rid), Path(tmp) / rid))  # each run once
         for (selection, n), runs in sorted(groups.items()):
             if args.selections and selection not in args.selections.split(","):
                 continue
             if "flexzboost" not in runs:
                 print(f"{selection} {n}: no flexzboost run to pair with; skipped")
                 continue
-            tables = {name: test_predictions(client, client.get_run(rid), Path(tmp) / rid) for name, rid in runs.items()}
+            tables = {name: load(rid) for name, rid in runs.items()}
             samples = {name: GalaxySample.from_table(t) for name, t in tables.items()}
             print(f"\n{selection}, {n} labels: paired 95 % intervals against flexzboost")
             for name, row in row_intervals(samples, "flexzboost").items():
@@ -109,8 +111,7 @@ def main() -> None:
                 print(faint_line(tables[name], tables["flexzboost"], faint, np.random.default_rng(0)))
             base_key = tuple(args.growth_from.split("|"))
             if selection != base_key[0] and "flexzboost" in groups.get(base_key, {}):  # a selection against random labels
-                base = {name: test_predictions(client, client.get_run(rid), Path(tmp) / rid)
-                        for name, rid in groups[base_key].items() if name in {r.split(" ")[0] for r in runs}}  # fmt: skip
+                base = {name: load(rid) for name, rid in groups[base_key].items() if name in {r.split(" ")[0] for r in runs}}
                 print(f"faint-bin bias growth from {' '.join(base_key)} labels:")
                 print("\n".join(growth_line(tables, base, faint, np.random.default_rng(0))))
 

@@ -113,9 +113,9 @@ def cnn_epochs(args: argparse.Namespace, n_labelled: int | None) -> list[str]:
     return [f"trainer.max_epochs={max(1, -(-args.cnn_steps // max(1, n_labelled // batch)))}"]
 
 
-def plan(args: argparse.Namespace, init: str) -> list[tuple[str, str, str, list[str]]]:
-    """(estimator, selection, n, overrides) of every training run of the study; a CNN trained
-    with a --seeds seed k other than 0 is estimator `<est>|seed<k>`."""
+def plan(args: argparse.Namespace, init: str) -> list[tuple[list[str], list[str]]]:
+    """(key parts, overrides) of every training run of the study: [estimator, selection, n], and
+    `seed<k>` after them for a CNN trained with a --seeds seed k other than 0."""
     out = []
     n_train = None if args.dry_run else accepted(args, "random")
     for selection in args.selections.split(","):
@@ -132,11 +132,11 @@ def plan(args: argparse.Namespace, init: str) -> list[tuple[str, str, str, list[
                 labels = [f"data.labels.n={n}", f"data.labels.selection={selection}"]
                 overrides = [o.format(init=init) for o in ESTIMATORS[est]] + labels + args.train.split()
                 if est not in CNNS:
-                    out.append((est, selection, n, overrides))
+                    out.append(([est, selection, n], overrides))
                     continue
                 overrides += cnn_epochs(args, limit if n == "null" else int(n))
                 for k in (int(k) for k in args.seeds.split(",")):
-                    out.append((est + (f"|seed{k}" if k else ""), selection, n, overrides + ([f"seed={k}"] if k else [])))
+                    out.append(([est, selection, n] + ([f"seed{k}"] if k else []), overrides + ([f"seed={k}"] if k else [])))
     return out
 
 
@@ -152,13 +152,11 @@ def run_study(args: argparse.Namespace) -> None:
             index["pretrain"] = "<pretraining run id>"
         else:
             index = record(index_file, "pretrain", run_of(args, "pretrain"))
-    for est, selection, n, overrides in plan(args, index.get("pretrain", "")):
-        est, _, seed = est.partition("|")
-        key = f"{est}|{selection}|{n}" + (f"|{seed}" if seed else "")  # seed 0's key is the study's first
+    for parts, overrides in plan(args, index.get("pretrain", "")):
+        key, name = "|".join(parts), "-".join(parts)  # seed 0's key is the one studies without --seeds made
         index = json.loads(index_file.read_text()) if index_file.is_file() else index  # another process may have run it
         if key in index:
             continue
-        name = f"{est}-{selection}-{n}" + (f"-{seed}" if seed else "")
         if photoz("train", args, overrides, name) and not args.dry_run:
             index = record(index_file, key, run_of(args, name))
 

@@ -10,12 +10,12 @@ noise, scaled down with the galaxy, back to the catalogue's per-band level sigma
 the borders of every non-test stamp, labelled or not: a selection's labelled galaxies are bright
 and their borders hold galaxy light; photoz.training.normalise.noise_scale). The result is, in
 the sky-limited approximation, the same galaxy at the same redshift observed as a fainter galaxy
-would be (the galaxy's own photon noise is scaled by a, not sqrt(a), and neighbours in the stamp
-are dimmed with it). It is not a fainter galaxy of that redshift
-(those are intrinsically bluer and smaller), and it teaches nothing of redshifts the labels do not
-reach; and it blurs the magnitude-redshift relation the labels carry, so it is off by default and
-meant for selected labels. Random draws come from the training step's generator, so a resumed run
-continues the same sequence.
+would be (its own photon noise is scaled by a, not sqrt(a), and neighbours in the stamp are
+dimmed with it). It is not a fainter galaxy of that redshift (those are intrinsically bluer and
+smaller), it teaches nothing of redshifts the labels do not reach, and it blurs the
+magnitude-redshift relation the labels carry, so it is off by default and meant for selected
+labels. Random draws come from the training step's generator, so a resumed run continues the same
+sequence.
 """
 
 from __future__ import annotations

@@ -76,7 +76,8 @@ def test_a_bad_dimming_is_one_line(model: CNNConfig, fragment: str) -> None:
 
 
 def test_a_dimmed_cnn_trains_and_resumes_exactly(tiny: Dataset, tmp_path: Path) -> None:
-    est, view = small(tiny, tmp_path / "a", "model.semi_supervised=none", "model.dimming=2.0")
+    dimmed = ("model.semi_supervised=none", "model.dimming=2.0")
+    est, view = small(tiny, tmp_path / "a", *dimmed)
     est.check(view)
     calls = []
     est.fit(view, lambda epoch, metrics: calls.append(metrics))
@@ -86,9 +87,9 @@ def test_a_dimmed_cnn_trains_and_resumes_exactly(tiny: Dataset, tmp_path: Path) 
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        small(tiny, tmp_path / "b", "model.semi_supervised=none", "model.dimming=2.0")[0].fit(view, interrupt)
+        small(tiny, tmp_path / "b", *dimmed)[0].fit(view, interrupt)
     torch.manual_seed(7)
-    small(tiny, tmp_path / "b", "model.semi_supervised=none", "model.dimming=2.0", "trainer.resume=true")[0].fit(view, lambda e, m: None)
+    small(tiny, tmp_path / "b", *dimmed, "trainer.resume=true")[0].fit(view, lambda e, m: None)
     a, b = (Checkpoints(tmp_path / d).load_last()["model"] for d in "ab")
     assert all(torch.equal(a[k], b[k]) for k in a)  # the same dimming draws after the resume
     undimmed = small(tiny, tmp_path / "c", "model.semi_supervised=none")[0]
