@@ -46,6 +46,8 @@ ESTIMATORS = {  # name -> photoz.train overrides ({init}: the pretraining run id
     "dimmed_cnn": ["model=sequential", "model.dimming=2.5"],  # labelled images also seen up to 2.5 mag fainter
     "pretrained_dimmed_cnn": ["model=sequential", "model.init={init}", "model.dimming=2.5"],
     "semi_dimmed_cnn": ["model=sequential", "model.semi_supervised=consistency", "model.dimming=2.5"],
+    "sample_dimmed_cnn": ["model=sequential", "model.dimming=10", "model.dimming_to=sample"],  # as faint as the survey's galaxies
+    "pretrained_sample_dimmed_cnn": ["model=sequential", "model.init={init}", "model.dimming=10", "model.dimming_to=sample"],
     "flexzboost": ["model=rail_flexzboost"],
     "random_forest": ["model=random_forest"],
 }

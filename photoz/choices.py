@@ -60,6 +60,15 @@ class SemiSupervised(Choice):
     consistency = "consistency"
 
 
+class DimmingTo(Choice):
+    """model.dimming_to of a CNN: how far each labelled training image is dimmed (photoz.training.dimming):
+    uniform in [0, model.dimming] magnitudes | to the brightness of a random galaxy of the photometric
+    sample when that one is fainter (at most model.dimming magnitudes)."""
+
+    uniform = "uniform"
+    sample = "sample"
+
+
 class Activation(Choice):
     """model.activation of a CNN."""
 

@@ -42,7 +42,7 @@ from photoz.training.augment import Augment, random_dihedral
 from photoz.training.catalog_inputs import catalog_array
 from photoz.training.checkpoint import Checkpoints
 from photoz.training.consistency import Consistency, check_semi_supervised, strong_views
-from photoz.training.dimming import Dimming, check_dimming
+from photoz.training.dimming import check_dimming, dimming_for
 from photoz.training.encoder import Encoder, start_from
 from photoz.training.hooks import EpochHook
 from photoz.training.inputs import check_inputs, square_stamp
@@ -174,12 +174,13 @@ class CNNEstimator(CNNPrediction, Estimator):
 
     def _augment(self, data: Dataset) -> Augment:
         """Each labelled batch's augmentation: a flip / 90° rotation, with model.dimming also the
-        dimming, its sky noise measured on every non-test stamp, labelled or not (a selection's
-        labelled galaxies are bright, and their stamps' borders hold galaxy light)."""
+        dimming, its sky noise (and with model.dimming_to=sample the photometric sample's
+        brightness) measured on every non-test stamp, labelled or not (a selection's labelled
+        galaxies are bright, and their stamps' borders hold galaxy light)."""
         if not self.model_cfg.dimming:
             return random_dihedral
         rows = np.concatenate([data.split_index(s) for s in ("train", "val", UNLABELLED)])
-        return Dimming(self.model_cfg.dimming, noise_scale(data.images, rows))
+        return dimming_for(self.model_cfg, data.images, rows)
 
     def _consistency(self, data: Dataset, rt: Runtime) -> Consistency:
         """model.semi_supervised=consistency's term: this rank's unlabelled galaxies and their

@@ -14,7 +14,7 @@ from typing import Optional
 
 from omegaconf import MISSING
 
-from photoz.choices import Activation, Head, PointEstimate, ResNetBlock, SemiSupervised
+from photoz.choices import Activation, DimmingTo, Head, PointEstimate, ResNetBlock, SemiSupervised
 
 
 @dataclass
@@ -57,6 +57,7 @@ class HeadConfig:
     semi_supervised: SemiSupervised = SemiSupervised.none  # none | consistency: also learn from the images data.labels leaves unlabelled
     consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)  # with semi_supervised=consistency
     dimming: float = 0.0  # largest Δm (mag) each labelled training image is dimmed by, noise re-drawn at the catalogue's depth (0: off)
+    dimming_to: DimmingTo = DimmingTo.uniform  # uniform: Δm ~ U(0, dimming) | sample: down to a random photometric-sample galaxy's brightness
 
 
 @dataclass

@@ -16,6 +16,16 @@ smaller), it teaches nothing of redshifts the labels do not reach, and it blurs 
 magnitude-redshift relation the labels carry, so it is off by default and meant for selected
 labels. Random draws come from the training step's generator, so a resumed run continues the same
 sequence.
+
+How far (model.dimming_to): `uniform` draws Δm uniform in [0, model.dimming]; `sample` takes the
+number from the survey instead: each labelled galaxy is dimmed to the brightness of a galaxy drawn
+at random from the photometric sample (every non-test stamp, labelled or not) when that one is
+fainter, and kept as it is when it is not, by at most model.dimming magnitudes. Brightness is the
+flux within a third of the stamp's width of its centre, summed over bands in units of each band's
+sigma_b (a detection signal; the same factor dims every band, so any weighting of the bands gives
+the same ratio). The dimmed labelled set then has the distribution of the fainter of a labelled and
+a photometric-sample galaxy: under a strong selection (every label brighter than most of the
+sample) nearly the sample's own.
 """
 
 from __future__ import annotations
@@ -25,9 +35,13 @@ import math
 import numpy as np
 import torch
 
+from photoz.choices import DimmingTo
 from photoz.errors import ConfigError
 from photoz.models.schema import HeadConfig
 from photoz.training.augment import random_dihedral
+from photoz.training.normalise import fit_sample, noise_scale
+
+CHUNK = 1024  # stamps read at once when measuring the photometric sample
 
 
 def check_dimming(model_cfg: HeadConfig) -> None:
@@ -36,23 +50,62 @@ def check_dimming(model_cfg: HeadConfig) -> None:
     m = model_cfg.dimming
     if not 0 <= m < math.inf:
         raise ConfigError(f"model.dimming={m} must be a finite number of magnitudes >= 0 (0 switches it off)")
+    if m == 0 and model_cfg.dimming_to == DimmingTo.sample:
+        raise ConfigError("model.dimming_to=sample dims by at most model.dimming magnitudes, which is 0: "
+                          "set it too, e.g. model.dimming=10")  # fmt: skip
     if m > 0 and model_cfg.catalog_features:
         raise ConfigError(f"model.dimming={m} dims the images but not the catalogue row of model.catalog_features="
                           f"{list(model_cfg.catalog_features)}: drop one of them")  # fmt: skip
 
 
+def brightness(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """(B,) each (C, H, W) stamp's flux within a third of its width of the centre, summed over bands
+    in units of the (1, C, 1, 1) per-band sky noise `sigma`."""
+    h, w = x.shape[-2:]
+    yy, xx = torch.meshgrid(torch.arange(h) - (h - 1) / 2, torch.arange(w) - (w - 1) / 2, indexing="ij")
+    inside = (yy**2 + xx**2 <= (min(h, w) / 6) ** 2).to(x.device)
+    return (x[..., inside].float() / sigma.to(x.device).view(1, -1, 1)).sum((1, 2))
+
+
+def sample_brightness(images: np.ndarray, index: np.ndarray, sigma: np.ndarray) -> torch.Tensor:
+    """The brightness of (an even sample of) the stamps images[index], (n,) float32."""
+    rows, scale = fit_sample(index), torch.as_tensor(np.asarray(sigma, np.float32))
+    chunks = (torch.from_numpy(np.asarray(images[rows[i : i + CHUNK]], np.float32)) for i in range(0, len(rows), CHUNK))
+    return torch.cat([brightness(chunk, scale) for chunk in chunks])
+
+
 class Dimming:
     """The augmentation of each labelled batch with model.dimming: a random flip / 90° rotation,
     then every stamp of the (B, C, H, W) nJy batch dimmed by up to `max_mag` magnitudes with the
-    (C,) per-band sky noise `sigma` (nJy) restored."""
+    (C,) per-band sky noise `sigma` (nJy) restored: uniformly in magnitude, or, given the
+    photometric sample's brightness `targets` (model.dimming_to=sample), to a random one of them
+    where that is fainter."""
 
-    def __init__(self, max_mag: float, sigma: np.ndarray) -> None:
+    def __init__(self, max_mag: float, sigma: np.ndarray, targets: torch.Tensor | None = None) -> None:
         self.max_mag = max_mag
         self.sigma = torch.as_tensor(np.asarray(sigma, np.float32)).view(1, -1, 1, 1)
+        self.targets = targets
+
+    def factor(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        """(B,) each stamp's flux factor a in [10^(-0.4 max_mag), 1]; draws from `g`."""
+        if self.targets is None:
+            return 10 ** (-0.4 * self.max_mag * torch.rand(len(x), generator=g))
+        target = self.targets[torch.randint(len(self.targets), (len(x),), generator=g)]
+        own = brightness(x, self.sigma).cpu()
+        ratio = torch.where(own > 0, target / own, torch.ones(()))  # a stamp with no signal is left as it is
+        return ratio.clamp(10 ** (-0.4 * self.max_mag), 1.0)
 
     def __call__(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
         """The flipped / rotated, dimmed stamps (same device and dtype as x); draws from `g`."""
         x = random_dihedral(x, g)
-        a = 10 ** (-0.4 * self.max_mag * torch.rand(len(x), generator=g)).view(-1, 1, 1, 1)
+        a = self.factor(x, g).view(-1, 1, 1, 1)
         noise = torch.randn(x.shape, generator=g) * torch.sqrt(1 - a**2) * self.sigma
         return x * a.to(x.device, x.dtype) + noise.to(x.device, x.dtype)
+
+
+def dimming_for(model_cfg: HeadConfig, images: np.ndarray, rows: np.ndarray) -> Dimming:
+    """model.dimming's augmentation, its sky noise (and with model.dimming_to=sample the
+    photometric sample's brightness) measured on the stamps images[rows]."""
+    sigma = noise_scale(images, rows)
+    targets = sample_brightness(images, rows, sigma) if model_cfg.dimming_to == DimmingTo.sample else None
+    return Dimming(model_cfg.dimming, sigma, targets)

@@ -15,12 +15,17 @@ from torch import nn
 MAX_FIT_IMAGES = 4096  # enough pixels for a robust noise estimate; bounds memmap reads
 
 
-def noise_scale(images: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """(C,) robust noise sigma per band from the border pixels of (a sample of) images[index]."""
+def fit_sample(index: np.ndarray) -> np.ndarray:
+    """The sorted rows of `index` a fit reads: all of them, or MAX_FIT_IMAGES spread evenly over them."""
     index = np.sort(np.asarray(index))
     if len(index) > MAX_FIT_IMAGES:
         index = index[np.linspace(0, len(index) - 1, MAX_FIT_IMAGES).astype(int)]
-    stamps = np.asarray(images[index], dtype=np.float32)  # (n, C, H, W)
+    return index
+
+
+def noise_scale(images: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """(C,) robust noise sigma per band from the border pixels of (a sample of) images[index]."""
+    stamps = np.asarray(images[fit_sample(index)], dtype=np.float32)  # (n, C, H, W)
     border = np.concatenate(
         [stamps[:, :, 0, :], stamps[:, :, -1, :], stamps[:, :, 1:-1, 0], stamps[:, :, 1:-1, -1]], axis=2
     )  # (n, C, ring)

@@ -1,6 +1,8 @@
 """model.dimming (photoz.training.dimming): labelled images dimmed by up to Δm magnitudes with the
-sky noise (measured on every non-test stamp, whatever is labelled) restored, colours kept; off by
-default (today's augmentation); a CNN trains with it and resumes exactly; bad settings are one line."""
+sky noise (measured on every non-test stamp, whatever is labelled) restored, colours kept; with
+model.dimming_to=sample dimmed to a random photometric-sample galaxy's brightness where that is
+fainter; off by default (today's augmentation); a CNN trains with it and resumes exactly; bad
+settings are one line."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from photoz.estimators.cnn import CNNEstimator
 from photoz.models.schema import CNNConfig
 from photoz.training.augment import random_dihedral
 from photoz.training.checkpoint import Checkpoints
-from photoz.training.dimming import Dimming, check_dimming
+from photoz.choices import DimmingTo
+from photoz.training.dimming import Dimming, brightness, check_dimming, sample_brightness
 from photoz.training.normalise import noise_scale
 from test_consistency import small  # a small CNN on a labelled view
 from tinydata import make_tiny_dataset
@@ -59,6 +62,47 @@ def test_no_dimming_is_todays_augmentation_and_the_sky_noise_does_not_depend_on_
     assert np.array_equal(sigmas[0], sigmas[1]) and np.array_equal(sigmas[0], noise_scale(tiny.images, non_test))
 
 
+def blobs(flux: torch.Tensor) -> torch.Tensor:
+    """Noiseless (B, 3, 12, 12) stamps: a 2x2 blob of total `flux` per band at the centre, and a
+    bright neighbour in a corner (outside the brightness aperture)."""
+    x = torch.zeros(len(flux), 3, 12, 12)
+    x[:, :, 5:7, 5:7] = flux.view(-1, 1, 1, 1) / 4
+    x[:, :, 0, 0] = 1e4
+    return x
+
+
+def test_brightness_is_the_central_flux_in_units_of_the_sky_noise() -> None:
+    sigma = torch.from_numpy(SIGMA).view(1, -1, 1, 1)
+    got = brightness(blobs(torch.tensor([8.0, 0.0])), sigma)  # the corner neighbour is not counted
+    assert torch.allclose(got, torch.tensor([8 * (1 + 1 / 2 + 1 / 4), 0.0]))
+
+
+def test_dimming_to_the_sample_takes_a_fainter_galaxy_s_brightness_and_leaves_the_rest() -> None:
+    flux = torch.tensor([400.0, 100.0, 25.0, 1.0] * 250)
+    quiet = SIGMA * 1e-9  # noiseless: the factor shows in the output
+    targets = brightness(blobs(torch.tensor([100.0, 400.0])), Dimming(1.0, quiet).sigma)  # a 100 and a 400 galaxy
+    factor = Dimming(10.0, quiet, targets).factor(blobs(flux), torch.Generator().manual_seed(3))
+    for f, allowed in ((400.0, {0.25, 1.0}), (100.0, {1.0}), (25.0, {1.0}), (1.0, {1.0})):
+        got = set(np.round(factor[flux == f].numpy(), 5).tolist())
+        assert got == allowed  # dimmed to a fainter target's brightness, never brightened
+    assert 0.4 < (factor[flux == 400.0] == 0.25).float().mean() < 0.6  # the targets drawn evenly
+    capped = Dimming(1.0, quiet, targets[:1] * 1e-6).factor(blobs(flux), torch.Generator())
+    assert torch.allclose(capped, torch.full_like(capped, 10**-0.4))  # at most model.dimming magnitudes
+    out = Dimming(10.0, quiet, targets)(blobs(flux), torch.Generator().manual_seed(3))
+    ratio = out.sum(dim=(2, 3)) / blobs(flux).sum(dim=(2, 3))
+    assert torch.allclose(ratio, ratio[:, :1].expand_as(ratio), rtol=1e-4)  # colours kept
+
+
+def test_the_sample_s_brightness_is_every_non_test_stamp_s_whatever_is_labelled(tiny: Dataset) -> None:
+    targets = []
+    for n in (16, 32):
+        dim = CNNEstimator(CNNConfig(dimming=10.0, dimming_to=DimmingTo.sample))._augment(apply_labels(tiny, LabelsConfig(n=n)))
+        targets.append(dim.targets)
+    rows = np.sort(np.concatenate([tiny.split_index(s) for s in ("train", "val")]))
+    expected = sample_brightness(tiny.images, rows, noise_scale(tiny.images, rows))
+    assert len(expected) == len(rows) and torch.equal(targets[0], targets[1]) and torch.equal(targets[0], expected)
+
+
 @pytest.mark.parametrize(
     "model, fragment",
     [
@@ -66,6 +110,7 @@ def test_no_dimming_is_todays_augmentation_and_the_sky_noise_does_not_depend_on_
         (CNNConfig(dimming=float("inf")), "model.dimming=inf must be a finite number"),
         (CNNConfig(dimming=float("nan")), "model.dimming=nan must be a finite number"),
         (CNNConfig(dimming=2.0, catalog_features=["photometry"]), "dims the images but not the catalogue row"),
+        (CNNConfig(dimming_to=DimmingTo.sample), "model.dimming_to=sample dims by at most model.dimming magnitudes, which is 0"),
     ],
 )
 def test_a_bad_dimming_is_one_line(model: CNNConfig, fragment: str) -> None:
@@ -75,8 +120,9 @@ def test_a_bad_dimming_is_one_line(model: CNNConfig, fragment: str) -> None:
     check_dimming(CNNConfig(catalog_features=["photometry"]))  # off: nothing to refuse
 
 
-def test_a_dimmed_cnn_trains_and_resumes_exactly(tiny: Dataset, tmp_path: Path) -> None:
-    dimmed = ("model.semi_supervised=none", "model.dimming=2.0")
+@pytest.mark.parametrize("to", ["uniform", "sample"])
+def test_a_dimmed_cnn_trains_and_resumes_exactly(tiny: Dataset, tmp_path: Path, to: str) -> None:
+    dimmed = ("model.semi_supervised=none", "model.dimming=2.0", f"model.dimming_to={to}")
     est, view = small(tiny, tmp_path / "a", *dimmed)
     est.check(view)
     calls = []
