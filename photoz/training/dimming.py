@@ -21,11 +21,12 @@ How far (model.dimming_to): `uniform` draws Δm uniform in [0, model.dimming]; `
 number from the survey instead: each labelled galaxy is dimmed to the brightness of a galaxy drawn
 at random from the photometric sample (every non-test stamp, labelled or not) when that one is
 fainter, and kept as it is when it is not, by at most model.dimming magnitudes. Brightness is the
-flux within a third of the stamp's width of its centre, summed over bands in units of each band's
+flux within a sixth of the stamp's width of its centre, summed over bands in units of each band's
 sigma_b (a detection signal; the same factor dims every band, so any weighting of the bands gives
-the same ratio). The dimmed labelled set then has the distribution of the fainter of a labelled and
-a photometric-sample galaxy: under a strong selection (every label brighter than most of the
-sample) nearly the sample's own.
+the same ratio); sample galaxies below 5 sigma in it are not drawn. The dimmed labelled set then
+has the distribution of the fainter of a labelled and a photometric-sample galaxy: under a strong
+selection (every label brighter than most of the sample) nearly the sample's own; with random
+labels fainter than the sample (so it is meant for selected labels).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from photoz.training.augment import random_dihedral
 from photoz.training.normalise import fit_sample, noise_scale
 
 CHUNK = 1024  # stamps read at once when measuring the photometric sample
+DETECTION = 5.0  # a sample galaxy is a brightness to dim to when its aperture signal is this many sigma
 
 
 def check_dimming(model_cfg: HeadConfig) -> None:
@@ -58,20 +60,34 @@ def check_dimming(model_cfg: HeadConfig) -> None:
                           f"{list(model_cfg.catalog_features)}: drop one of them")  # fmt: skip
 
 
-def brightness(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """(B,) each (C, H, W) stamp's flux within a third of its width of the centre, summed over bands
-    in units of the (1, C, 1, 1) per-band sky noise `sigma`."""
-    h, w = x.shape[-2:]
+def aperture(h: int, w: int) -> torch.Tensor:
+    """(H, W) 1 within a sixth of the stamp's width of its centre (an aperture a third of the stamp
+    across; flips and 90° rotations leave it as it is), 0 outside."""
     yy, xx = torch.meshgrid(torch.arange(h) - (h - 1) / 2, torch.arange(w) - (w - 1) / 2, indexing="ij")
-    inside = (yy**2 + xx**2 <= (min(h, w) / 6) ** 2).to(x.device)
-    return (x[..., inside].float() / sigma.to(x.device).view(1, -1, 1)).sum((1, 2))
+    return (yy**2 + xx**2 <= (min(h, w) / 6) ** 2).float()
+
+
+def brightness(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """(B,) each (C, H, W) stamp's flux within `aperture`, summed over bands in units of the per-band
+    sky noise `sigma` ((C,) values, any shape); on x's device."""
+    inside = aperture(*x.shape[-2:]).to(x.device)
+    return (torch.einsum("bchw,hw->bc", x.float(), inside) / sigma.to(x.device).reshape(1, -1)).sum(1)
 
 
 def sample_brightness(images: np.ndarray, index: np.ndarray, sigma: np.ndarray) -> torch.Tensor:
-    """The brightness of (an even sample of) the stamps images[index], (n,) float32."""
+    """The brightness of (an even sample of) the stamps images[index] that are detected in it, at
+    DETECTION times its noise (sqrt of the aperture's pixels times the bands: a stamp of pure sky
+    would be nothing to dim to), (n,) float32; ConfigError if none is."""
     rows, scale = fit_sample(index), torch.as_tensor(np.asarray(sigma, np.float32))
     chunks = (torch.from_numpy(np.asarray(images[rows[i : i + CHUNK]], np.float32)) for i in range(0, len(rows), CHUNK))
-    return torch.cat([brightness(chunk, scale) for chunk in chunks])
+    signal = torch.cat([brightness(chunk, scale) for chunk in chunks])
+    noise = math.sqrt(aperture(*images.shape[-2:]).sum().item() * images.shape[1])
+    detected = signal[signal > DETECTION * noise]
+    if not len(detected):
+        raise ConfigError(f"model.dimming_to=sample: none of the {len(signal)} stamps read is detected at {DETECTION:g} "
+                          "sigma within a third of the stamp across, so there is no brightness to dim to; use "
+                          "model.dimming_to=uniform")  # fmt: skip
+    return detected
 
 
 class Dimming:

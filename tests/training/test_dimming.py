@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from photoz.choices import DimmingTo
 from photoz.data import Dataset
 from photoz.data.labels import apply_labels
 from photoz.data.schema import LabelsConfig
@@ -20,7 +21,6 @@ from photoz.estimators.cnn import CNNEstimator
 from photoz.models.schema import CNNConfig
 from photoz.training.augment import random_dihedral
 from photoz.training.checkpoint import Checkpoints
-from photoz.choices import DimmingTo
 from photoz.training.dimming import Dimming, brightness, check_dimming, sample_brightness
 from photoz.training.normalise import noise_scale
 from test_consistency import small  # a small CNN on a labelled view
@@ -72,35 +72,49 @@ def blobs(flux: torch.Tensor) -> torch.Tensor:
 
 
 def test_brightness_is_the_central_flux_in_units_of_the_sky_noise() -> None:
-    sigma = torch.from_numpy(SIGMA).view(1, -1, 1, 1)
-    got = brightness(blobs(torch.tensor([8.0, 0.0])), sigma)  # the corner neighbour is not counted
-    assert torch.allclose(got, torch.tensor([8 * (1 + 1 / 2 + 1 / 4), 0.0]))
+    sigma = torch.from_numpy(SIGMA)
+    got = brightness(blobs(torch.tensor([8.0, 0.0, -8.0])), sigma)  # the corner neighbour is not counted
+    assert torch.allclose(got, torch.tensor([8.0, 0.0, -8.0]) * (1 + 1 / 2 + 1 / 4))
 
 
 def test_dimming_to_the_sample_takes_a_fainter_galaxy_s_brightness_and_leaves_the_rest() -> None:
-    flux = torch.tensor([400.0, 100.0, 25.0, 1.0] * 250)
+    flux = torch.tensor([400.0, 100.0, 25.0, 1.0, 0.0, -50.0] * 200)
     quiet = SIGMA * 1e-9  # noiseless: the factor shows in the output
     targets = brightness(blobs(torch.tensor([100.0, 400.0])), Dimming(1.0, quiet).sigma)  # a 100 and a 400 galaxy
     factor = Dimming(10.0, quiet, targets).factor(blobs(flux), torch.Generator().manual_seed(3))
-    for f, allowed in ((400.0, {0.25, 1.0}), (100.0, {1.0}), (25.0, {1.0}), (1.0, {1.0})):
+    for f, allowed in ((400.0, {0.25, 1.0}), (100.0, {1.0}), (25.0, {1.0}), (1.0, {1.0}), (0.0, {1.0}), (-50.0, {1.0})):
         got = set(np.round(factor[flux == f].numpy(), 5).tolist())
-        assert got == allowed  # dimmed to a fainter target's brightness, never brightened
+        assert got == allowed  # dimmed to a fainter target's brightness, never brightened; no signal: left as it is
     assert 0.4 < (factor[flux == 400.0] == 0.25).float().mean() < 0.6  # the targets drawn evenly
     capped = Dimming(1.0, quiet, targets[:1] * 1e-6).factor(blobs(flux), torch.Generator())
-    assert torch.allclose(capped, torch.full_like(capped, 10**-0.4))  # at most model.dimming magnitudes
+    assert torch.allclose(capped[flux > 1], torch.full_like(capped[flux > 1], 10**-0.4))  # at most model.dimming mag
     out = Dimming(10.0, quiet, targets)(blobs(flux), torch.Generator().manual_seed(3))
-    ratio = out.sum(dim=(2, 3)) / blobs(flux).sum(dim=(2, 3))
+    ratio = out[flux > 0].sum(dim=(2, 3)) / blobs(flux[flux > 0]).sum(dim=(2, 3))
     assert torch.allclose(ratio, ratio[:, :1].expand_as(ratio), rtol=1e-4)  # colours kept
 
 
 def test_the_sample_s_brightness_is_every_non_test_stamp_s_whatever_is_labelled(tiny: Dataset) -> None:
-    targets = []
+    targets, sample = [], CNNConfig(dimming=2.0, dimming_to=DimmingTo.sample)
     for n in (16, 32):
-        dim = CNNEstimator(CNNConfig(dimming=10.0, dimming_to=DimmingTo.sample))._augment(apply_labels(tiny, LabelsConfig(n=n)))
+        view = apply_labels(tiny, LabelsConfig(n=n))
+        dim = CNNEstimator(sample)._augment(view)
         targets.append(dim.targets)
+        labelled = torch.from_numpy(np.asarray(view.images[np.sort(view.split_index("train"))], np.float32))
+        factor = dim.factor(labelled, torch.Generator().manual_seed(0))
+        assert (factor < 1).any() and (factor == 1).any()  # some labelled galaxies dimmed, some left
     rows = np.sort(np.concatenate([tiny.split_index(s) for s in ("train", "val")]))
     expected = sample_brightness(tiny.images, rows, noise_scale(tiny.images, rows))
-    assert len(expected) == len(rows) and torch.equal(targets[0], targets[1]) and torch.equal(targets[0], expected)
+    assert torch.equal(targets[0], targets[1]) and torch.equal(targets[0], expected) and 0 < len(expected) <= len(rows)
+
+
+def test_only_detected_galaxies_are_brightnesses_to_dim_to() -> None:
+    sky = np.random.default_rng(4).normal(size=(40, 3, 12, 12)).astype(np.float32) * SIGMA.reshape(1, -1, 1, 1)
+    sky[:10] += blobs(torch.full((10,), 400.0)).numpy()  # ten galaxies far above the noise, thirty empty stamps
+    got = sample_brightness(sky, np.arange(40), SIGMA)
+    assert len(got) == 10 and torch.allclose(got, brightness(torch.from_numpy(sky[:10]), torch.from_numpy(SIGMA)))
+    with pytest.raises(ConfigError) as err:
+        sample_brightness(sky[10:], np.arange(30), SIGMA)
+    assert "none of the 30 stamps read is detected at 5 sigma" in str(err.value) and "\n" not in str(err.value)
 
 
 @pytest.mark.parametrize(
@@ -110,7 +124,7 @@ def test_the_sample_s_brightness_is_every_non_test_stamp_s_whatever_is_labelled(
         (CNNConfig(dimming=float("inf")), "model.dimming=inf must be a finite number"),
         (CNNConfig(dimming=float("nan")), "model.dimming=nan must be a finite number"),
         (CNNConfig(dimming=2.0, catalog_features=["photometry"]), "dims the images but not the catalogue row"),
-        (CNNConfig(dimming_to=DimmingTo.sample), "model.dimming_to=sample dims by at most model.dimming magnitudes, which is 0"),
+        (CNNConfig(dimming_to=DimmingTo.sample), "model.dimming_to=sample dims by at most model.dimming magnitudes"),
     ],
 )
 def test_a_bad_dimming_is_one_line(model: CNNConfig, fragment: str) -> None:
