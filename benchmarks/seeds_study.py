@@ -166,8 +166,6 @@ def ensemble_rows(study: Study, ensembles: list) -> list[str]:
 
 def bias_rows(study: Study) -> list[str]:
     """z* bias ± its standard error and |bias|/SE of every run (the bar: < 2 with SE ≤ 0.001)."""
-    from photoz.estimators.logged import row_label
-
     lines = ["| row | seed | z* bias ± SE | abs(bias)/SE | PIT KS | before calibration: PIT KS, bias |", "|---|---|---|---|---|---|"]
     for label, runs in sorted(study.rows().items()):
         for r in sorted(runs, key=lambda r: r.data.params.get("seed", "")):
