@@ -74,7 +74,7 @@ def growth_line(runs: dict, base: dict, faint: tuple[float, float], rng: np.rand
 def main() -> None:
     from mlflow.tracking import MlflowClient
 
-    from labels_study import test_predictions
+    from labels_report import test_predictions
     from photoz.comparison.intervals import GalaxySample, row_intervals
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
