@@ -16,6 +16,7 @@ import numpy as np
 
 MAG_BINS = (17.0, 22.0, 23.0, 24.0, 24.5, 25.3)
 BOOTSTRAP = 200  # resamples of the test galaxies for σ_MAD's standard error
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bar per downloaded file in the reports
 
 
 def test_predictions(client, run, tmp: Path):
