@@ -19,10 +19,11 @@ import argparse
 import numpy as np
 import torch
 
-from photoz.choices import DimmingTo
+from photoz.choices import DimmingTo, LabelSelection
 from photoz.data import read_dataset
 from photoz.data.labels import apply_labels
 from photoz.data.schema import LabelsConfig
+from photoz.errors import PhotozError
 from photoz.estimators.cnn import CNNEstimator
 from photoz.models.schema import CNNConfig
 from photoz.training.dimming import brightness
@@ -41,10 +42,18 @@ def mags(signal: torch.Tensor, zero: float) -> str:
     return " ".join(f"{-2.5 * np.log10(v / zero):+.2f}" for v in q.tolist())
 
 
+def parse_selection(text: str) -> LabelsConfig:
+    """`<selection>` or `<selection>:<n>` as data.labels; one line and exit 1 if it is neither."""
+    name, _, n = text.partition(":")
+    if name not in LabelSelection.__members__ or not (n == "" or n.isdigit()):
+        raise SystemExit(f"dimming_depths: {text!r} is not <selection>[:<n>] with a selection among "
+                         f"{', '.join(LabelSelection.__members__)}, e.g. vvds or random:4000")  # fmt: skip
+    return LabelsConfig(selection=LabelSelection(name), n=int(n) if n else None)
+
+
 def depths(path: str, selection: str, passes: int, cap: float) -> None:
     """Print one selection's dimming depths and brightness quantiles."""
-    name, _, n = selection.partition(":")
-    view = apply_labels(read_dataset(path, validate=False), LabelsConfig(selection=name, n=int(n) if n else None))
+    view = apply_labels(read_dataset(path, validate=False), parse_selection(selection))
     dim = CNNEstimator(CNNConfig(dimming=cap, dimming_to=DimmingTo.sample))._augment(view)
     labelled, g = stamps(view, "train"), torch.Generator().manual_seed(0)
     a = torch.cat([dim.factor(labelled, g) for _ in range(passes)])
@@ -68,8 +77,11 @@ def main() -> None:
     parser.add_argument("--cap", type=float, default=10.0, help="model.dimming: the largest Δm")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    for selection in args.selections.split(","):
-        depths(args.data, selection, args.passes, args.cap)
+    try:
+        for selection in args.selections.split(","):
+            depths(args.data, selection, args.passes, args.cap)
+    except PhotozError as err:  # a bad data set or selection: its one line, no traceback
+        raise SystemExit(f"dimming_depths: {err}") from None
 
 
 if __name__ == "__main__":
