@@ -41,6 +41,8 @@ ESTIMATORS = {  # name -> photoz.train overrides ({init}: the pretraining run id
     "pretrained_cnn_frozen": ["model=sequential", "model.init={init}", "model.freeze_encoder=true"],
     "semi_cnn": ["model=sequential", "model.semi_supervised=consistency"],
     "pretrained_semi_cnn": ["model=sequential", "model.init={init}", "model.semi_supervised=consistency"],
+    # consistency with FlexZBoost's PDF of each unlabelled galaxy as the target (fitted on the same labels)
+    "teacher_cnn": ["model=sequential", "model.semi_supervised=consistency", "model.consistency.target=rail_flexzboost"],
     "dimmed_cnn": ["model=sequential", "model.dimming=2.5"],  # labelled images also seen up to 2.5 mag fainter
     "pretrained_dimmed_cnn": ["model=sequential", "model.init={init}", "model.dimming=2.5"],
     "semi_dimmed_cnn": ["model=sequential", "model.semi_supervised=consistency", "model.dimming=2.5"],

@@ -33,6 +33,7 @@ from photoz.estimators.base import Estimator
 from photoz.estimators.cnn_predict import CNNPrediction
 from photoz.estimators.naming import short_number
 from photoz.estimators.pretrained import pretrained_for
+from photoz.estimators.teacher import check_teacher, teacher_targets
 from photoz.inference.quantize import check_quantisable, write_int8
 from photoz.models.build import build_model, check_redshift_range, head_loss, n_trainable_params
 from photoz.models.cost import flops_per_galaxy
@@ -99,6 +100,7 @@ class CNNEstimator(CNNPrediction, Estimator):
                 f"galaxies in {data.path}); use trainer.batch_size={min(n_train, 64)} or more data"
             )
         check_semi_supervised(self.model_cfg, data.bands, len(data.split_index(UNLABELLED)))
+        check_teacher(self.model_cfg, self.seed, data)
         check_dimming(self.model_cfg)
         choose_runtime(self.trainer)
         if self.trainer.log_int8:
@@ -193,7 +195,9 @@ class CNNEstimator(CNNPrediction, Estimator):
         if per_step > len(index):
             log.warning("model.consistency.ratio=%d draws %d unlabelled galaxies per step from %d: each is seen "
                         "several times per step; a lower ratio costs less", cfg.ratio, per_step, len(index))  # fmt: skip
-        return Consistency(cfg, self._source(data, index, rt), views, self.trainer.batch_size)
+        targets = teacher_targets(self.model_cfg, self.seed, data, index)  # None: the network's own PDF
+        targets = None if targets is None else torch.from_numpy(targets).to(rt.device)
+        return Consistency(cfg, self._source(data, index, rt), views, self.trainer.batch_size, targets)
 
     def n_trainable_params(self) -> int:
         return n_trainable_params(self.net)
