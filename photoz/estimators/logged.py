@@ -31,15 +31,17 @@ def row_label(tags: dict[str, str], params: dict[str, str]) -> str:
     """The run's model config (tag model_config, else the estimator, tag model), `+catalog` when it
     also read catalogue features (model.catalog_features), `+pretrained` when it started from a
     pretrained encoder (model.init), `+consistency` when it trained on unlabelled galaxies too
-    (model.semi_supervised), `+dimmed` when its labelled images were also dimmed
+    (model.semi_supervised; `+consistency-<teacher>` with model.consistency.target=<teacher>),
+    `+dimmed` when its labelled images were also dimmed
     (model.dimming; `+dimmed-to-sample` with model.dimming_to=sample), so each way of training
     one network gets a row, and a label budget (data.labels) its own:
     `sequential+pretrained (500 vvds)`."""
     dimmed = "+dimmed-to-sample" if params.get("model.dimming_to") == "sample" else "+dimmed"
+    target = params.get("model.consistency.target", "self")
     extras = {
         "+catalog": params.get("model.catalog_features", "[]") not in ("[]", ""),
         "+pretrained": params.get("model.init", "None") not in ("None", ""),
-        "+consistency": params.get("model.semi_supervised", "none") not in ("none", ""),
+        "+consistency" + ("" if target == "self" else f"-{target}"): params.get("model.semi_supervised", "none") not in ("none", ""),
         dimmed: float(params.get("model.dimming") or 0) != 0,
     }
     label = tags.get("model_config", tags["model"]) + "".join(k for k, on in extras.items() if on)

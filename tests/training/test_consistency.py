@@ -101,17 +101,18 @@ def test_consistency_training_learns_from_unlabelled_images_whose_redshifts_it_n
     assert est.uses_unlabelled
 
 
-def test_a_resumed_consistency_run_matches_an_uninterrupted_one(tiny: Dataset, tmp_path: Path) -> None:
-    est, view = small(tiny, tmp_path / "a")
+@pytest.mark.parametrize("target", ["self", "knn"])  # knn: a teacher, fitted again on resume
+def test_a_resumed_consistency_run_matches_an_uninterrupted_one(tiny: Dataset, tmp_path: Path, target: str) -> None:
+    est, view = small(tiny, tmp_path / "a", f"model.consistency.target={target}")
     est.fit(view, lambda epoch, metrics: None)
 
     def interrupt(epoch: int, metrics: dict[str, float]) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        small(tiny, tmp_path / "b")[0].fit(view, interrupt)
+        small(tiny, tmp_path / "b", f"model.consistency.target={target}")[0].fit(view, interrupt)
     torch.manual_seed(7)
-    small(tiny, tmp_path / "b", "trainer.resume=true")[0].fit(view, lambda epoch, metrics: None)
+    small(tiny, tmp_path / "b", "trainer.resume=true", f"model.consistency.target={target}")[0].fit(view, lambda epoch, metrics: None)
     a, b = (Checkpoints(tmp_path / d).load_last()["model"] for d in "ab")
     assert all(torch.equal(a[k], b[k]) for k in a)  # same unlabelled draws and views after the resume
 
