@@ -30,6 +30,14 @@ class Precision(Choice):
     fp32 = "fp32"
 
 
+class Keep(Choice):
+    """trainer.keep: the weights a CNN run ends with: best (the epoch of the lowest val σ_MAD) |
+    last (the final epoch's, for a val split too small to choose an epoch on)."""
+
+    best = "best"
+    last = "last"
+
+
 class OptimizerName(Choice):
     """optimizer.name (set by optimizer=adamw | optimizer=sgd)."""
 

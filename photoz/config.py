@@ -29,7 +29,7 @@ from typing import Any, Optional, TypeVar
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from photoz.choices import OptimizerName, Precision, Schedule
+from photoz.choices import Keep, OptimizerName, Precision, Schedule
 from photoz.data.schema import register_schemas as register_data
 from photoz.errors import ConfigError
 from photoz.registry import REGISTRY
@@ -44,6 +44,7 @@ class TrainerConfig:
     max_epochs: int = 24
     batch_size: int = 128
     patience: int = 0  # epochs without a better val σ_MAD before stopping; 0 = never (the cosine schedule runs to its end)
+    keep: Keep = Keep.best  # best: the best val σ_MAD epoch's weights | last: the final epoch's (a val split too small to choose on)
     precision: Precision = Precision.auto  # auto (bf16 where the hardware has it, else fp32) | bf16 | fp32
     device: str = "auto"  # auto (cuda if available, else cpu) | cpu | cuda | cuda:1 | mps
     resume: bool = False

@@ -10,8 +10,8 @@ changed what a run logs on purpose, and the record was edited from its own froze
 run names (`seq d2 lr2e-3 w8`, `googlenet d2 lr2e-3`), the description (a padded table with η and
 outliers in percent) and the percent copies `test_eta_pct`, `test_outlier_rate_pct`. The CNN
 records gained the param `trainer.log_int8` (False) when that option was added (issue 30), and
-`model.dimming` (0.0), `model.dimming_to` (uniform) and `model.consistency.target` (self) when
-those were (issue 27)."""
+`model.dimming` (0.0), `model.dimming_to` (uniform), `model.consistency.target` (self) and
+`trainer.keep` (best) when those were (issue 27)."""
 
 from __future__ import annotations
 

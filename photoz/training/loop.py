@@ -216,7 +216,8 @@ def save_states(net: nn.Module, step: Stepper, state: Any, ctx: FitContext) -> N
 
 
 def fit(net: nn.Module, task: Task, t: TrainerConfig, opt: OptimizerConfig, ctx: FitContext) -> FitState:
-    """Train until trainer.max_epochs or early stopping; leave the best weights in `net`.
+    """Train until trainer.max_epochs or early stopping; leave the best weights in `net` (the
+    last with trainer.keep=last).
 
     `t` and `opt` are the trainer and optimizer configs; ctx.seed seeds the batch order and
     augmentation. With trainer.resume and a last.pt in ctx.checkpoints' directory, continue from it
@@ -240,8 +241,8 @@ def fit(net: nn.Module, task: Task, t: TrainerConfig, opt: OptimizerConfig, ctx:
             metrics["epoch_images_per_s"],
         )  # fmt: skip
         distributed.from_main(partial(ctx.on_epoch, epoch, metrics))  # MLflow and Optuna: rank 0 only
-    best = ctx.checkpoints.load_best() if distributed.is_main() else None
-    if best is not None:
+    best = ctx.checkpoints.load_best() if distributed.is_main() and t.keep == "best" else None
+    if best is not None:  # trainer.keep=last: the final weights, as they are
         net.load_state_dict(best["model"])
-    distributed.sync_from_main(net)  # every rank ends with rank 0's best weights
+    distributed.sync_from_main(net)  # every rank ends with rank 0's kept weights
     return state

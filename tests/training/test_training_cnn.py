@@ -106,6 +106,28 @@ def test_early_stopping_keeps_the_best_epoch(tiny: Dataset, tmp_path: Path) -> N
     assert all(torch.equal(v, snapshots[2][k]) for k, v in est.net.state_dict().items())
 
 
+@pytest.mark.parametrize("keep, kept_epoch", [("best", 2), ("last", 3)])
+def test_trainer_keep_chooses_the_weights_a_run_ends_with(tiny: Dataset, tmp_path: Path, keep: str, kept_epoch: int) -> None:
+    cfg = small_cfg(tiny, "trainer.max_epochs=3", f"trainer.keep={keep}")
+    est = CNNEstimator(cfg.model, cfg.seed, cfg.trainer, cfg.optimizer, str(tmp_path))
+    est.net = est.build_net(tiny, tiny.split_index("train"))
+    rt = choose_runtime(cfg.trainer)
+    index = tiny.split_index("train")
+    train = BatchSource(tiny.images, index, np.zeros(len(index)), rt.device, 1.0)
+    scripted = iter([0.5, 0.4, 0.45])  # the best val σ_MAD at epoch 2 of 3
+    snapshots: dict[int, dict[str, torch.Tensor]] = {}
+
+    def hook(epoch: int, metrics: dict[str, float]) -> None:
+        snapshots[epoch] = {k: v.clone() for k, v in est.net.state_dict().items()}
+
+    validate = lambda: {"val_sigma_mad": next(scripted), "val_bias": 0.0, "val_eta": 0.0}  # noqa: E731
+    task = Task(train, validate, lambda out, z: out.float().pow(2).mean())
+    state = fit(est.net, task, cfg.trainer, cfg.optimizer, FitContext(rt, Checkpoints(tmp_path / "k"), hook, cfg.seed))
+    assert (state.epoch, state.best_epoch) == (3, 2)
+    assert not all(torch.equal(v, snapshots[2][k]) for k, v in snapshots[3].items())  # the two epochs differ
+    assert all(torch.equal(v, snapshots[kept_epoch][k]) for k, v in est.net.state_dict().items())
+
+
 def test_a_pruned_trial_stops_training(tiny: Dataset, tmp_path: Path) -> None:
     def prune(epoch: int, metrics: dict[str, float]) -> None:
         raise optuna.TrialPruned(f"pruned at {epoch}")
