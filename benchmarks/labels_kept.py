@@ -8,7 +8,8 @@ epoch's (last.pt, what `trainer.keep=last` logs), from the checkpoints the run l
 Training does not depend on trainer.keep, so a run's last.pt is exactly what the same run with
 trainer.keep=last would have logged. Prints, per run: the epoch best.pt holds (of the run's
 epochs) and its val σ_MAD, the last epoch's val σ_MAD, test σ_MAD of each, and the paired
-difference last − best with a 95 % bootstrap interval over the same test galaxies. Reads
+difference last − best with a 95 % bootstrap interval over the same test galaxies, and where the
+study has FlexZBoost with the same labels, each one's paired difference from it. Reads
 <workdir>/runs.json (benchmarks/labels_study.py); a run whose checkpoints are gone is skipped, said.
 """
 
@@ -24,8 +25,8 @@ import numpy as np
 BOOTSTRAP = 1000
 
 
-def kept_predictions(client, run, which: str, data, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(z_phot, z_spec) of the test galaxies from `run`'s logged network with `which`.pt's weights."""
+def kept_predictions(client, run, which: str, data, test: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ids, z_phot, z_spec) of the test galaxies from `run`'s logged network with `which`.pt's weights."""
     import torch
 
     from photoz.estimators.cnn import CNNEstimator
@@ -35,21 +36,22 @@ def kept_predictions(client, run, which: str, data, test: np.ndarray) -> tuple[n
     state = torch.load(Path(run.data.params["trainer.checkpoint_dir"]) / f"{which}.pt", map_location="cpu", weights_only=True)
     est.net.load_state_dict(state["model"])
     pred = est.predict(data, test)
-    return pred.z_phot, pred.z_spec
+    return pred.ids, pred.z_phot, pred.z_spec
 
 
-def paired(zp: dict[str, np.ndarray], zs: np.ndarray, rng: np.random.Generator) -> tuple[float, float, float]:
-    """σ_MAD(last) − σ_MAD(best) and its 95 % bootstrap interval, resampling the same galaxies."""
+def paired(a: np.ndarray, b: np.ndarray, zs: np.ndarray, rng: np.random.Generator) -> str:
+    """σ_MAD(a) − σ_MAD(b) of two z_phot of the same galaxies, with its 95 % bootstrap interval."""
     from photoz.predictions.metrics import sigma_mad
 
-    dz = {k: (v - zs) / (1 + zs) for k, v in zp.items()}
-    draws = [sigma_mad(dz["last"][k]) - sigma_mad(dz["best"][k]) for k in rng.integers(0, len(zs), (BOOTSTRAP, len(zs)))]
+    da, db = (a - zs) / (1 + zs), (b - zs) / (1 + zs)
+    draws = [sigma_mad(da[k]) - sigma_mad(db[k]) for k in rng.integers(0, len(zs), (BOOTSTRAP, len(zs)))]
     lo, hi = np.percentile(draws, [2.5, 97.5])
-    return sigma_mad(dz["last"]) - sigma_mad(dz["best"]), lo, hi
+    return f"{sigma_mad(da) - sigma_mad(db):+.4f} [{lo:+.4f}, {hi:+.4f}]"
 
 
-def report(client, name: str, run_id: str, rng: np.random.Generator) -> str:
-    """One run's line: the epochs, val and test σ_MAD of best.pt and last.pt, and their difference."""
+def report(client, name: str, run_id: str, partner: str | None, rng: np.random.Generator) -> str:
+    """One run's line: the epochs, val and test σ_MAD of best.pt and last.pt, their difference, and
+    each one's difference from `partner` (FlexZBoost's run with the same labels), if any."""
     from photoz.data import read_dataset
     from photoz.predictions.metrics import sigma_mad
     from photoz.training.checkpoint import Checkpoints
@@ -59,17 +61,33 @@ def report(client, name: str, run_id: str, rng: np.random.Generator) -> str:
     best, last = checkpoints.load_best(), checkpoints.load_last()
     if best is None or last is None:
         return f"{name}: no best.pt or last.pt in {checkpoints.dir}; skipped"
-    data = read_dataset(run.data.tags["data"])  # the data set the run trained on (its test split: every label budget's)
-    test = data.split_index("test")
-    zp, zs = {}, None
+    data = read_dataset(run.data.tags["data"])  # the data set the run trained on (its test split: every budget's)
+    zp = {}
     for which in ("best", "last"):
-        zp[which], zs = kept_predictions(client, run, which, data, test)
-    test_sigma = {k: sigma_mad((v - zs) / (1 + zs)) for k, v in zp.items()}
-    diff, lo, hi = paired(zp, zs, rng)
-    epochs = last["fit_state"]["epoch"]
-    return (f"{name}: best.pt epoch {best['epoch']} of {epochs}, val σ_MAD {best['val_sigma_mad']:.4f} (last epoch's "
-            f"{last['fit_state']['metrics']['val_sigma_mad']:.4f}); test σ_MAD best {test_sigma['best']:.4f}, last "
-            f"{test_sigma['last']:.4f}, last − best {diff:+.4f} [{lo:+.4f}, {hi:+.4f}]")  # fmt: skip
+        ids, zp[which], zs = kept_predictions(client, run, which, data, data.split_index("test"))
+    sigma = {k: sigma_mad((v - zs) / (1 + zs)) for k, v in zp.items()}
+    line = (f"{name}: best.pt epoch {best['epoch']} of {last['fit_state']['epoch']}, val σ_MAD {best['val_sigma_mad']:.4f} "
+            f"(last epoch's {last['fit_state']['metrics']['val_sigma_mad']:.4f}); test σ_MAD best {sigma['best']:.4f}, "
+            f"last {sigma['last']:.4f}, last − best {paired(zp['last'], zp['best'], zs, rng)}")  # fmt: skip
+    if partner is None:
+        return line
+    ref = _flexzboost(client, partner)
+    order = np.argsort(ids)
+    if not np.array_equal(ids[order], ref["id"]):
+        return line + "; FlexZBoost's test galaxies differ: not paired"
+    zs, zref = zs[order], np.asarray(ref["z_phot"], float)
+    versus = {k: paired(v[order], zref, zs, rng) for k, v in zp.items()}
+    return line + f"; against FlexZBoost ({sigma_mad((zref - zs) / (1 + zs)):.4f}): best {versus['best']}, last {versus['last']}"
+
+
+def _flexzboost(client, run_id: str):
+    """FlexZBoost's logged test predictions (sorted by id)."""
+    import tempfile
+
+    from labels_report import test_predictions
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return test_predictions(client, client.get_run(run_id), Path(tmp))
 
 
 def main() -> None:
@@ -89,11 +107,12 @@ def main() -> None:
     mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")  # where CNNEstimator.load finds the runs' models
     client = mlflow.MlflowClient()
     rng = np.random.default_rng(0)
-    for key, run_id in sorted(json.loads((work / "runs.json").read_text()).items()):
+    index = json.loads((work / "runs.json").read_text())
+    for key, run_id in sorted(index.items()):
         est, selection, n, *_ = key.split("|") + [""] * 2
         wanted = (not args.selections or selection in args.selections.split(",")) and (not args.n or n in args.n.split(","))
         if est in CNNS and wanted:
-            print(report(client, key, run_id, rng), flush=True)
+            print(report(client, key, run_id, index.get(f"flexzboost|{selection}|{n}"), rng), flush=True)
 
 
 if __name__ == "__main__":
