@@ -94,7 +94,7 @@ class Consistency:
         x, catalog, z = labelled
         pos = torch.randint(0, len(self.source), (self.n,), generator=g)
         x_u, catalog_u, _ = self.source.take(pos)
-        weak, strong = random_dihedral(x_u, g), self.views(x_u, g)
+        weak, strong = random_dihedral(x_u, g), self.views(x_u, g)  # weak drawn with a teacher too: one draw sequence
         if self.teacher is None:
             with torch.no_grad():
                 target = torch.softmax(rt.forward(net, weak, catalog_u).float() / self.cfg.temperature, dim=1)
