@@ -106,12 +106,12 @@ def main() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")  # where CNNEstimator.load finds the runs' models
     client = mlflow.MlflowClient()
-    rng = np.random.default_rng(0)
     index = json.loads((work / "runs.json").read_text())
     for key, run_id in sorted(index.items()):
         est, selection, n, *_ = key.split("|") + [""] * 2
         wanted = (not args.selections or selection in args.selections.split(",")) and (not args.n or n in args.n.split(","))
         if est in CNNS and wanted:
+            rng = np.random.default_rng(0)  # each run's intervals the same whichever runs are printed
             print(report(client, key, run_id, index.get(f"flexzboost|{selection}|{n}"), rng), flush=True)
 
 
