@@ -61,12 +61,13 @@ def test_typos_wrong_types_and_bad_choices_fail_at_composition(override: str) ->
         ("trainer.max_epochs=0", "trainer.max_epochs"),
         ("trainer.batch_size=0", "trainer.batch_size"),
         ("trainer.patience=-1", "trainer.patience"),
+        ("trainer.patience=3 trainer.keep=last", "trainer.patience"),  # would keep an epoch worse than the best
         ("optimizer.min_lr_ratio=2", "optimizer.min_lr_ratio"),
         ("model.name=vgg16", "model.name"),
     ],
 )
 def test_out_of_range_values_name_the_key(override: str, key: str) -> None:
-    cfg = compose_cfg(override)
+    cfg = compose_cfg(*override.split())
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         validate(cfg)
 

@@ -1,8 +1,8 @@
 """model.consistency.target=<catalogue estimator>: the teacher behind a CNN's consistency targets.
 
-A catalogue estimator (FlexZBoost, BPZ, a random forest, ...) fitted on the same labelled train
-and val galaxies as the network, in the same process, with its schema's defaults on the
-network's redshift grid, gives each unlabelled galaxy the PDF the network's strong view must
+A catalogue estimator (FlexZBoost, BPZ, a random forest, ...) fitted as the network is, on the
+labelled train galaxies (val only reported), in the same process, with its schema's defaults on
+the network's redshift grid, gives each unlabelled galaxy the PDF the network's strong view must
 match (photoz.training.consistency). It reads the labelled view of the data set the network is
 given (photoz.data.labels), so it sees no redshift the network does not.
 """
@@ -53,7 +53,7 @@ def check_teacher(model_cfg: HeadConfig, seed: int, data: Dataset) -> None:
 
 def teacher_targets(model_cfg: HeadConfig, seed: int, data: Dataset, index: np.ndarray) -> np.ndarray | None:
     """(len(index), n_bins) float32 PDFs of the rows `index` on the network's bins, from the
-    teacher fitted on `data`'s labelled train and val galaxies; None without a teacher."""
+    teacher fitted on `data`'s labelled train galaxies (val only reported); None without a teacher."""
     teacher = teacher_for(model_cfg, seed)
     if teacher is None:
         return None

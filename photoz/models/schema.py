@@ -37,7 +37,8 @@ class ConsistencyConfig:
     weight: float = 1.0  # of the consistency term beside the labelled loss (UDA's lambda)
     ratio: int = 1  # unlabelled galaxies per labelled galaxy in each step (UDA's and FixMatch's mu)
     temperature: float = 1.0  # of the target PDF: < 1 sharpens it (UDA: 0.4); 1 compares the PDFs as they are
-    target: str = "self"  # self: the network's PDF of a weak view (UDA) | a catalogue estimator's, fitted on the same labels (e.g. rail_flexzboost)
+    # self: the network's PDF of a weak view (UDA) | a catalogue estimator's, fitted on the same labels (rail_flexzboost, ...)
+    target: str = "self"
     views: ViewsConfig = field(default_factory=ViewsConfig)  # the strong view whose PDF must match the target
 
 
