@@ -182,8 +182,7 @@ def validate(cfg: DictConfig) -> None:
     _check(t.max_epochs >= 1, "trainer.max_epochs", t.max_epochs, "need at least 1 epoch")
     _check(t.batch_size >= 1, "trainer.batch_size", t.batch_size, "need a positive batch size")
     _check(t.patience >= 0, "trainer.patience", t.patience, "need >= 0 (0 disables early stopping)")
-    _check(t.patience == 0 or t.keep == "best", "trainer.patience", t.patience,
-           "stops at an epoch worse than the best, which trainer.keep=last would keep: drop one of the two")  # fmt: skip
+    _check(t.patience == 0 or t.keep == "best", "trainer.patience", t.patience, "it stops worse than the best; with keep=last use 0")
     _check(t.num_threads >= 0, "trainer.num_threads", t.num_threads, "need >= 0 (0 = all cores)")
     _check(o.lr > 0, "optimizer.lr", o.lr, "the learning rate must be positive")
     _check(o.weight_decay >= 0, "optimizer.weight_decay", o.weight_decay, "need >= 0")
