@@ -8,8 +8,9 @@ epoch's (last.pt, what `trainer.keep=last` logs), from the checkpoints the run l
 Training does not depend on trainer.keep, so a run's last.pt is exactly what the same run with
 trainer.keep=last would have logged. Prints, per run: the epoch best.pt holds (of the run's
 epochs) and its val σ_MAD, the last epoch's val σ_MAD, test σ_MAD of each, and the paired
-difference last − best with a 95 % bootstrap interval over the same test galaxies, and where the
-study has FlexZBoost with the same labels, each one's paired difference from it. Reads
+difference last − best with its 95 % bootstrap interval over the same test galaxies
+(photoz.comparison.intervals, seeded: the same whichever runs are printed), and where the study
+has FlexZBoost with the same labels, each one's paired difference from it. Reads
 <workdir>/runs.json (benchmarks/labels_study.py); a run whose checkpoints are gone is skipped, said.
 """
 
@@ -22,38 +23,39 @@ from pathlib import Path
 
 import numpy as np
 
-BOOTSTRAP = 1000
-
-
-def kept_predictions(client, run, which: str, data, test: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(ids, z_phot, z_spec) of the test galaxies from `run`'s logged network with `which`.pt's weights."""
+def kept_sample(client, run, which: str, data):
+    """The test galaxies' GalaxySample (ids, Δz) from `run`'s logged network with `which`.pt's weights."""
     import torch
 
+    from photoz.comparison.intervals import GalaxySample
     from photoz.estimators.cnn import CNNEstimator
     from photoz.estimators.logged import run_model_uri
+    from photoz.predictions.metrics import delta_z
 
     est = CNNEstimator.load(run_model_uri(client, run.info.run_id))  # a fresh one: its fast path is built per network
     state = torch.load(Path(run.data.params["trainer.checkpoint_dir"]) / f"{which}.pt", map_location="cpu", weights_only=True)
     est.net.load_state_dict(state["model"])
-    pred = est.predict(data, test)
-    return pred.ids, pred.z_phot, pred.z_spec
+    pred = est.predict(data, data.split_index("test"))
+    order = np.argsort(pred.ids, kind="stable")
+    return GalaxySample(pred.ids[order], delta_z(pred.z_phot, pred.z_spec)[order])
 
 
-def paired(a: np.ndarray, b: np.ndarray, zs: np.ndarray, rng: np.random.Generator) -> str:
-    """σ_MAD(a) − σ_MAD(b) of two z_phot of the same galaxies, with its 95 % bootstrap interval."""
-    from photoz.predictions.metrics import sigma_mad
+def _difference(samples: dict, reference: str, other: str) -> str:
+    """σ_MAD(other) − σ_MAD(reference) on the same galaxies, with its paired 95 % interval
+    (photoz.comparison.intervals, as photoz.compare and labels_paired compute them)."""
+    from photoz.comparison.intervals import row_intervals
 
-    da, db = (a - zs) / (1 + zs), (b - zs) / (1 + zs)
-    draws = [sigma_mad(da[k]) - sigma_mad(db[k]) for k in rng.integers(0, len(zs), (BOOTSTRAP, len(zs)))]
-    lo, hi = np.percentile(draws, [2.5, 97.5])
-    return f"{sigma_mad(da) - sigma_mad(db):+.4f} [{lo:+.4f}, {hi:+.4f}]"
+    rows = row_intervals({reference: samples[reference], other: samples[other]}, reference)
+    d = rows[other].differences.get("sigma_mad")
+    return "not paired (other test galaxies)" if d is None else f"{d.value:+.4f} [{d.low:+.4f}, {d.high:+.4f}]"
 
 
-def report(client, name: str, run_id: str, partner: str | None, rng: np.random.Generator) -> str:
+def report(client, name: str, run_id: str, partner: str | None) -> str:
     """One run's line: the epochs, val and test σ_MAD of best.pt and last.pt, their difference, and
     each one's difference from `partner` (FlexZBoost's run with the same labels), if any."""
+    from photoz.comparison.intervals import GalaxySample
     from photoz.data import read_dataset
-    from photoz.predictions.metrics import sigma_mad
+    from photoz.errors import PhotozError
     from photoz.training.checkpoint import Checkpoints
 
     run = client.get_run(run_id)
@@ -61,27 +63,25 @@ def report(client, name: str, run_id: str, partner: str | None, rng: np.random.G
     best, last = checkpoints.load_best(), checkpoints.load_last()
     if best is None or last is None:
         return f"{name}: no best.pt or last.pt in {checkpoints.dir}; skipped"
-    data = read_dataset(run.data.tags["data"])  # the data set the run trained on (its test split: every budget's)
-    zp = {}
-    for which in ("best", "last"):
-        ids, zp[which], zs = kept_predictions(client, run, which, data, data.split_index("test"))
-    sigma = {k: sigma_mad((v - zs) / (1 + zs)) for k, v in zp.items()}
+    try:
+        data = read_dataset(run.data.tags["data"])  # the data set the run trained on (its test split: every budget's)
+    except PhotozError as err:
+        return f"{name}: {err}; skipped"
+    samples = {which: kept_sample(client, run, which, data) for which in ("best", "last")}
     line = (f"{name}: best.pt epoch {best['epoch']} of {last['fit_state']['epoch']}, val σ_MAD {best['val_sigma_mad']:.4f} "
-            f"(last epoch's {last['fit_state']['metrics']['val_sigma_mad']:.4f}); test σ_MAD best {sigma['best']:.4f}, "
-            f"last {sigma['last']:.4f}, last − best {paired(zp['last'], zp['best'], zs, rng)}")  # fmt: skip
+            f"(last epoch's {last['fit_state']['metrics']['val_sigma_mad']:.4f}); test σ_MAD best "
+            f"{samples['best'].value('sigma_mad'):.4f}, last {samples['last'].value('sigma_mad'):.4f}, "
+            f"last − best {_difference(samples, 'best', 'last')}")  # fmt: skip
     if partner is None:
         return line
-    ref = _flexzboost(client, partner)
-    order = np.argsort(ids)
-    if not np.array_equal(ids[order], ref["id"]):
-        return line + "; FlexZBoost's test galaxies differ: not paired"
-    zs, zref = zs[order], np.asarray(ref["z_phot"], float)
-    versus = {k: paired(v[order], zref, zs, rng) for k, v in zp.items()}
-    return line + f"; against FlexZBoost ({sigma_mad((zref - zs) / (1 + zs)):.4f}): best {versus['best']}, last {versus['last']}"
+    samples["flexzboost"] = GalaxySample.from_table(_flexzboost(client, partner))
+    versus = {k: _difference(samples, "flexzboost", k) for k in ("best", "last")}
+    return (line + f"; against FlexZBoost ({samples['flexzboost'].value('sigma_mad'):.4f}): best {versus['best']}, "
+            f"last {versus['last']}")
 
 
 def _flexzboost(client, run_id: str):
-    """FlexZBoost's logged test predictions (sorted by id)."""
+    """FlexZBoost's logged test predictions."""
     import tempfile
 
     from labels_report import test_predictions
@@ -111,8 +111,7 @@ def main() -> None:
         est, selection, n, *_ = key.split("|") + [""] * 2
         wanted = (not args.selections or selection in args.selections.split(",")) and (not args.n or n in args.n.split(","))
         if est in CNNS and wanted:
-            rng = np.random.default_rng(0)  # each run's intervals the same whichever runs are printed
-            print(report(client, key, run_id, index.get(f"flexzboost|{selection}|{n}"), rng), flush=True)
+            print(report(client, key, run_id, index.get(f"flexzboost|{selection}|{n}")), flush=True)
 
 
 if __name__ == "__main__":
