@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from photoz.estimators.bpz_templates import ensure_ab_files
 from photoz.estimators.rail import RailEstimator
 from photoz.estimators.schema import RailBPZSchema
 
@@ -87,13 +88,16 @@ class BPZEstimator(RailEstimator):
         """RAIL's stage, with desc_bpz pointed at the stage's SED/filter folder. RAIL sets
         BPZDATAPATH when it builds the stage, but desc_bpz reads that variable once, at import:
         in a process that imported desc_bpz earlier (its prior module, say) BPZ_lite would not
-        find its templates."""
+        find its templates. The estimator's template fluxes are made here, each file whole
+        (photoz.estimators.bpz_templates), so that BPZ_lite never writes one in place."""
         stage = super()._stage(cls, key, **kw)
         data_path = getattr(stage, "bpz_ref_data_path", None)
         if data_path:
             from desc_bpz import paths
 
             paths.set_data_dir(data_path)
+        if key == "estimate":
+            ensure_ab_files(stage)
         return stage
 
     def n_trainable_params(self) -> int:
