@@ -188,9 +188,9 @@ def test_bpz_makes_its_template_fluxes_when_desc_bpz_was_imported_first(trained,
     desc_bpz first (as tests/estimators/test_template_fit.py does), the first rail_bpz run on a
     fresh install failed with "Either set BPZDATAPATH or call set_sed_dir". Here the data folder
     is a copy of RAIL's without the AB files, so they must be made."""
-    from rail.utils.path_utils import RAILDIR
+    from photoz.estimators.bpz_templates import rail_bpz_data
 
-    shipped = Path(RAILDIR) / "rail/examples_data/estimation_data/data"
+    shipped = rail_bpz_data()
     ref = tmp_path / "bpz_data"
     for sub in ("SED", "FILTER"):
         shutil.copytree(shipped / sub, ref / sub)

@@ -84,7 +84,7 @@ def rail_table(flux: np.ndarray, err: np.ndarray, z: np.ndarray, bands: list[str
     return out
 
 
-def _described(err: BaseException) -> str:
+def described(err: BaseException) -> str:
     """`Type: first line` of a RAIL error (RAIL's messages rarely name their kind)."""
     return f"{type(err).__name__}: {first_line(err)}" if str(err).strip() else type(err).__name__
 
@@ -148,7 +148,7 @@ class RailEstimator(CatalogEstimator):
         try:
             return cls.make_stage(name=f"photoz_{self.model_cfg.name}_{key}", **conf)
         except (TypeError, ValueError, KeyError) as err:  # ceci's type checks, the stage's own
-            raise ConfigError(f"model.{key}: RAIL's {cls.name} refuses its config ({_described(err)})") from None
+            raise ConfigError(f"model.{key}: RAIL's {cls.name} refuses its config ({described(err)})") from None
 
     def fit(self, data: Dataset, on_epoch: EpochHook) -> None:
         """RAIL's informer on the train split; val metrics reported once."""
@@ -165,7 +165,7 @@ class RailEstimator(CatalogEstimator):
             with joblib.parallel_config(backend="threading"):  # XGBoost frees the GIL; no process pool to start
                 self.rail_model = stage.inform(table).data
         except Exception as err:  # RAIL and its back ends raise any type
-            raise RailError(f"RAIL's {stage.name} failed on the train split of {data.path}: {_described(err)}") from None
+            raise RailError(f"RAIL's {stage.name} failed on the train split of {data.path}: {described(err)}") from None
         self.report_validation(data, on_epoch)
 
     def table(self, flux: np.ndarray, err: np.ndarray, z: np.ndarray) -> dict[str, np.ndarray]:
@@ -178,7 +178,7 @@ class RailEstimator(CatalogEstimator):
         try:
             ensemble = stage.estimate(self.table(flux, err, np.zeros(len(flux)))).data
         except Exception as err:  # RAIL and its back ends raise any type
-            raise RailError(f"RAIL's {stage.name} failed on {len(flux)} galaxies: {_described(err)}") from None
+            raise RailError(f"RAIL's {stage.name} failed on {len(flux)} galaxies: {described(err)}") from None
         pdf = np.nan_to_num(np.asarray(ensemble.pdf(self.grid), float), nan=0.0, posinf=0.0)
         return pdf.clip(min=0.0) + 1e-300
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from photoz.estimators.bpz_templates import ensure_ab_files
-from photoz.estimators.rail import RailEstimator
+from photoz.errors import PhotozError
+from photoz.estimators.bpz_templates import ensure_ab_files, rail_bpz_data
+from photoz.estimators.rail import RailError, RailEstimator, described
 from photoz.estimators.schema import RailBPZSchema
 
 
@@ -43,7 +44,8 @@ class BPZEstimator(RailEstimator):
     Filters: RAIL's DC2LSST_<b> curves for an LSST set; a set's own curves (photoz.ingest
     filter_curves=) through a temporary BPZ data folder (`curve_folder`) whose SED folder is a link
     to RAIL's installed templates and whose FILTER folder holds the curves in BPZ's format (Å,
-    throughput): BPZ_lite computes their template fluxes (AB files) there on first use."""
+    throughput). The template fluxes through either (AB files) are made on first use, each file
+    whole (photoz.estimators.bpz_templates)."""
 
     informer = "rail.estimation.algos.bpz_lite:BPZliteInformer"
     estimator = "rail.estimation.algos.bpz_lite:BPZliteEstimator"
@@ -65,11 +67,9 @@ class BPZEstimator(RailEstimator):
         """A BPZ data folder for this estimator's curves (made once, removed with the estimator):
         SED -> RAIL's SED folder, FILTER/<name>.res per band, AB/ empty for BPZ to fill."""
         if self._folder is None:
-            from rail.utils.path_utils import RAILDIR
-
             folder = Path(tempfile.mkdtemp(prefix="photoz-bpz-"))
             weakref.finalize(self, shutil.rmtree, folder, True)
-            (folder / "SED").symlink_to(Path(RAILDIR) / "rail/examples_data/estimation_data/data/SED")
+            (folder / "SED").symlink_to(rail_bpz_data() / "SED")
             (folder / "FILTER").mkdir()
             (folder / "AB").mkdir()
             for band, curve in self.curves.items():  # type: ignore[union-attr]
@@ -79,8 +79,8 @@ class BPZEstimator(RailEstimator):
         return self._folder
 
     def pdf(self, flux: np.ndarray, err: np.ndarray) -> np.ndarray:
-        """RailEstimator.pdf; BPZ prints every AB file it computes (hundreds of lines) on stdout:
-        kept off the user's."""
+        """RailEstimator.pdf; what desc_bpz prints as it makes AB files and fits (hundreds of
+        lines on a fresh install) is kept off the user's stdout."""
         with contextlib.redirect_stdout(io.StringIO()):
             return super().pdf(flux, err)
 
@@ -97,7 +97,12 @@ class BPZEstimator(RailEstimator):
 
             paths.set_data_dir(data_path)
         if key == "estimate":
-            ensure_ab_files(stage)
+            try:
+                ensure_ab_files(stage)
+            except PhotozError:
+                raise
+            except Exception as err:  # desc_bpz's: a missing template list or filter file, say
+                raise RailError(f"BPZ's template fluxes in {data_path}: {described(err)}") from None
         return stage
 
     def n_trainable_params(self) -> int:
