@@ -110,7 +110,7 @@ def test_a_file_a_killed_write_left_short_is_made_again(tmp_path) -> None:
 
 def test_bad_input_is_one_line_and_leaves_nothing_behind(tmp_path) -> None:
     """An AB path that is no folder, a madau_flag BPZ_lite and ABflux read differently, and (through
-    rail_bpz) a filter BPZ has no curve for: one line each; desc_bpz's folders restored."""
+    rail_bpz) a template list desc_bpz cannot read: one line each; desc_bpz's folders restored."""
     from desc_bpz import paths
 
     from photoz.config import compose, to_typed
