@@ -40,7 +40,7 @@ def kept_sample(client, run, which: str, data):
     return GalaxySample(pred.ids[order], delta_z(pred.z_phot, pred.z_spec)[order])
 
 
-def _difference(samples: dict, reference: str, other: str) -> str:
+def paired_difference(samples: dict, reference: str, other: str) -> str:
     """σ_MAD(other) − σ_MAD(reference) on the same galaxies, with its paired 95 % interval
     (photoz.comparison.intervals, as photoz.compare and labels_paired compute them)."""
     from photoz.comparison.intervals import row_intervals
@@ -53,7 +53,6 @@ def _difference(samples: dict, reference: str, other: str) -> str:
 def report(client, name: str, run_id: str, partner: str | None) -> str:
     """One run's line: the epochs, val and test σ_MAD of best.pt and last.pt, their difference, and
     each one's difference from `partner` (FlexZBoost's run with the same labels), if any."""
-    from photoz.comparison.intervals import GalaxySample
     from photoz.data import read_dataset
     from photoz.errors import PhotozError
     from photoz.training.checkpoint import Checkpoints
@@ -71,23 +70,25 @@ def report(client, name: str, run_id: str, partner: str | None) -> str:
     line = (f"{name}: best.pt epoch {best['epoch']} of {last['fit_state']['epoch']}, val σ_MAD {best['val_sigma_mad']:.4f} "
             f"(last epoch's {last['fit_state']['metrics']['val_sigma_mad']:.4f}); test σ_MAD best "
             f"{samples['best'].value('sigma_mad'):.4f}, last {samples['last'].value('sigma_mad'):.4f}, "
-            f"last − best {_difference(samples, 'best', 'last')}")  # fmt: skip
+            f"last − best {paired_difference(samples, 'best', 'last')}")  # fmt: skip
     if partner is None:
         return line
-    samples["flexzboost"] = GalaxySample.from_table(_flexzboost(client, partner))
-    versus = {k: _difference(samples, "flexzboost", k) for k in ("best", "last")}
+    samples["flexzboost"] = logged_sample(client, partner)
+    versus = {k: paired_difference(samples, "flexzboost", k) for k in ("best", "last")}
     return (line + f"; against FlexZBoost ({samples['flexzboost'].value('sigma_mad'):.4f}): best {versus['best']}, "
             f"last {versus['last']}")
 
 
-def _flexzboost(client, run_id: str):
-    """FlexZBoost's logged test predictions."""
+def logged_sample(client, run_id: str):
+    """The test galaxies' GalaxySample (ids, Δz) from a run's logged test predictions."""
     import tempfile
 
     from labels_report import test_predictions
 
+    from photoz.comparison.intervals import GalaxySample
+
     with tempfile.TemporaryDirectory() as tmp:
-        return test_predictions(client, client.get_run(run_id), Path(tmp))
+        return GalaxySample.from_table(test_predictions(client, client.get_run(run_id), Path(tmp)))
 
 
 def main() -> None:
