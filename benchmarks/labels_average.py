@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -70,23 +69,21 @@ def report(client, index: dict, work: Path, selection: str, n: str) -> list[str]
 def main() -> None:
     import mlflow
 
+    from labels_kept import open_study
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--n", default="", help="only these label budgets (comma-separated); default every one")
     args = parser.parse_args()
-    work = Path(args.workdir).resolve()
-    if not (work / "runs.json").is_file():
-        raise SystemExit(f"labels_average: no runs.json in {work}: give the --workdir of a benchmarks/labels_study.py study")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")  # where CNNEstimator.load finds the runs' models
-    index = json.loads((work / "runs.json").read_text())
+    work, index = open_study(args.workdir, "labels_average")
     budgets = [k.split("|")[1:] for k in index if k.startswith("cnn|") and f"flexzboost|{k.split('|', 1)[1]}" in index]
     budgets = [b for b in budgets if not args.n or b[1] in args.n.split(",")]
     if not budgets:
         raise SystemExit(f"labels_average: no budget{' of --n ' + args.n if args.n else ''} in {work} has both "
                          "flexzboost and cnn: run labels_study.py --estimators flexzboost,cnn first")  # fmt: skip
+    client = mlflow.MlflowClient()
     for selection, n in sorted(budgets, key=lambda b: (b[0], int(b[1]) if b[1].isdigit() else 0)):
-        print("\n".join(report(mlflow.MlflowClient(), index, work, selection, n)), flush=True)
+        print("\n".join(report(client, index, work, selection, n)), flush=True)
 
 
 if __name__ == "__main__":

@@ -91,6 +91,19 @@ def logged_sample(client, run_id: str):
         return GalaxySample.from_table(test_predictions(client, client.get_run(run_id), Path(tmp)))
 
 
+def open_study(workdir: str, tool: str) -> tuple[Path, dict]:
+    """A labels_study workdir and its runs.json, with MLflow pointed at its store (where
+    CNNEstimator.load finds the runs' models); a workdir without runs.json is one line."""
+    import mlflow
+
+    work = Path(workdir).resolve()
+    if not (work / "runs.json").is_file():
+        raise SystemExit(f"{tool}: no runs.json in {work}: give the --workdir of a benchmarks/labels_study.py study")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")
+    return work, json.loads((work / "runs.json").read_text())
+
+
 def main() -> None:
     import mlflow
 
@@ -101,13 +114,8 @@ def main() -> None:
     parser.add_argument("--selections", default="", help="only these (comma-separated); default every one")
     parser.add_argument("--n", default="", help="only these label budgets (comma-separated); default every one")
     args = parser.parse_args()
-    work = Path(args.workdir).resolve()
-    if not (work / "runs.json").is_file():
-        raise SystemExit(f"labels_kept: no runs.json in {work}: give the --workdir of a benchmarks/labels_study.py study")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")  # where CNNEstimator.load finds the runs' models
+    _, index = open_study(args.workdir, "labels_kept")
     client = mlflow.MlflowClient()
-    index = json.loads((work / "runs.json").read_text())
     for key, run_id in sorted(index.items()):
         est, selection, n, *_ = key.split("|") + [""] * 2
         wanted = (not args.selections or selection in args.selections.split(",")) and (not args.n or n in args.n.split(","))
